@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The bcachefs command: dispatch to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+
+#define BCH_TOOL_VERSION "0.1"
+
+static void usage(FILE *f)
+{
+	fputs("bcachefs - offline checking and repair of bcachefs filesystems\n"
+	      "\n"
+	      "Usage: bcachefs <command> [options] DEV...\n"
+	      "\n"
+	      "Commands:\n"
+	      "  show-super [-f FIELDS] DEV...   print the superblock\n"
+	      "  list [-b BTREES] [-s POS] [-e POS] [-l LEVEL] [--format=text|keys|nodes] DEV...\n"
+	      "                                  list the keys or nodes of btrees\n"
+	      "  version                         print the version\n"
+	      "  help                            this message\n"
+	      "\n"
+	      "DEV is an image file or block device; give every member of a\n"
+	      "multi-device filesystem, or UUID=<uuid> to find them with libblkid.\n"
+	      "Encrypted filesystems: --passphrase-file FILE, or a prompt on a terminal.\n"
+	      "\n"
+	      "Exit status: 0 success, 8 the filesystem could not be read, 16 usage error.\n"
+	      "See bcachefs(8).\n", f);
+}
+
+int main(int argc, char *argv[])
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("bcachefs (offline checker) %s\n", BCH_TOOL_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "show-super"))
+		return cmd_show_super(argc - 1, argv + 1);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 1, argv + 1);
+
+	fprintf(stderr, "bcachefs: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "fs.h"
+
+void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bcachefs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void stderr_msg(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "bcachefs: %s%s\n", level == BCH_MSG_WARN ? "warning: " : "", msg);
+}
+
+const struct bch_msg_sink stderr_msgs = { .fn = stderr_msg };
+
+int exit_status_of(int errcode)
+{
+	if (errcode < 0)
+		errcode = -errcode;
+	return errcode == BCH_ERR_INVAL ? EXIT_USAGE : EXIT_OPERATIONAL;
+}
+
+static char *read_passphrase_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = calloc(1, 4096);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, 4095, f);
+	fclose(f);
+	/* one trailing newline is not part of the passphrase */
+	if (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	*len = n;
+	return buf;
+}
+
+static char *prompt_passphrase(size_t *len)
+{
+	struct termios old, noecho;
+	char *buf = calloc(1, 4096);
+	bool restore = false;
+
+	if (!buf)
+		return NULL;
+	fputs("Enter passphrase: ", stderr);
+	if (!tcgetattr(STDIN_FILENO, &old)) {
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		restore = !tcsetattr(STDIN_FILENO, TCSANOW, &noecho);
+	}
+	if (!fgets(buf, 4096, stdin))
+		buf[0] = 0;
+	if (restore)
+		tcsetattr(STDIN_FILENO, TCSANOW, &old);
+	fputc('\n', stderr);
+	*len = strlen(buf);
+	if (*len && buf[*len - 1] == '\n')
+		buf[--*len] = 0;
+	return buf;
+}
+
+struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_file,
+		       bool write, int *exit_status)
+{
+	struct bch_fs_opts o = { .write = write, .msgs = stderr_msgs };
+	struct bch_error err = { 0 };
+	struct bch_fs *fs = NULL;
+	char *pass = NULL;
+	int ret;
+
+	if (passphrase_file) {
+		pass = read_passphrase_file(passphrase_file, &o.passphrase_len);
+		if (!pass) {
+			die_msg("cannot read passphrase file %s", passphrase_file);
+			*exit_status = EXIT_USAGE;
+			return NULL;
+		}
+		o.passphrase = pass;
+	}
+	ret = bch_fs_open(devs, nr, &o, &fs, &err);
+	if (ret == -BCH_ERR_NEED_KEY && !pass && isatty(STDIN_FILENO)) {
+		memset(&err, 0, sizeof(err));
+		pass = prompt_passphrase(&o.passphrase_len);
+		o.passphrase = pass;
+		ret = pass ? bch_fs_open(devs, nr, &o, &fs, &err) : -BCH_ERR_NOMEM;
+	}
+	if (pass) {
+		memset(pass, 0, 4096);
+		free(pass);
+	}
+	if (ret) {
+		die_msg("%s", err.msg[0] ? err.msg : bch_errcode_name(ret));
+		*exit_status = exit_status_of(ret);
+		return NULL;
+	}
+	*exit_status = EXIT_OK;
+	return fs;
+}

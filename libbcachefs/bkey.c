@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Packed key layout (bcachefs-format.md §6.2): the first key_u64s
+ * little-endian words form one integer whose most significant word is
+ * the last; fields are taken from the top down in index order, each
+ * bits_per_field[i] wide, and hold value - field_offset[i].
+ */
+#include "bkey.h"
+
+static const unsigned field_width[BKEY_NR_FIELDS] = { 64, 64, 32, 32, 32, 64 };
+
+const struct bkey_format bch_bkey_format_current = {
+	.key_u64s	= BKEY_U64S,
+	.nr_fields	= BKEY_NR_FIELDS,
+	.bits_per_field	= { 64, 64, 32, 32, 32, 64 },
+};
+
+void bch_bkey_format_decode(const void *p, struct bkey_format *f)
+{
+	const uint8_t *b = p;
+
+	f->key_u64s = b[0];
+	f->nr_fields = b[1];
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		f->bits_per_field[i] = b[2 + i];
+		f->field_offset[i] = get_le64(b + 8 + 8 * i);
+	}
+}
+
+const char *bch_bkey_format_invalid(const struct bkey_format *f)
+{
+	unsigned bits = 0;
+
+	if (f->nr_fields != BKEY_NR_FIELDS)
+		return "nr_fields is not 6";
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		unsigned w = f->bits_per_field[i], max = field_width[i];
+		uint64_t top;
+
+		if (w > max)
+			return "field wider than its unpacked width";
+		if (w == max && f->field_offset[i])
+			return "full-width field with a non-zero offset";
+		top = w == 64 ? UINT64_MAX : (1ULL << w) - 1;
+		if (max < 64) {
+			uint64_t lim = (1ULL << max) - 1;
+
+			if (f->field_offset[i] > lim || top > lim - f->field_offset[i])
+				return "field offset + maximum overflows the field";
+		} else if (w < 64 && f->field_offset[i] > UINT64_MAX - top) {
+			return "field offset + maximum overflows the field";
+		}
+		bits += w;
+	}
+	if (f->key_u64s != DIV_ROUND_UP(24 + bits, 64))
+		return "key_u64s does not match the field widths";
+	return NULL;
+}
+
+/* read w bits ending at bit position pos (exclusive) of the big integer */
+static uint64_t get_bits(const uint8_t *p, unsigned pos, unsigned w)
+{
+	uint64_t v = 0;
+
+	/* bit i of the integer is bit (i % 64) of little-endian word i / 64 */
+	for (unsigned i = 0; i < w; ) {
+		unsigned bit = pos - w + i;
+		unsigned word = bit / 64, off = bit % 64;
+		unsigned take = 64 - off < w - i ? 64 - off : w - i;
+		uint64_t chunk = get_le64(p + 8 * word) >> off;
+
+		if (take < 64)
+			chunk &= (1ULL << take) - 1;
+		v |= chunk << i;
+		i += take;
+	}
+	return v;
+}
+
+size_t bch_bkey_decode(const struct bkey_format *f, const uint8_t *p,
+		       size_t avail, struct bkey *k, const char **why)
+{
+	uint64_t vals[BKEY_NR_FIELDS];
+	unsigned u64s, fmt, key_u64s, pos;
+	size_t bytes;
+
+	if (avail < 8) {
+		*why = "key header past the end of the bset";
+		return 0;
+	}
+	u64s = p[0];
+	fmt = p[1] & 0x7f;
+	if (fmt == BKEY_FORMAT_CURRENT)
+		f = &bch_bkey_format_current;
+	else if (fmt != BKEY_FORMAT_PACKED) {
+		*why = "bad key format byte";
+		return 0;
+	}
+	key_u64s = f->key_u64s;
+	if (u64s < key_u64s || !u64s) {
+		*why = "u64s smaller than the key header";
+		return 0;
+	}
+	if (u64s - key_u64s > BKEY_VAL_U64S_MAX) {
+		*why = "value too large";
+		return 0;
+	}
+	bytes = (size_t)u64s * 8;
+	if (bytes > avail) {
+		*why = "key extends past the end of the bset";
+		return 0;
+	}
+
+	pos = 64 * key_u64s;
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		unsigned w = f->bits_per_field[i];
+		uint64_t raw = 0;
+
+		if (w) {
+			raw = get_bits(p, pos, w);
+			pos -= w;
+		}
+		vals[i] = raw + f->field_offset[i];
+	}
+	k->p.inode = vals[BKEY_FIELD_INODE];
+	k->p.offset = vals[BKEY_FIELD_OFFSET];
+	k->p.snapshot = (uint32_t)vals[BKEY_FIELD_SNAPSHOT];
+	k->size = (uint32_t)vals[BKEY_FIELD_SIZE];
+	k->version.hi = (uint32_t)vals[BKEY_FIELD_VERSION_HI];
+	k->version.lo = vals[BKEY_FIELD_VERSION_LO];
+	k->type = p[2];
+	k->format = (uint8_t)fmt;
+	k->val_bytes = (uint16_t)((u64s - key_u64s) * 8);
+	k->val = p + (size_t)key_u64s * 8;
+	return bytes;
+}
+
+void bch_bkey_encode_unpacked(void *p, const struct bkey *k)
+{
+	uint8_t *b = p;
+
+	b[0] = (uint8_t)(BKEY_U64S + k->val_bytes / 8);
+	b[1] = BKEY_FORMAT_CURRENT;
+	b[2] = k->type;
+	b[3] = 0;
+	put_le64(b + 4, k->version.lo);
+	put_le32(b + 12, k->version.hi);
+	put_le32(b + 16, k->size);
+	bpos_encode(b + 20, k->p);
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Btree iteration with the journal overlay (bcachefs-format.md §4.6 and
+ * Appendix E; upstream btree_journal_iter.c overlays the same way).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "btree_iter.h"
+#include "fs.h"
+
+static const char *btree_name(struct bch_fs *fs, unsigned id)
+{
+	const char *n = bch_btree_id_name(id, fs->sb->version);
+
+	return n ? n : "?";
+}
+
+bool bch_btree_root_expect(struct bch_fs *fs, unsigned btree_id,
+			   struct bch_node_expect *x, struct bch_error *err)
+{
+	const struct bch_btree_root *r = &fs->journal.roots[btree_id];
+	const char *why;
+
+	memset(x, 0, sizeof(*x));
+	if (!r->present)
+		return false;
+	x->btree_id = btree_id;
+	x->level = r->level;
+	x->min_key = POS_MIN;
+	x->max_key = SPOS_MAX;
+	why = bch_btree_ptr_decode(&r->k, &x->ptr);
+	if (why) {
+		bch_err(err, BCH_ERR_CORRUPT, "btree root of %s: %s", btree_name(fs, btree_id), why);
+		return false;
+	}
+	if (!bpos_eq(r->k.p, SPOS_MAX) || (x->ptr.v2 && !bpos_eq(x->ptr.h.min_key, POS_MIN))) {
+		bch_err(err, BCH_ERR_CORRUPT, "btree root of %s does not span the whole key space",
+			btree_name(fs, btree_id));
+		return false;
+	}
+	return true;
+}
+
+/* node keys overlaid with the journal keys of the node's level and range */
+static int build_kids(struct bch_fs *fs, const struct bch_btree_node *n,
+		      struct bkey **out, size_t *nr_out, struct bch_error *err)
+{
+	const struct bch_journal *j = &fs->journal;
+	size_t ji = bch_journal_keys_lower_bound(j, n->btree_id, n->level, n->min_key);
+	size_t ni = 0, nr = 0, cap = n->nr_keys + 1;
+	struct bkey *kids = NULL;
+
+	for (size_t t = ji; t < j->nr_keys && j->keys[t].btree_id == n->btree_id &&
+	     j->keys[t].level == n->level && bpos_cmp(j->keys[t].k.p, n->max_key) <= 0; t++)
+		cap++;
+	kids = malloc(cap * sizeof(*kids));
+	if (!kids)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+
+	while (1) {
+		const struct bkey *nk = ni < n->nr_keys ? &n->keys[ni] : NULL;
+		const struct bkey *jk = NULL;
+		const struct bkey *pick;
+
+		if (ji < j->nr_keys && j->keys[ji].btree_id == n->btree_id &&
+		    j->keys[ji].level == n->level && bpos_cmp(j->keys[ji].k.p, n->max_key) <= 0)
+			jk = &j->keys[ji].k;
+		if (!nk && !jk)
+			break;
+		if (jk && (!nk || bpos_cmp(jk->p, nk->p) <= 0)) {
+			if (nk && bpos_eq(jk->p, nk->p))
+				ni++;
+			ji++;
+			pick = jk;
+		} else {
+			ni++;
+			pick = nk;
+		}
+		if (pick->type != KEY_TYPE_deleted)
+			kids[nr++] = *pick;
+	}
+	*out = kids;
+	*nr_out = nr;
+	return 0;
+}
+
+/* what child i of an interior node must look like */
+static int child_expect(struct bch_fs *fs, const struct bch_btree_node *n,
+			const struct bkey *kids, size_t i, struct bch_node_expect *x,
+			struct bch_error *err)
+{
+	struct bpos want_min = i ? bpos_successor(kids[i - 1].p) : n->min_key;
+	const char *why;
+
+	memset(x, 0, sizeof(*x));
+	x->btree_id = n->btree_id;
+	x->level = n->level - 1;
+	x->max_key = kids[i].p;
+	why = bch_btree_ptr_decode(&kids[i], &x->ptr);
+	if (why)
+		return bch_err(err, BCH_ERR_CORRUPT,
+			       "btree node (btree %s level %u) at device %u sector %llu: child pointer at %llu:%llu:%u: %s",
+			       btree_name(fs, n->btree_id), n->level, n->dev,
+			       (unsigned long long)n->sector, (unsigned long long)kids[i].p.inode,
+			       (unsigned long long)kids[i].p.offset, kids[i].p.snapshot, why);
+	x->min_key = x->ptr.v2 ? x->ptr.h.min_key : want_min;
+	if (!bpos_eq(x->min_key, want_min))
+		return bch_err(err, BCH_ERR_CORRUPT,
+			       "btree node (btree %s level %u) at device %u sector %llu: children do not tile its range (gap or overlap before child %zu)",
+			       btree_name(fs, n->btree_id), n->level, n->dev,
+			       (unsigned long long)n->sector, i);
+	return 0;
+}
+
+static int check_kids_cover(struct bch_fs *fs, const struct bch_btree_node *n,
+			    const struct bkey *kids, size_t nr, struct bch_error *err)
+{
+	if (!nr || !bpos_eq(kids[nr - 1].p, n->max_key))
+		return bch_err(err, BCH_ERR_CORRUPT,
+			       "btree node (btree %s level %u) at device %u sector %llu: %s",
+			       btree_name(fs, n->btree_id), n->level, n->dev,
+			       (unsigned long long)n->sector,
+			       nr ? "last child does not end at the node's max key"
+				  : "interior node without children");
+	return 0;
+}
+
+static void level_free(struct bch_iter_level *l)
+{
+	for (unsigned i = 0; i < l->ra_nr; i++)
+		if (!l->ra_used[i])
+			bch_btree_node_free(&l->ra[i]);
+	l->ra_nr = 0;
+	bch_btree_node_free(&l->node);
+	free(l->kids);
+	l->kids = NULL;
+	l->nr_kids = l->idx = 0;
+	l->loaded = false;
+}
+
+static int level_set_node(struct bch_fs *fs, struct bch_iter_level *l,
+			  struct bch_btree_node *n, struct bch_error *err)
+{
+	int ret;
+
+	l->node = *n;
+	l->loaded = true;
+	l->idx = 0;
+	if (!n->level)
+		return 0;
+	ret = build_kids(fs, &l->node, &l->kids, &l->nr_kids, err) ?:
+	      check_kids_cover(fs, &l->node, l->kids, l->nr_kids, err);
+	return ret;
+}
+
+/* read child idx of parent level p, using and refilling the read-ahead */
+static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx,
+		      struct bch_btree_node *out, struct bch_error *err)
+{
+	struct bch_node_expect x[BCH_ITER_READAHEAD];
+	unsigned nr;
+	int ret;
+
+	if (idx >= p->ra_start && idx < p->ra_start + p->ra_nr &&
+	    !p->ra_used[idx - p->ra_start]) {
+		*out = p->ra[idx - p->ra_start];
+		p->ra_used[idx - p->ra_start] = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < p->ra_nr; i++)
+		if (!p->ra_used[i])
+			bch_btree_node_free(&p->ra[i]);
+	p->ra_nr = 0;
+
+	nr = p->node.level == 1 ? BCH_ITER_READAHEAD : 1;
+	if (nr > p->nr_kids - idx)
+		nr = (unsigned)(p->nr_kids - idx);
+	for (unsigned i = 0; i < nr; i++) {
+		ret = child_expect(it->fs, &p->node, p->kids, idx + i, &x[i], err);
+		if (ret)
+			return ret;
+	}
+	ret = bch_btree_nodes_read(it->fs, x, nr, p->ra, err);
+	if (ret)
+		return ret;
+	p->ra_start = idx;
+	p->ra_nr = nr;
+	memset(p->ra_used, 0, sizeof(p->ra_used));
+	*out = p->ra[0];
+	p->ra_used[0] = true;
+	return 0;
+}
+
+/* from level lvl (loaded, idx set) down to a leaf */
+static int descend(struct bch_btree_iter *it, unsigned lvl, bool seek, struct bch_error *err)
+{
+	int ret;
+
+	while (lvl > 0) {
+		struct bch_iter_level *p = &it->l[lvl];
+		struct bch_btree_node child;
+
+		if (seek)
+			while (p->idx + 1 < p->nr_kids && bpos_cmp(p->kids[p->idx].p, it->start) < 0)
+				p->idx++;
+		ret = read_child(it, p, p->idx++, &child, err);
+		if (ret)
+			return ret;
+		level_free(&it->l[lvl - 1]);
+		ret = level_set_node(it->fs, &it->l[lvl - 1], &child, err);
+		if (ret)
+			return ret;
+		lvl--;
+	}
+	it->leaf_idx = 0;
+	if (seek) {
+		const struct bch_btree_node *leaf = &it->l[0].node;
+		size_t lo = 0, hi = leaf->nr_keys;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (bpos_cmp(leaf->keys[mid].p, it->start) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		it->leaf_idx = lo;
+	}
+	return 0;
+}
+
+/* next leaf; 0 and it->done when there is none */
+static int next_leaf(struct bch_btree_iter *it, struct bch_error *err)
+{
+	unsigned lvl = 1;
+
+	while (lvl <= it->root_level && it->l[lvl].idx >= it->l[lvl].nr_kids)
+		lvl++;
+	if (lvl > it->root_level ||
+	    bpos_cmp(it->l[0].node.max_key, it->end) >= 0) {
+		it->done = true;
+		return 0;
+	}
+	return descend(it, lvl, false, err);
+}
+
+void bch_btree_iter_init(struct bch_btree_iter *it, struct bch_fs *fs, unsigned btree_id,
+			 struct bpos start, struct bpos end)
+{
+	memset(it, 0, sizeof(*it));
+	it->fs = fs;
+	it->btree_id = btree_id;
+	it->start = start;
+	it->end = end;
+}
+
+static int iter_start(struct bch_btree_iter *it, struct bch_error *err)
+{
+	const struct bch_journal *j = &it->fs->journal;
+	struct bch_node_expect x;
+	struct bch_btree_node root;
+	int ret;
+
+	it->started = true;
+	it->j_idx = bch_journal_keys_lower_bound(j, it->btree_id, 0, it->start);
+	it->j_end = bch_journal_keys_lower_bound(j, it->btree_id, 1, POS_MIN);
+	if (!bch_btree_root_expect(it->fs, it->btree_id, &x, err)) {
+		if (err && err->code)
+			return -err->code;
+		it->no_root = true;
+		return 0;
+	}
+	ret = bch_btree_node_read(it->fs, &x, &root, err);
+	if (ret)
+		return ret;
+	it->root_level = root.level;
+	ret = level_set_node(it->fs, &it->l[root.level], &root, err);
+	if (ret)
+		return ret;
+	return descend(it, it->root_level, true, err);
+}
+
+int bch_btree_iter_next(struct bch_btree_iter *it, struct bkey *k, struct bch_error *err)
+{
+	const struct bch_journal *j = &it->fs->journal;
+	int ret;
+
+	if (!it->started && (ret = iter_start(it, err)))
+		return ret;
+	while (!it->done) {
+		const struct bch_btree_node *leaf = it->no_root ? NULL : &it->l[0].node;
+		const struct bkey *lk = leaf && it->leaf_idx < leaf->nr_keys ?
+			&leaf->keys[it->leaf_idx] : NULL;
+		const struct bkey *jk = it->j_idx < it->j_end ? &j->keys[it->j_idx].k : NULL;
+		const struct bkey *pick;
+
+		if (jk && leaf && bpos_cmp(jk->p, leaf->max_key) > 0)
+			jk = NULL;
+		if (!lk && !jk) {
+			if (it->no_root) {
+				it->done = true;
+				break;
+			}
+			ret = next_leaf(it, err);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (jk && (!lk || bpos_cmp(jk->p, lk->p) <= 0)) {
+			if (lk && bpos_eq(jk->p, lk->p))
+				it->leaf_idx++;
+			it->j_idx++;
+			pick = jk;
+		} else {
+			it->leaf_idx++;
+			pick = lk;
+		}
+		if (bpos_cmp(pick->p, it->end) > 0) {
+			it->done = true;
+			break;
+		}
+		if (pick->type == KEY_TYPE_deleted || bpos_cmp(pick->p, it->start) < 0)
+			continue;
+		*k = *pick;
+		return 1;
+	}
+	return 0;
+}
+
+void bch_btree_iter_exit(struct bch_btree_iter *it)
+{
+	for (unsigned i = 0; i < BCH_BTREE_MAX_DEPTH; i++)
+		level_free(&it->l[i]);
+}
+
+static int walk_node(struct bch_fs *fs, const struct bch_node_expect *x,
+		     bch_node_visit_fn fn, void *ctx, struct bch_error *err)
+{
+	struct bch_btree_node n;
+	struct bkey *kids = NULL;
+	size_t nr = 0;
+	int ret;
+
+	ret = bch_btree_node_read(fs, x, &n, err);
+	if (ret)
+		return ret;
+	if (n.level) {
+		ret = build_kids(fs, &n, &kids, &nr, err) ?:
+		      check_kids_cover(fs, &n, kids, nr, err);
+	} else {
+		ret = build_kids(fs, &n, &kids, &nr, err);
+	}
+	if (!ret)
+		ret = fn(ctx, x, &n, kids, nr, err);
+	for (size_t i = 0; !ret && n.level && i < nr; i++) {
+		struct bch_node_expect cx;
+
+		ret = child_expect(fs, &n, kids, i, &cx, err) ?:
+		      walk_node(fs, &cx, fn, ctx, err);
+	}
+	free(kids);
+	bch_btree_node_free(&n);
+	return ret;
+}
+
+int bch_btree_walk_nodes(struct bch_fs *fs, unsigned btree_id, bch_node_visit_fn fn,
+			 void *ctx, struct bch_error *err)
+{
+	struct bch_node_expect x;
+
+	if (!bch_btree_root_expect(fs, btree_id, &x, err))
+		return err && err->code ? -err->code : 0;
+	return walk_node(fs, &x, fn, ctx, err);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * In-order iteration over a btree as recovery would see it: the keys of
+ * the nodes reachable from the root, with the journal keys overlaid
+ * (journal wins at equal positions, journal deletions hide keys), at
+ * every level. Children of an interior node are read ahead in batches.
+ */
+#ifndef BCH_BTREE_ITER_H
+#define BCH_BTREE_ITER_H
+
+#include <stdbool.h>
+
+#include "btree_node.h"
+
+struct bch_fs;
+
+#define BCH_ITER_READAHEAD	16u
+
+struct bch_iter_level {
+	bool			loaded;
+	struct bch_btree_node	node;
+	struct bkey		*kids;		/* node keys merged with journal keys */
+	size_t			nr_kids;
+	size_t			idx;		/* next child to descend into */
+	/* read-ahead of children kids[ra_start .. ra_start + ra_nr) */
+	struct bch_btree_node	ra[BCH_ITER_READAHEAD];
+	size_t			ra_start;
+	unsigned		ra_nr;
+	bool			ra_used[BCH_ITER_READAHEAD];
+};
+
+struct bch_btree_iter {
+	struct bch_fs		*fs;
+	unsigned		btree_id;
+	struct bpos		start;
+	struct bpos		end;
+	bool			no_root;
+	bool			started;
+	bool			done;
+	unsigned		root_level;
+	struct bch_iter_level	l[BCH_BTREE_MAX_DEPTH];
+	/* current leaf */
+	size_t			leaf_idx;
+	/* journal keys of (btree, level 0) */
+	size_t			j_idx;
+	size_t			j_end;
+};
+
+void bch_btree_iter_init(struct bch_btree_iter *it, struct bch_fs *fs, unsigned btree_id,
+			 struct bpos start, struct bpos end);
+/*
+ * Next key in [start, end]: returns 1 and sets *k (valid until the next
+ * call), 0 at the end, or a negative error. Deleted keys are never
+ * returned; whiteouts are.
+ */
+int bch_btree_iter_next(struct bch_btree_iter *it, struct bkey *k, struct bch_error *err);
+void bch_btree_iter_exit(struct bch_btree_iter *it);
+
+/* the expectation for the root node of a btree (false if it has none) */
+bool bch_btree_root_expect(struct bch_fs *fs, unsigned btree_id,
+			   struct bch_node_expect *x, struct bch_error *err);
+
+/*
+ * Visit every node of a btree, parents before children, children in key
+ * order. fn gets the node and the pointer it was reached by.
+ */
+typedef int (*bch_node_visit_fn)(void *ctx, const struct bch_node_expect *x,
+				 const struct bch_btree_node *n, const struct bkey *kids,
+				 size_t nr_kids, struct bch_error *err);
+int bch_btree_walk_nodes(struct bch_fs *fs, unsigned btree_id, bch_node_visit_fn fn,
+			 void *ctx, struct bch_error *err);
+
+#endif

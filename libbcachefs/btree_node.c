@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Btree node decoding (bcachefs-format.md §5.2-5.6; upstream btree_io.c
+ * bch2_btree_node_read_done(), validate_bset(), validate_bset_keys()).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkey.h"
+#include "btree_node.h"
+#include "checksum.h"
+#include "crypt.h"
+#include "fs.h"
+
+#define BSET_CSUM_TYPE(f)	((f) & 15)
+#define BSET_BIG_ENDIAN(f)	(((f) >> 4) & 1)
+#define BSET_SEPARATE_WHITEOUTS(f) (((f) >> 5) & 1)
+#define BSET_OFFSET(f)		((f) >> 16)
+
+struct node_key {
+	struct bkey	k;
+	unsigned	bset;
+};
+
+struct node_ctx {
+	struct bch_fs			*fs;
+	const struct bch_node_expect	*x;
+	struct bch_btree_node		*n;
+	char				where[200];
+	struct node_key			*keys;
+	size_t				nr, size;
+};
+
+static struct bch_nonce bset_nonce(unsigned byte_offset, uint64_t seq, uint64_t journal_seq)
+{
+	return (struct bch_nonce){ { byte_offset, (uint32_t)seq, (uint32_t)(seq >> 32),
+				     (uint32_t)journal_seq ^ BCH_NONCE_BTREE } };
+}
+
+uint8_t *bch_btree_node_buf_alloc(struct bch_fs *fs, void **alloc)
+{
+	size_t bytes = (size_t)fs->btree_node_size * 512;
+	void *p = NULL;
+
+	if (posix_memalign(&p, 4096, bytes))
+		return NULL;
+	*alloc = p;
+	return p;
+}
+
+void bch_btree_node_free(struct bch_btree_node *n)
+{
+	free(n->buf_alloc);
+	free(n->keys);
+	memset(n, 0, sizeof(*n));
+}
+
+static int node_err(struct node_ctx *c, struct bch_error *err, int code,
+		    const char *fmt, const char *detail, unsigned long long at)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, detail);
+	return bch_err(err, code, "%s: %s (node byte %llu, device byte %llu)",
+		       c->where, msg, at, c->n->sector * 512 + at);
+}
+
+static int push_key(struct node_ctx *c, const struct bkey *k, unsigned bset,
+		    struct bch_error *err)
+{
+	if (c->nr == c->size) {
+		size_t ns = c->size ? c->size * 2 : 256;
+		struct node_key *n = realloc(c->keys, ns * sizeof(*n));
+
+		if (!n)
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		c->keys = n;
+		c->size = ns;
+	}
+	c->keys[c->nr].k = *k;
+	c->keys[c->nr].bset = bset;
+	c->nr++;
+	return 0;
+}
+
+/* validate and collect the keys of one bset: [p, p + bytes) at node offset base */
+static int bset_keys(struct node_ctx *c, const uint8_t *p, size_t bytes, size_t base,
+		     unsigned bset, struct bch_error *err)
+{
+	const struct bch_btree_node *n = c->n;
+	struct bpos prev = POS_MIN;
+	bool have_prev = false, prev_deleted = false;
+	size_t off = 0;
+	int ret;
+
+	while (off < bytes) {
+		const char *why = NULL;
+		struct bkey k;
+		size_t kb = bch_bkey_decode(&n->format, p + off, bytes - off, &k, &why);
+
+		if (!kb)
+			return node_err(c, err, BCH_ERR_CORRUPT, "bset %s: invalid key", why,
+					base + off);
+		if (k.type >= KEY_TYPE_NR)
+			return node_err(c, err, BCH_ERR_CORRUPT, "%sinvalid key type",
+					"", base + off);
+		if (bpos_cmp(k.p, n->min_key) < 0 || bpos_cmp(k.p, n->max_key) > 0)
+			return node_err(c, err, BCH_ERR_CORRUPT, "%skey outside the node's range",
+					"", base + off);
+		if (have_prev) {
+			int cmp = bpos_cmp(prev, k.p);
+
+			if (cmp > 0 || (cmp == 0 && !prev_deleted))
+				return node_err(c, err, BCH_ERR_CORRUPT, "%skeys out of order",
+						"", base + off);
+		}
+		if (n->level && k.type != KEY_TYPE_deleted && k.type != KEY_TYPE_btree_ptr &&
+		    k.type != KEY_TYPE_btree_ptr_v2)
+			return node_err(c, err, BCH_ERR_CORRUPT,
+					"%snon-pointer key in an interior node", "", base + off);
+		prev = k.p;
+		prev_deleted = k.type == KEY_TYPE_deleted;
+		have_prev = true;
+		ret = push_key(c, &k, bset, err);
+		if (ret)
+			return ret;
+		off += kb;
+	}
+	return 0;
+}
+
+static int check_bset_version(struct node_ctx *c, unsigned version, size_t at,
+			      struct bch_error *err)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%u.%u", BCH_VERSION_MAJOR(version), BCH_VERSION_MINOR(version));
+	if (version < BCH_VERSION_MIN || BCH_VERSION_MAJOR(version) > 1)
+		return node_err(c, err, BCH_ERR_CORRUPT, "bset with invalid version %s", v, at);
+	if (version > BCH_VERSION_CURRENT)
+		return node_err(c, err, BCH_ERR_UNSUPPORTED,
+				"bset written by version %s, newer than this tool reads", v, at);
+	return 0;
+}
+
+static int verify_csum(struct node_ctx *c, const uint8_t *p, size_t bytes,
+		       unsigned csum_type, struct bch_nonce nonce, size_t at,
+		       struct bch_error *err)
+{
+	struct bch_fs *fs = c->fs;
+	struct bch_csum want;
+	char detail[64];
+
+	if (!bch_csum_type_valid(csum_type)) {
+		snprintf(detail, sizeof(detail), "%u", csum_type);
+		return node_err(c, err, BCH_ERR_CORRUPT, "bset with unknown checksum type %s",
+				detail, at);
+	}
+	if (bch_csum_type_is_encryption(csum_type) && !fs->encrypted)
+		return node_err(c, err, BCH_ERR_CORRUPT,
+				"%sencrypted bset on an unencrypted filesystem", "", at);
+	if (bch_checksum(csum_type, &fs->key, nonce, p + 16, bytes - 16, &want))
+		return node_err(c, err, BCH_ERR_CORRUPT, "%scannot compute bset checksum", "", at);
+	if (!bch_csum_eq(want, bch_csum_decode(p))) {
+		snprintf(detail, sizeof(detail), "%s", bch_csum_type_name(csum_type));
+		return node_err(c, err, BCH_ERR_CORRUPT, "bset checksum error (type %s)",
+				detail, at);
+	}
+	return 0;
+}
+
+/* first bset: node header, format, first keys */
+static int first_bset(struct node_ctx *c, unsigned limit, struct bch_error *err)
+{
+	struct bch_fs *fs = c->fs;
+	struct bch_btree_node *n = c->n;
+	const struct bch_node_expect *x = c->x;
+	uint8_t *b = n->buf;
+	uint32_t bflags = get_le32(b + 152);
+	uint64_t jseq = get_le64(b + 144), flags;
+	size_t bytes = BCH_BTREE_NODE_HEADER_BYTES + (size_t)get_le16(b + 158) * 8;
+	unsigned sectors = (unsigned)(ROUND_UP(bytes, (size_t)fs->block_size * 512) / 512);
+	struct bch_nonce nonce;
+	const char *why;
+	unsigned id;
+	int ret;
+
+	if (get_le64(b + 16) != fs->sb->bset_magic)
+		return node_err(c, err, BCH_ERR_CORRUPT, "%sbad magic", "", 16);
+	n->seq = get_le64(b + 136);
+	if (x->ptr.v2 ? n->seq != x->ptr.h.seq : !n->seq)
+		return node_err(c, err, BCH_ERR_CORRUPT,
+				"%sbset seq does not match the pointer's seq", "", 136);
+	if (BSET_BIG_ENDIAN(bflags) || BSET_SEPARATE_WHITEOUTS(bflags))
+		return node_err(c, err, BCH_ERR_UNSUPPORTED,
+				"%sbig-endian or separate-whiteout bset", "", 152);
+	if (sectors > limit)
+		return node_err(c, err, BCH_ERR_CORRUPT,
+				"%sfirst bset extends past the written part of the node", "", 158);
+	ret = check_bset_version(c, get_le16(b + 156), 156, err);
+	if (ret)
+		return ret;
+
+	nonce = bset_nonce(0, n->seq, jseq);
+	ret = verify_csum(c, b, bytes, BSET_CSUM_TYPE(bflags), nonce, 0, err);
+	if (ret)
+		return ret;
+	if (bch_csum_type_is_encryption(BSET_CSUM_TYPE(bflags))) {
+		bch_chacha20_xor(&fs->key, nonce, b + 24, 112);
+		bch_chacha20_xor(&fs->key, bch_nonce_add(nonce, 128), b + 160, bytes - 160);
+	}
+
+	flags = get_le64(b + 24);
+	id = (unsigned)(bits64(flags, 0, 4) | bits64(flags, 9, 25) << 4);
+	n->btree_id = id;
+	n->level = (unsigned)bits64(flags, 4, 8);
+	n->min_key = bpos_decode(b + 32);
+	n->max_key = bpos_decode(b + 52);
+	if (id != x->btree_id || n->level != x->level) {
+		char d[96];
+
+		snprintf(d, sizeof(d), "btree %u level %u, expected btree %u level %u",
+			 id, n->level, x->btree_id, x->level);
+		return node_err(c, err, BCH_ERR_CORRUPT, "node header says %s", d, 24);
+	}
+	if (x->ptr.v2 && (x->ptr.h.flags & BCH_BTREE_PTR_RANGE_UPDATED)) {
+		n->min_key = x->min_key;
+		n->max_key = x->max_key;
+	} else if (!bpos_eq(n->min_key, x->min_key) || !bpos_eq(n->max_key, x->max_key)) {
+		return node_err(c, err, BCH_ERR_CORRUPT,
+				"%snode min/max key do not match its parent pointer", "", 32);
+	}
+	bch_bkey_format_decode(b + 80, &n->format);
+	why = bch_bkey_format_invalid(&n->format);
+	if (why)
+		return node_err(c, err, BCH_ERR_CORRUPT, "invalid bkey_format: %s", why, 80);
+
+	n->written = sectors;
+	n->nr_bsets = 1;
+	return bset_keys(c, b + 160, bytes - 160, 160, 0, err);
+}
+
+/* later bsets (btree_node_entry) up to the limit */
+static int later_bsets(struct node_ctx *c, unsigned limit, struct bch_error *err)
+{
+	struct bch_fs *fs = c->fs;
+	struct bch_btree_node *n = c->n;
+	size_t block = (size_t)fs->block_size * 512;
+	int ret;
+
+	while (n->written < limit) {
+		size_t at = (size_t)n->written * 512;
+		uint8_t *e = n->buf + at;
+		uint32_t bflags;
+		size_t bytes;
+		unsigned sectors;
+		uint64_t jseq;
+		struct bch_nonce nonce;
+
+		if (get_le64(e + 16) != n->seq)
+			break;
+		bflags = get_le32(e + 32);
+		jseq = get_le64(e + 24);
+		bytes = BCH_BTREE_NODE_ENTRY_BYTES + (size_t)get_le16(e + 38) * 8;
+		sectors = (unsigned)(ROUND_UP(bytes, block) / 512);
+		if (n->written + sectors > limit)
+			return node_err(c, err, BCH_ERR_CORRUPT,
+					"%sbset extends past the written part of the node", "", at);
+		if (BSET_BIG_ENDIAN(bflags) || BSET_SEPARATE_WHITEOUTS(bflags))
+			return node_err(c, err, BCH_ERR_UNSUPPORTED,
+					"%sbig-endian or separate-whiteout bset", "", at + 32);
+		if (BSET_OFFSET(bflags) && BSET_OFFSET(bflags) != n->written)
+			return node_err(c, err, BCH_ERR_CORRUPT,
+					"%sbset records the wrong sector offset", "", at + 32);
+		ret = check_bset_version(c, get_le16(e + 36), at + 36, err);
+		if (ret)
+			return ret;
+		nonce = bset_nonce((unsigned)at, n->seq, jseq);
+		ret = verify_csum(c, e, bytes, BSET_CSUM_TYPE(bflags), nonce, at, err);
+		if (ret)
+			return ret;
+		if (bch_csum_type_is_encryption(BSET_CSUM_TYPE(bflags)))
+			bch_chacha20_xor(&fs->key, nonce, e + 40, bytes - 40);
+
+		n->written += sectors;
+		/* a bset from a journal sequence that never happened is ignored */
+		if (bch_fs_seq_blacklisted(fs, jseq))
+			continue;
+		ret = bset_keys(c, e + 40, bytes - 40, at + 40, n->nr_bsets++, err);
+		if (ret)
+			return ret;
+	}
+	if (c->x->ptr.v2 && c->x->ptr.h.sectors_written && n->written < limit)
+		return node_err(c, err, BCH_ERR_CORRUPT,
+				"%snode has fewer valid bsets than the pointer's sectors_written",
+				"", (size_t)n->written * 512);
+	return 0;
+}
+
+static int cmp_node_key(const void *a, const void *b)
+{
+	const struct node_key *x = a, *y = b;
+	int c = bpos_cmp(x->k.p, y->k.p);
+
+	if (c)
+		return c;
+	return x->bset < y->bset ? -1 : x->bset > y->bset;
+}
+
+/* newest bset wins per position; deleted keys go */
+static int merge_bsets(struct node_ctx *c, struct bch_error *err)
+{
+	struct bch_btree_node *n = c->n;
+	size_t i, out = 0;
+
+	qsort(c->keys, c->nr, sizeof(c->keys[0]), cmp_node_key);
+	n->keys = malloc((c->nr ? c->nr : 1) * sizeof(*n->keys));
+	if (!n->keys)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (i = 0; i < c->nr; i++) {
+		if (i + 1 < c->nr && bpos_eq(c->keys[i].k.p, c->keys[i + 1].k.p))
+			continue;
+		if (c->keys[i].k.type == KEY_TYPE_deleted)
+			continue;
+		n->keys[out++] = c->keys[i].k;
+	}
+	n->nr_keys = out;
+	return 0;
+}
+
+int bch_btree_node_parse(struct bch_fs *fs, const struct bch_node_expect *x,
+			 void *buf_alloc, uint8_t *buf, unsigned dev, uint64_t sector,
+			 struct bch_btree_node *n, struct bch_error *err)
+{
+	struct node_ctx c = { .fs = fs, .x = x, .n = n };
+	unsigned limit = fs->btree_node_size;
+	const char *name = bch_btree_id_name(x->btree_id, fs->sb->version);
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	n->buf = buf;
+	n->buf_alloc = buf_alloc;
+	n->dev = dev;
+	n->sector = sector;
+	snprintf(c.where, sizeof(c.where), "btree node (btree %s level %u) at device %u sector %llu",
+		 name ? name : "?", x->level, dev, (unsigned long long)sector);
+
+	if (x->ptr.v2 && x->ptr.h.sectors_written) {
+		if (x->ptr.h.sectors_written > limit)
+			return node_err(&c, err, BCH_ERR_CORRUPT,
+					"%spointer's sectors_written exceeds the node size", "", 0);
+		limit = x->ptr.h.sectors_written;
+	}
+	ret = first_bset(&c, limit, err) ?:
+	      later_bsets(&c, limit, err) ?:
+	      merge_bsets(&c, err);
+	free(c.keys);
+	if (ret) {
+		free(n->keys);
+		n->keys = NULL;
+	}
+	return ret;
+}
+
+static const struct bch_extent_ptr *usable_ptr(struct bch_fs *fs, const struct bch_node_expect *x,
+					       unsigned from, unsigned *idx)
+{
+	for (unsigned i = from; i < x->ptr.nr_ptrs; i++) {
+		const struct bch_extent_ptr *p = &x->ptr.ptrs[i];
+		const struct bch_member *m;
+
+		if (!fs->devs[p->dev])
+			continue;
+		m = bch_fs_member(fs, p->dev);
+		if (!m)
+			continue;
+		*idx = i;
+		return p;
+	}
+	return NULL;
+}
+
+static int ptr_in_device(struct bch_fs *fs, const struct bch_node_expect *x,
+			 const struct bch_extent_ptr *p, struct bch_error *err)
+{
+	const struct bch_member *m = bch_fs_member(fs, p->dev);
+	uint64_t bucket = p->offset / m->bucket_size;
+	const char *name = bch_btree_id_name(x->btree_id, fs->sb->version);
+
+	if (bucket < m->first_bucket || bucket >= m->nbuckets ||
+	    p->offset % m->bucket_size + fs->btree_node_size > m->bucket_size)
+		return bch_err(err, BCH_ERR_CORRUPT,
+			       "btree node pointer (btree %s level %u) to device %u sector %llu is outside the device's buckets (%u..%llu of %u sectors)",
+			       name ? name : "?", x->level, p->dev, (unsigned long long)p->offset,
+			       m->first_bucket, (unsigned long long)m->nbuckets - 1, m->bucket_size);
+	return 0;
+}
+
+int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
+			struct bch_btree_node *n, struct bch_error *err)
+{
+	struct bch_error first = { 0 };
+	unsigned i = 0;
+	int ret = -BCH_ERR_IO;
+
+	for (const struct bch_extent_ptr *p; (p = usable_ptr(fs, x, i, &i)); i++) {
+		struct bch_error e = { 0 };
+		void *alloc;
+		uint8_t *buf = bch_btree_node_buf_alloc(fs, &alloc);
+
+		if (!buf)
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		ret = ptr_in_device(fs, x, p, &e) ?:
+		      bch_io_read(fs->devs[p->dev]->io, p->offset * 512, buf,
+				  (size_t)fs->btree_node_size * 512, &e);
+		if (ret) {
+			free(alloc);
+		} else {
+			ret = bch_btree_node_parse(fs, x, alloc, buf, p->dev, p->offset, n, &e);
+			if (!ret)
+				return 0;
+			bch_btree_node_free(n);
+		}
+		if (!first.code)
+			first = e;
+	}
+	if (!first.code)
+		return bch_err(err, BCH_ERR_DEVICES,
+			       "btree node has no pointer to an available device");
+	*err = first;
+	return ret;
+}
+
+int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
+			 unsigned nr, struct bch_btree_node *n, struct bch_error *err)
+{
+	struct bch_read_req *reqs = calloc(nr ? nr : 1, sizeof(*reqs));
+	void **allocs = calloc(nr ? nr : 1, sizeof(*allocs));
+	unsigned *devs = calloc(nr ? nr : 1, sizeof(*devs));
+	int ret = 0;
+
+	if (!reqs || !allocs || !devs) {
+		ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		unsigned idx;
+		const struct bch_extent_ptr *p = usable_ptr(fs, &x[i], 0, &idx);
+
+		memset(&n[i], 0, sizeof(n[i]));
+		devs[i] = UINT32_MAX;
+		if (!p || ptr_in_device(fs, &x[i], p, NULL))
+			continue;
+		reqs[i].buf = bch_btree_node_buf_alloc(fs, &allocs[i]);
+		if (!reqs[i].buf) {
+			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		reqs[i].offset = p->offset * 512;
+		reqs[i].len = (size_t)fs->btree_node_size * 512;
+		devs[i] = p->dev;
+	}
+	/* one batch per device */
+	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++) {
+		struct bch_read_req *batch;
+		unsigned cnt = 0, j = 0;
+
+		for (unsigned i = 0; i < nr; i++)
+			cnt += devs[i] == d;
+		if (!cnt)
+			continue;
+		batch = calloc(cnt, sizeof(*batch));
+		if (!batch) {
+			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		for (unsigned i = 0; i < nr; i++)
+			if (devs[i] == d)
+				batch[j++] = reqs[i];
+		bch_io_read_batch(fs->devs[d]->io, batch, cnt, NULL);
+		for (unsigned i = 0, k = 0; i < nr; i++)
+			if (devs[i] == d)
+				reqs[i].result = batch[k++].result;
+		free(batch);
+	}
+	for (unsigned i = 0; i < nr && !ret; i++) {
+		struct bch_error e = { 0 };
+
+		if (devs[i] != UINT32_MAX && !reqs[i].result &&
+		    !bch_btree_node_parse(fs, &x[i], allocs[i], reqs[i].buf, devs[i],
+					  reqs[i].offset / 512, &n[i], &e)) {
+			allocs[i] = NULL;
+			continue;
+		}
+		if (devs[i] != UINT32_MAX && !reqs[i].result)
+			bch_btree_node_free(&n[i]);	/* parse took the buffer */
+		else
+			free(allocs[i]);
+		allocs[i] = NULL;
+		/* slow path: every replica in turn, with a precise error */
+		ret = bch_btree_node_read(fs, &x[i], &n[i], err);
+	}
+out:
+	if (ret)
+		for (unsigned i = 0; i < nr; i++)
+			bch_btree_node_free(&n[i]);
+	for (unsigned i = 0; i < nr && allocs; i++)
+		free(allocs[i]);
+	free(reqs);
+	free(allocs);
+	free(devs);
+	return ret;
+}

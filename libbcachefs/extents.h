@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Extent entries: the pointer lists of extent, btree_ptr(_v2), reflink_v
+ * and stripe values. bcachefs-format.md §7.2 and §36.6 (upstream
+ * libbcachefs/extents_format.h, extents.h).
+ */
+#ifndef BCH_EXTENTS_H
+#define BCH_EXTENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bcachefs_format.h"
+#include "checksum.h"
+
+enum bch_extent_entry_type {
+	BCH_EXTENT_ENTRY_ptr		= 0,
+	BCH_EXTENT_ENTRY_crc32		= 1,
+	BCH_EXTENT_ENTRY_crc64		= 2,
+	BCH_EXTENT_ENTRY_crc128		= 3,
+	BCH_EXTENT_ENTRY_stripe_ptr	= 4,
+	BCH_EXTENT_ENTRY_rebalance	= 5,	/* rebalance_v1 in 1.33+ */
+	BCH_EXTENT_ENTRY_flags		= 6,
+	BCH_EXTENT_ENTRY_reconcile	= 7,	/* 1.33+ */
+	BCH_EXTENT_ENTRY_reconcile_bp	= 8,	/* 1.33+ */
+	BCH_EXTENT_ENTRY_NR		= 9,
+};
+
+const char *bch_extent_entry_type_name(unsigned type);
+
+struct bch_extent_ptr {
+	uint64_t	offset;		/* device sector */
+	uint8_t		dev;
+	uint8_t		gen;
+	bool		cached;
+	bool		unwritten;
+};
+
+/* a crc entry of any width, unpacked (sizes are real sizes, not minus one) */
+struct bch_extent_crc {
+	uint8_t		width;		/* 0 = no crc entry, else entry type 1..3 */
+	uint32_t	compressed_size;
+	uint32_t	uncompressed_size;
+	uint32_t	offset;
+	uint32_t	nonce;
+	uint8_t		csum_type;
+	uint8_t		compression_type;
+	struct bch_csum	csum;
+};
+
+struct bch_extent_stripe_ptr {
+	uint8_t		block;
+	uint8_t		redundancy;
+	uint64_t	idx;
+};
+
+struct bch_extent_entry {
+	unsigned	type;
+	unsigned	bytes;
+	const uint8_t	*raw;
+	union {
+		struct bch_extent_ptr		ptr;
+		struct bch_extent_crc		crc;
+		struct bch_extent_stripe_ptr	stripe_ptr;
+		uint64_t			word;	/* rebalance, flags, reconcile... */
+	};
+};
+
+/*
+ * Decode the entry at p (avail bytes left). Returns its size in bytes, or
+ * 0 if it is not a valid entry (zero word, unknown type, truncated).
+ */
+unsigned bch_extent_entry_decode(const uint8_t *p, unsigned avail,
+				 struct bch_extent_entry *e);
+
+/* compression types that mean "stored compressed" */
+static inline bool bch_crc_is_compressed(const struct bch_extent_crc *c)
+{
+	return c->width && c->compression_type != 0 && c->compression_type != 5;
+}
+
+/* btree_ptr_v2 value header (40 bytes) */
+struct bch_btree_ptr_v2 {
+	uint64_t	mem_ptr;
+	uint64_t	seq;
+	uint16_t	sectors_written;
+	uint16_t	flags;		/* bit 0 RANGE_UPDATED */
+	struct bpos	min_key;
+};
+
+#define BCH_BTREE_PTR_RANGE_UPDATED	1u
+#define BCH_BTREE_PTR_MAX_PTRS		16u
+
+/* pointers of a btree_ptr/btree_ptr_v2 key, and the v2 header if v2 */
+struct bch_btree_ptr_info {
+	bool			v2;
+	struct bch_btree_ptr_v2	h;
+	unsigned		nr_ptrs;
+	struct bch_extent_ptr	ptrs[BCH_BTREE_PTR_MAX_PTRS];
+};
+
+/* NULL on success, else why the key is not a usable btree pointer */
+const char *bch_btree_ptr_decode(const struct bkey *k, struct bch_btree_ptr_info *out);
+
+#endif

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Opening a filesystem: member devices (by path or by UUID through
+ * libblkid), the superblock with the highest sequence number, the master
+ * key, and the journal.
+ */
+#include <blkid.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+static const char *blkid_type_of(const char *path, char *buf, size_t size)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(path);
+	const char *type = NULL;
+
+	if (!pr)
+		return NULL;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	if (!blkid_do_safeprobe(pr) &&
+	    !blkid_probe_lookup_value(pr, "TYPE", &type, NULL) && type) {
+		snprintf(buf, size, "%s", type);
+		type = buf;
+	} else {
+		type = NULL;
+	}
+	blkid_free_probe(pr);
+	return type;
+}
+
+int bch_dev_read_sb(const char *path, const struct bch_msg_sink *msgs,
+		    struct bch_sb *sb, struct bch_error *err)
+{
+	struct bch_io *io;
+	int ret = bch_io_open_unix(path, 0, &io, err);
+
+	if (ret)
+		return ret;
+	ret = bch_sb_read(io, msgs, sb, err);
+	bch_io_close(io);
+	return ret;
+}
+
+static int parse_uuid(const char *s, uint8_t out[16])
+{
+	unsigned n = 0;
+
+	for (; *s && n < 32; s++) {
+		int v;
+
+		if (*s == '-')
+			continue;
+		if (*s >= '0' && *s <= '9')
+			v = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			v = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			v = *s - 'A' + 10;
+		else
+			return -1;
+		if (n & 1)
+			out[n / 2] |= (uint8_t)v;
+		else
+			out[n / 2] = (uint8_t)(v << 4);
+		n++;
+	}
+	return n == 32 && !*s ? 0 : -1;
+}
+
+/* all block devices libblkid knows with this bcachefs filesystem UUID */
+static int find_by_uuid(const char *uuid, char ***paths, unsigned *nr,
+			struct bch_error *err)
+{
+	blkid_cache cache;
+	blkid_dev_iterate it;
+	blkid_dev dev;
+	uint8_t want[16];
+
+	*paths = NULL;
+	*nr = 0;
+	if (parse_uuid(uuid, want))
+		return bch_err(err, BCH_ERR_INVAL, "UUID=%s: not a UUID", uuid);
+	if (blkid_get_cache(&cache, NULL) < 0)
+		return bch_err(err, BCH_ERR_IO, "libblkid: cannot get a cache");
+	blkid_probe_all(cache);
+	it = blkid_dev_iterate_begin(cache);
+	blkid_dev_set_search(it, "TYPE", "bcachefs");
+	while (!blkid_dev_next(it, &dev)) {
+		const char *name = blkid_dev_devname(dev);
+		struct bch_sb sb;
+		struct bch_error e = { 0 };
+		char **n;
+
+		if (bch_dev_read_sb(name, NULL, &sb, &e))
+			continue;
+		if (!memcmp(sb.user_uuid, want, 16) || !memcmp(sb.uuid, want, 16)) {
+			n = realloc(*paths, (*nr + 1) * sizeof(*n));
+			if (n) {
+				*paths = n;
+				n[(*nr)++] = strdup(name);
+			}
+		}
+		bch_sb_free(&sb);
+	}
+	blkid_dev_iterate_end(it);
+	blkid_put_cache(cache);
+	if (!*nr)
+		return bch_err(err, BCH_ERR_DEVICES, "no device with filesystem UUID %s found", uuid);
+	return 0;
+}
+
+static void dev_free(struct bch_dev *d)
+{
+	if (!d)
+		return;
+	bch_sb_free(&d->sb);
+	bch_io_close(d->io);
+	free(d);
+}
+
+void bch_fs_close(struct bch_fs *fs)
+{
+	if (!fs)
+		return;
+	bch_journal_free(&fs->journal);
+	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++)
+		dev_free(fs->devs[i]);
+	free(fs);
+}
+
+static int open_one(struct bch_fs *fs, const char *path, const struct bch_fs_opts *o,
+		    struct bch_error *err)
+{
+	struct bch_dev *d = calloc(1, sizeof(*d));
+	int ret;
+
+	if (!d)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	ret = bch_io_open_unix(path, o->write ? BCH_IO_WRITE : 0, &d->io, err);
+	if (!ret)
+		ret = bch_sb_read(d->io, &fs->msgs, &d->sb, err);
+	if (ret == -BCH_ERR_NOT_BCACHEFS) {
+		char buf[64];
+		const char *type = blkid_type_of(path, buf, sizeof(buf));
+
+		if (type && strcmp(type, "bcachefs"))
+			bch_err_prefix(err, "libblkid identifies %s as %s", path, type);
+	}
+	if (ret) {
+		dev_free(d);
+		return ret;
+	}
+	d->idx = d->sb.dev_idx;
+	if (fs->devs[d->idx]) {
+		bch_err(err, BCH_ERR_DEVICES, "%s and %s both claim to be member %u",
+			fs->devs[d->idx]->io->path, path, d->idx);
+		dev_free(d);
+		return -BCH_ERR_DEVICES;
+	}
+	fs->devs[d->idx] = d;
+	fs->nr_opened++;
+	return 0;
+}
+
+/* all devices belong to one filesystem; choose the newest superblock */
+static int check_members(struct bch_fs *fs, struct bch_error *err)
+{
+	const struct bch_dev *best = NULL;
+
+	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++) {
+		const struct bch_dev *d = fs->devs[i];
+
+		if (!d)
+			continue;
+		if (best && memcmp(best->sb.uuid, d->sb.uuid, 16))
+			return bch_err(err, BCH_ERR_DEVICES,
+				       "%s and %s belong to different filesystems",
+				       best->io->path, d->io->path);
+		if (!best || d->sb.seq > best->sb.seq ||
+		    (d->sb.seq == best->sb.seq && d->sb.write_time > best->sb.write_time))
+			best = d;
+	}
+	fs->sb = &best->sb;
+	fs->nr_devs = fs->sb->nr_devices;
+	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++) {
+		const struct bch_member *m = i < fs->nr_devs ? &fs->sb->members[i] : NULL;
+
+		if (fs->devs[i] && (!m || !m->exists))
+			return bch_err(err, BCH_ERR_DEVICES,
+				       "%s claims to be member %u, which the superblock does not list",
+				       fs->devs[i]->io->path, i);
+		if (!fs->devs[i] && m && m->exists)
+			return bch_err(err, BCH_ERR_DEVICES,
+				       "member device %u of this filesystem was not given (all members are needed)",
+				       i);
+		if (fs->devs[i] && memcmp(fs->devs[i]->sb.members[i].uuid, m->uuid, 16))
+			return bch_err(err, BCH_ERR_DEVICES,
+				       "%s: member %u UUID does not match the filesystem's member list",
+				       fs->devs[i]->io->path, i);
+	}
+	return 0;
+}
+
+static int unlock(struct bch_fs *fs, const struct bch_fs_opts *o, struct bch_error *err)
+{
+	const struct bch_sb_field_ref *f;
+	struct bch_sb_crypt c;
+	int ret;
+
+	fs->encrypted = BCH_SB_ENCRYPTION_TYPE(fs->sb) != 0;
+	if (!fs->encrypted)
+		return 0;
+	f = bch_sb_field_get(fs->sb, BCH_SB_FIELD_crypt);
+	if (!f)
+		return bch_err(err, BCH_ERR_CORRUPT, "encrypted filesystem without a crypt field");
+	ret = bch_sb_crypt_parse(f->p, f->bytes, &c, err);
+	if (ret)
+		return ret;
+	if (!bch_sb_crypt_key_is_plain(&c) && !o->passphrase)
+		return bch_err(err, BCH_ERR_NEED_KEY,
+			       "filesystem is encrypted: a passphrase is needed (--passphrase-file FILE, or run on a terminal)");
+	return bch_crypt_unlock(&c, fs->sb->sb_magic, o->passphrase, o->passphrase_len,
+				&fs->key, err);
+}
+
+bool bch_fs_seq_blacklisted(const struct bch_fs *fs, uint64_t seq)
+{
+	for (unsigned i = 0; i < fs->sb->nr_blacklist; i++)
+		if (seq >= fs->sb->blacklist[i].start && seq < fs->sb->blacklist[i].end)
+			return true;
+	for (size_t i = 0; i < fs->journal.nr_blacklist; i++)
+		if (seq >= fs->journal.blacklist[i].start && seq < fs->journal.blacklist[i].end)
+			return true;
+	return false;
+}
+
+int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *o,
+		struct bch_fs **out, struct bch_error *err)
+{
+	struct bch_fs *fs = calloc(1, sizeof(*fs));
+	int ret = 0;
+
+	*out = NULL;
+	if (!fs)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	fs->msgs = o->msgs;
+	if (!nr)
+		ret = bch_err(err, BCH_ERR_INVAL, "no device given");
+
+	for (unsigned i = 0; i < nr && !ret; i++) {
+		if (!strncmp(paths[i], "UUID=", 5)) {
+			char **found;
+			unsigned n;
+
+			ret = find_by_uuid(paths[i] + 5, &found, &n, err);
+			for (unsigned j = 0; j < n; j++) {
+				if (!ret)
+					ret = open_one(fs, found[j], o, err);
+				free(found[j]);
+			}
+			free(found);
+		} else {
+			ret = open_one(fs, paths[i], o, err);
+		}
+	}
+	if (!ret)
+		ret = check_members(fs, err);
+	if (!ret) {
+		fs->block_size = fs->sb->block_size;
+		fs->btree_node_size = (unsigned)BCH_SB_BTREE_NODE_SIZE(fs->sb);
+		fs->meta_csum_type = bch_sb_meta_csum_type(fs->sb);
+		fs->bp_shift = bch_sb_bp_shift(fs->sb);
+		ret = unlock(fs, o, err) ?: bch_journal_read(fs, err);
+	}
+	if (ret) {
+		bch_fs_close(fs);
+		return ret;
+	}
+	*out = fs;
+	return 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An opened filesystem: its member devices, the superblock that won, the
+ * master key when encrypted, and the journal state recovery would start
+ * from (btree roots and the keys to overlay).
+ */
+#ifndef BCH_FS_H
+#define BCH_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypt.h"
+#include "errors.h"
+#include "io.h"
+#include "journal.h"
+#include "super.h"
+
+struct bch_dev {
+	unsigned		idx;
+	struct bch_io		*io;
+	struct bch_sb		sb;	/* this device's own superblock */
+};
+
+struct bch_fs_opts {
+	const char		*passphrase;	/* NULL: plain key or no encryption */
+	size_t			passphrase_len;
+	bool			write;		/* open devices read-write */
+	struct bch_msg_sink	msgs;
+};
+
+struct bch_fs {
+	struct bch_msg_sink	msgs;
+	const struct bch_sb	*sb;		/* the newest superblock of all devices */
+	unsigned		nr_devs;	/* member slots (sb->nr_devices) */
+	struct bch_dev		*devs[BCH_SB_MAX_DEVICES];	/* NULL: not opened */
+	unsigned		nr_opened;
+
+	bool			encrypted;
+	struct bch_crypt_key	key;
+
+	unsigned		block_size;	/* sectors */
+	unsigned		btree_node_size;	/* sectors */
+	unsigned		meta_csum_type;
+	unsigned		bp_shift;
+
+	struct bch_journal	journal;
+};
+
+/*
+ * Open the devices (paths may also be "UUID=<external uuid>", which finds
+ * the members through libblkid), pick the superblock, unlock the key and
+ * read the journal. Every member must be given.
+ */
+int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *opts,
+		struct bch_fs **out, struct bch_error *err);
+void bch_fs_close(struct bch_fs *fs);
+
+static inline const struct bch_member *bch_fs_member(const struct bch_fs *fs,
+						     unsigned dev)
+{
+	return dev < fs->sb->nr_members && fs->sb->members[dev].exists ?
+		&fs->sb->members[dev] : NULL;
+}
+
+/* is this journal sequence number blacklisted (superblock or journal)? */
+bool bch_fs_seq_blacklisted(const struct bch_fs *fs, uint64_t seq);
+
+/* read and validate a superblock without opening the filesystem (show-super) */
+int bch_dev_read_sb(const char *path, const struct bch_msg_sink *msgs,
+		    struct bch_sb *sb, struct bch_error *err);
+
+#endif

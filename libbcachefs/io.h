@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The I/O layer: one interface, several back ends (in the style of
+ * e2fsprogs' io managers). "unix" reads files and block devices with
+ * pread and batched libaio reads; "mem" serves an in-memory image (unit
+ * tests, fuzzing). Write-capable, fault-injecting and undo-recording back
+ * ends plug in here later through the same ops.
+ */
+#ifndef BCH_IO_H
+#define BCH_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+
+struct bch_io;
+
+struct bch_read_req {
+	uint64_t	offset;		/* bytes from the start of the device */
+	size_t		len;
+	void		*buf;
+	int		result;		/* 0 or -enum bch_errcode, set by the back end */
+};
+
+struct bch_io_ops {
+	const char	*name;
+	int	(*read)(struct bch_io *io, uint64_t off, void *buf, size_t len,
+			struct bch_error *err);
+	/* every request gets a result; returns 0 if all succeeded */
+	int	(*read_batch)(struct bch_io *io, struct bch_read_req *reqs,
+			      unsigned nr, struct bch_error *err);
+	int	(*write)(struct bch_io *io, uint64_t off, const void *buf,
+			 size_t len, struct bch_error *err);
+	int	(*flush)(struct bch_io *io, struct bch_error *err);
+	void	(*close)(struct bch_io *io);
+};
+
+struct bch_io {
+	const struct bch_io_ops	*ops;
+	char			*path;
+	uint64_t		size;		/* bytes */
+	bool			writable;
+	bool			is_blockdev;
+	void			*priv;
+};
+
+enum bch_io_open_flags {
+	BCH_IO_WRITE	= 1 << 0,	/* open read-write (never with fsck -n) */
+};
+
+/* open a file or block device; block devices get O_EXCL */
+int bch_io_open_unix(const char *path, unsigned flags, struct bch_io **out,
+		     struct bch_error *err);
+/* wrap a caller-owned buffer (not copied, not freed) */
+int bch_io_open_mem(const char *name, void *buf, size_t len, bool writable,
+		    struct bch_io **out, struct bch_error *err);
+void bch_io_close(struct bch_io *io);
+
+/* bounds-checked wrappers: reading past the end is a clear error */
+int bch_io_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
+		struct bch_error *err);
+int bch_io_read_batch(struct bch_io *io, struct bch_read_req *reqs,
+		      unsigned nr, struct bch_error *err);
+int bch_io_write(struct bch_io *io, uint64_t off, const void *buf, size_t len,
+		 struct bch_error *err);
+
+#endif

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Decoders of the superblock's variable fields that the checker itself
+ * does not need but show-super prints: replicas, disk groups, errors,
+ * ext, downgrade, counters, recovery passes, extent_type_u64s, crypt,
+ * journal bucket lists, members (straight from a members field).
+ * bcachefs-format.md §2.8 and §36.2.
+ *
+ * Every function takes the field as found in the superblock: a pointer to
+ * its 8-byte header and its length in bytes, and never reads past that
+ * length; entries that do not fit whole are not returned.
+ */
+#ifndef BCH_SB_FIELDS_H
+#define BCH_SB_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "super.h"
+
+#define BCH_SB_FIELD_HDR_BYTES	8u
+
+/* number of fixed-size entries starting at byte 'start' of the field */
+static inline size_t bch_sb_field_nr_entries(size_t bytes, size_t start,
+					     size_t entry_bytes)
+{
+	return bytes > start && entry_bytes ? (bytes - start) / entry_bytes : 0;
+}
+
+/* ---- journal (0), journal_v2 (9) ---- */
+
+struct bch_sb_journal_range {
+	uint64_t	start;
+	uint64_t	nr;
+};
+
+size_t bch_sb_journal_nr(size_t bytes);
+uint64_t bch_sb_journal_bucket(const uint8_t *f, size_t bytes, size_t i);
+size_t bch_sb_journal_v2_nr(size_t bytes);
+struct bch_sb_journal_range bch_sb_journal_v2_range(const uint8_t *f, size_t bytes,
+						    size_t i);
+
+/* ---- members_v1 (1), members_v2 (11) ---- */
+
+#define BCH_MEMBER_V1_BYTES	56u
+
+/* bytes of one entry (v2: from the field, 0 if the field is too short) */
+unsigned bch_sb_members_entry_bytes(const uint8_t *f, size_t bytes, unsigned type);
+/* number of whole member entries the field holds */
+unsigned bch_sb_members_nr(const uint8_t *f, size_t bytes, unsigned type);
+/* decode entry i; -BCH_ERR_CORRUPT if it is not inside the field */
+int bch_sb_member_get(const uint8_t *f, size_t bytes, unsigned type, unsigned i,
+		      struct bch_member *m);
+
+/* ---- crypt (2) ---- */
+
+struct bch_sb_crypt_info {
+	unsigned	kdf_type;	/* 0 = scrypt */
+	unsigned	log_n, log_r, log_p;
+	bool		key_plain;	/* "bch**key" magic in the clear */
+};
+
+int bch_sb_crypt_info(const uint8_t *f, size_t bytes, struct bch_sb_crypt_info *out);
+
+/* ---- replicas_v0 (3), replicas (7) ---- */
+
+struct bch_replicas_entry {
+	uint8_t		data_type;
+	uint8_t		nr_devs;
+	uint8_t		nr_required;	/* 1 for v0 entries */
+	const uint8_t	*devs;		/* nr_devs bytes */
+};
+
+/*
+ * Next entry at *pos (start with *pos = 0): 1 and the entry, 0 at the
+ * end of the list (data_type 0 or end of field), -BCH_ERR_CORRUPT if an
+ * entry runs past the end of the field.
+ */
+int bch_sb_replicas_next(const uint8_t *f, size_t bytes, bool v0, size_t *pos,
+			 struct bch_replicas_entry *e);
+
+/* ---- quota (4) ---- */
+
+struct bch_sb_quota_type {
+	uint64_t	flags;
+	uint32_t	timelimit[2];	/* space, inodes */
+	uint32_t	warnlimit[2];
+};
+
+/* i = 0 user, 1 group, 2 project; -BCH_ERR_CORRUPT if not in the field */
+int bch_sb_quota_get(const uint8_t *f, size_t bytes, unsigned i,
+		     struct bch_sb_quota_type *q);
+
+/* ---- disk_groups (5) ---- */
+
+#define BCH_DISK_GROUP_BYTES	48u
+
+struct bch_disk_group {
+	char		label[33];	/* NUL terminated */
+	bool		deleted;
+	uint8_t		data_allowed;
+	uint32_t	parent;		/* 0: top level, else parent index + 1 */
+};
+
+size_t bch_sb_disk_groups_nr(size_t bytes);
+int bch_sb_disk_group_get(const uint8_t *f, size_t bytes, size_t i,
+			  struct bch_disk_group *g);
+/*
+ * Dotted path of group i ("ssd.fast") into buf; -BCH_ERR_CORRUPT for a
+ * missing or deleted group or a parent loop. Always NUL-terminates.
+ */
+int bch_sb_disk_group_path(const uint8_t *f, size_t bytes, size_t i,
+			   char *buf, size_t buf_len);
+
+/* ---- clean (6) ---- */
+
+#define BCH_SB_CLEAN_ENTRIES_OFFSET	24u
+
+struct bch_sb_clean_hdr {
+	uint32_t	flags;
+	uint64_t	journal_seq;
+};
+
+int bch_sb_clean_hdr(const uint8_t *f, size_t bytes, struct bch_sb_clean_hdr *h);
+
+/* ---- journal_seq_blacklist (8) ---- */
+
+size_t bch_sb_blacklist_nr(size_t bytes);
+struct bch_blacklist_range bch_sb_blacklist_get(const uint8_t *f, size_t bytes,
+						size_t i);
+
+/* ---- counters (10) ---- */
+
+size_t bch_sb_counters_nr(size_t bytes);
+uint64_t bch_sb_counter_get(const uint8_t *f, size_t bytes, size_t i);
+
+/* ---- errors (12) ---- */
+
+struct bch_sb_error_entry {
+	uint16_t	id;
+	uint64_t	nr;
+	uint64_t	last_time;	/* seconds */
+};
+
+size_t bch_sb_errors_nr(size_t bytes);
+struct bch_sb_error_entry bch_sb_error_get(const uint8_t *f, size_t bytes, size_t i);
+
+/* ---- ext (13) ---- */
+
+#define BCH_SB_EXT_MIN_BYTES	88u
+
+struct bch_sb_ext {
+	uint64_t	recovery_passes_required[2];
+	uint64_t	errors_silent[8];
+	bool		has_btrees_lost_data;
+	uint64_t	btrees_lost_data;
+};
+
+/* -BCH_ERR_CORRUPT if shorter than 88 bytes */
+int bch_sb_ext_get(const uint8_t *f, size_t bytes, struct bch_sb_ext *e);
+
+/* ---- downgrade (14) ---- */
+
+struct bch_sb_downgrade_entry {
+	uint16_t	version;
+	uint64_t	recovery_passes[2];
+	uint16_t	nr_errors;
+	const uint8_t	*errors;	/* nr_errors le16 */
+};
+
+/* like bch_sb_replicas_next: 1 entry, 0 end (a record that does not fit ends the list) */
+int bch_sb_downgrade_next(const uint8_t *f, size_t bytes, size_t *pos,
+			  struct bch_sb_downgrade_entry *e);
+
+static inline uint16_t bch_sb_downgrade_error(const struct bch_sb_downgrade_entry *e,
+					      unsigned i)
+{
+	return i < e->nr_errors ? get_le16(e->errors + 2 * i) : 0;
+}
+
+/* ---- recovery_passes (15) ---- */
+
+struct bch_sb_recovery_pass_entry {
+	uint64_t	last_run;	/* seconds */
+	uint32_t	last_runtime;	/* seconds */
+	uint32_t	flags;		/* bit 0 no_ratelimit */
+};
+
+size_t bch_sb_recovery_passes_nr(size_t bytes);
+struct bch_sb_recovery_pass_entry bch_sb_recovery_pass_get(const uint8_t *f,
+							   size_t bytes, size_t i);
+
+/* ---- extent_type_u64s (16) ---- */
+
+/* entries up to the first zero byte or the end of the field */
+size_t bch_sb_extent_type_u64s_nr(const uint8_t *f, size_t bytes);
+
+/* ---- names ---- */
+
+/* by stable id (as in ext, downgrade, recovery_passes); NULL if unknown */
+const char *bch_recovery_pass_name(unsigned stable_id, unsigned sb_version);
+/* features[0] / compat[0] bit names; NULL if unknown */
+const char *bch_sb_feature_name(unsigned bit);
+const char *bch_sb_compat_name(unsigned bit);
+
+#endif
