@@ -66,13 +66,18 @@ $(BUILD)/san/unit/%: tests/unit/%.c $(SAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB) $(LDLIBS) -lcmocka
 
+# test tool that damages image copies (tests/t_badinput.sh)
+$(BUILD)/tools/bch_corrupt: tests/tools/bch_corrupt.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 deps:
 	@sh tests/deps.sh
 
 unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 check: deps
-	@$(MAKE) --no-print-directory bcachefs $(BUILD)/san/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS)
+	@$(MAKE) --no-print-directory bcachefs $(BUILD)/san/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(BUILD)/tools/bch_corrupt
 	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
 demo: deps

@@ -14,8 +14,8 @@
 #include "printbuf.h"
 
 /* io_time[] indices */
-#define BCH_IO_READ			0
-#define BCH_IO_WRITE			1
+#define BCH_IO_TIME_READ			0
+#define BCH_IO_TIME_WRITE			1
 
 #define BCH_ALLOC_V4_BYTES		64u
 #define BCH_ALLOC_V4_U64S		8u	/* current fixed part */

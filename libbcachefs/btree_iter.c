@@ -105,6 +105,14 @@ static int child_expect(struct bch_fs *fs, const struct bch_btree_node *n,
 			       btree_name(fs, n->btree_id), n->level, n->dev,
 			       (unsigned long long)n->sector, (unsigned long long)kids[i].p.inode,
 			       (unsigned long long)kids[i].p.offset, kids[i].p.snapshot, why);
+	for (unsigned p = 0; p < x->ptr.nr_ptrs; p++)
+		if (x->ptr.ptrs[p].dev == n->dev && x->ptr.ptrs[p].offset == n->sector)
+			return bch_err(err, BCH_ERR_CORRUPT,
+				       "btree node (btree %s level %u) at device %u sector %llu: pointer of child %zu (key %llu:%llu:%u) points back at this node (pointer cycle)",
+				       btree_name(fs, n->btree_id), n->level, n->dev,
+				       (unsigned long long)n->sector, i,
+				       (unsigned long long)kids[i].p.inode,
+				       (unsigned long long)kids[i].p.offset, kids[i].p.snapshot);
 	x->min_key = x->ptr.v2 ? x->ptr.h.min_key : want_min;
 	if (!bpos_eq(x->min_key, want_min))
 		return bch_err(err, BCH_ERR_CORRUPT,
@@ -336,7 +344,7 @@ void bch_btree_iter_exit(struct bch_btree_iter *it)
 		level_free(&it->l[i]);
 }
 
-static int walk_node(struct bch_fs *fs, const struct bch_node_expect *x,
+static int walk_node(struct bch_fs *fs, const struct bch_node_expect *x, unsigned min_level,
 		     bch_node_visit_fn fn, void *ctx, struct bch_error *err)
 {
 	struct bch_btree_node n;
@@ -355,23 +363,31 @@ static int walk_node(struct bch_fs *fs, const struct bch_node_expect *x,
 	}
 	if (!ret)
 		ret = fn(ctx, x, &n, kids, nr, err);
-	for (size_t i = 0; !ret && n.level && i < nr; i++) {
+	for (size_t i = 0; !ret && n.level > min_level && i < nr; i++) {
 		struct bch_node_expect cx;
 
 		ret = child_expect(fs, &n, kids, i, &cx, err) ?:
-		      walk_node(fs, &cx, fn, ctx, err);
+		      walk_node(fs, &cx, min_level, fn, ctx, err);
 	}
 	free(kids);
 	bch_btree_node_free(&n);
 	return ret;
 }
 
-int bch_btree_walk_nodes(struct bch_fs *fs, unsigned btree_id, bch_node_visit_fn fn,
-			 void *ctx, struct bch_error *err)
+int bch_btree_walk_nodes_from(struct bch_fs *fs, unsigned btree_id, unsigned min_level,
+			      bch_node_visit_fn fn, void *ctx, struct bch_error *err)
 {
 	struct bch_node_expect x;
 
 	if (!bch_btree_root_expect(fs, btree_id, &x, err))
 		return err && err->code ? -err->code : 0;
-	return walk_node(fs, &x, fn, ctx, err);
+	if (x.level < min_level)
+		return 0;
+	return walk_node(fs, &x, min_level, fn, ctx, err);
+}
+
+int bch_btree_walk_nodes(struct bch_fs *fs, unsigned btree_id, bch_node_visit_fn fn,
+			 void *ctx, struct bch_error *err)
+{
+	return bch_btree_walk_nodes_from(fs, btree_id, 0, fn, ctx, err);
 }

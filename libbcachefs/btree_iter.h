@@ -69,5 +69,8 @@ typedef int (*bch_node_visit_fn)(void *ctx, const struct bch_node_expect *x,
 				 size_t nr_kids, struct bch_error *err);
 int bch_btree_walk_nodes(struct bch_fs *fs, unsigned btree_id, bch_node_visit_fn fn,
 			 void *ctx, struct bch_error *err);
+/* the same, without reading nodes below min_level (their pointers are visited) */
+int bch_btree_walk_nodes_from(struct bch_fs *fs, unsigned btree_id, unsigned min_level,
+			      bch_node_visit_fn fn, void *ctx, struct bch_error *err);
 
 #endif

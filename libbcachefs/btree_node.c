@@ -100,11 +100,15 @@ static int bset_keys(struct node_ctx *c, const uint8_t *p, size_t bytes, size_t 
 		size_t kb = bch_bkey_decode(&n->format, p + off, bytes - off, &k, &why);
 
 		if (!kb)
-			return node_err(c, err, BCH_ERR_CORRUPT, "bset %s: invalid key", why,
+			return node_err(c, err, BCH_ERR_CORRUPT, "invalid key: %s", why,
 					base + off);
-		if (k.type >= KEY_TYPE_NR)
-			return node_err(c, err, BCH_ERR_CORRUPT, "%sinvalid key type",
-					"", base + off);
+		if (k.type >= KEY_TYPE_NR) {
+			char t[16];
+
+			snprintf(t, sizeof(t), "%u", k.type);
+			return node_err(c, err, BCH_ERR_CORRUPT, "invalid key type %s", t,
+					base + off);
+		}
 		if (bpos_cmp(k.p, n->min_key) < 0 || bpos_cmp(k.p, n->max_key) > 0)
 			return node_err(c, err, BCH_ERR_CORRUPT, "%skey outside the node's range",
 					"", base + off);
@@ -411,9 +415,18 @@ int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
 
 		if (!buf)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		ret = ptr_in_device(fs, x, p, &e) ?:
-		      bch_io_read(fs->devs[p->dev]->io, p->offset * 512, buf,
-				  (size_t)fs->btree_node_size * 512, &e);
+		ret = ptr_in_device(fs, x, p, &e);
+		if (!ret) {
+			ret = bch_io_read(fs->devs[p->dev]->io, p->offset * 512, buf,
+					  (size_t)fs->btree_node_size * 512, &e);
+			if (ret) {
+				const char *name = bch_btree_id_name(x->btree_id, fs->sb->version);
+
+				bch_err_prefix(&e, "btree node (btree %s level %u) at device %u sector %llu",
+					       name ? name : "?", x->level, p->dev,
+					       (unsigned long long)p->offset);
+			}
+		}
 		if (ret) {
 			free(alloc);
 		} else {

@@ -52,6 +52,7 @@ const char *bch_errcode_name(int code)
 		[BCH_ERR_NEED_KEY]	= "encryption key required",
 		[BCH_ERR_DEVICES]	= "member devices",
 		[BCH_ERR_INVAL]		= "invalid argument",
+		[BCH_ERR_RANGE]		= "index out of range",
 	};
 
 	if (code < 0)

@@ -19,6 +19,7 @@ enum bch_errcode {
 	BCH_ERR_NEED_KEY,	/* encrypted and no/incorrect passphrase */
 	BCH_ERR_DEVICES,	/* missing or mismatched member devices */
 	BCH_ERR_INVAL,		/* bad argument from the caller */
+	BCH_ERR_RANGE,		/* index outside an object (bitmap, device) */
 	BCH_ERR_NR,
 };
 

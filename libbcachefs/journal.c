@@ -466,7 +466,7 @@ static int read_clean(struct bch_fs *fs, struct bch_error *err)
 static int pick_range(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 {
 	struct bch_journal *j = &fs->journal;
-	struct bch_journal_entry *newest = NULL;
+	struct bch_journal_entry *newest = NULL, *torn = NULL;
 	bool skipped_torn = false;
 	size_t i;
 
@@ -480,6 +480,7 @@ static int pick_range(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 				"journal entry %llu (device %u sector %llu) has a bad checksum: torn write, not replayed",
 				(unsigned long long)e->seq, e->dev, (unsigned long long)e->sector);
 			skipped_torn = true;
+			torn = e;
 			continue;
 		}
 		newest = e;
@@ -500,6 +501,13 @@ static int pick_range(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 			return 0;
 		}
 	}
+	if (torn)
+		return bch_err(err, BCH_ERR_CORRUPT,
+			       "filesystem was not cleanly unmounted and has no valid journal entry to replay: journal entry %llu at device %u sector %llu (byte %llu), the newest flush entry, has a bad checksum and no older entry lies within its last_seq %llu",
+			       (unsigned long long)torn->seq, torn->dev,
+			       (unsigned long long)torn->sector,
+			       (unsigned long long)torn->sector * 512,
+			       (unsigned long long)torn->last_seq);
 	return bch_err(err, BCH_ERR_CORRUPT,
 		       "filesystem was not cleanly unmounted and no valid journal entry was found");
 }

@@ -80,6 +80,12 @@ struct bch_replicas_entry {
 int bch_sb_replicas_next(const uint8_t *f, size_t bytes, bool v0, size_t *pos,
 			 struct bch_replicas_entry *e);
 
+/*
+ * Data types (bit = enum bch_data_type) the replicas field(s) list on
+ * device dev: what upstream shows as "Has data".
+ */
+uint64_t bch_sb_dev_has_data(const struct bch_sb *sb, unsigned dev);
+
 /* ---- quota (4) ---- */
 
 struct bch_sb_quota_type {

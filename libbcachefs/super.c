@@ -434,8 +434,11 @@ int bch_sb_read_at(struct bch_io *io, uint64_t sector, struct bch_sb *sb,
 
 	memset(sb, 0, sizeof(*sb));
 	ret = bch_io_read(io, off, hdr, sizeof(hdr), err);
-	if (ret)
+	if (ret) {
+		bch_err_prefix(err, "superblock at sector %llu (byte %llu)",
+			       (unsigned long long)sector, (unsigned long long)off);
 		return ret;
+	}
 	if (!magic_ok(hdr + 24))
 		return bch_err(err, BCH_ERR_NOT_BCACHEFS,
 			       "%s: superblock at sector %llu: bad magic at byte %llu",
@@ -451,7 +454,10 @@ int bch_sb_read_at(struct bch_io *io, uint64_t sector, struct bch_sb *sb,
 	if (!bytes)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	ret = bch_io_read(io, off, bytes, len, err);
-	if (!ret)
+	if (ret)
+		bch_err_prefix(err, "superblock at sector %llu (byte %llu, %zu bytes)",
+			       (unsigned long long)sector, (unsigned long long)off, len);
+	else
 		ret = bch_sb_parse(bytes, len, sector, io->path, sb, err);
 	if (ret) {
 		if (sb->bytes == bytes)
@@ -468,8 +474,16 @@ int bch_sb_read(struct bch_io *io, const struct bch_msg_sink *msgs,
 	struct bch_error primary_err = { 0 }, e;
 	uint8_t raw[BCH_SB_LAYOUT_BYTES];
 	struct bch_sb_layout layout;
+	char tried[256] = "";
+	size_t tried_len = 0;
 	bool any_magic;
 	int ret;
+
+	memset(sb, 0, sizeof(*sb));
+	if (io->size < BCH_SB_SECTOR * 512ULL + BCH_SB_HEADER_BYTES)
+		return bch_err(err, BCH_ERR_NOT_BCACHEFS,
+			       "%s: not a bcachefs filesystem: %llu bytes is too small to hold a superblock (at byte %u)",
+			       io->path, (unsigned long long)io->size, BCH_SB_SECTOR * 512);
 
 	ret = bch_sb_read_at(io, BCH_SB_SECTOR, sb, &primary_err);
 	if (!ret)
@@ -492,6 +506,12 @@ int bch_sb_read(struct bch_io *io, const struct bch_msg_sink *msgs,
 
 		if (s == BCH_SB_SECTOR)
 			continue;
+		if (tried_len < sizeof(tried)) {
+			int n = snprintf(tried + tried_len, sizeof(tried) - tried_len, "%s%llu",
+					 tried_len ? ", " : "", (unsigned long long)s);
+
+			tried_len += n > 0 ? (size_t)n : 0;
+		}
 		memset(&e, 0, sizeof(e));
 		ret = bch_sb_read_at(io, s, sb, &e);
 		if (!ret) {
@@ -510,6 +530,10 @@ fail:
 			       "%s: not a bcachefs filesystem (no superblock magic at byte 4120 or in any backup)",
 			       io->path);
 	*err = primary_err;
-	bch_err_prefix(err, "no valid superblock copy (backups also bad)");
+	if (tried[0])
+		bch_err_prefix(err, "no valid superblock copy (backups at sectors %s also bad)", tried);
+	else
+		bch_err_prefix(err, "no valid superblock copy (no usable backup: the layout at sector %u is unreadable or invalid)",
+			       BCH_SB_LAYOUT_SECTOR);
 	return -primary_err.code;
 }

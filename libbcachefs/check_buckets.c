@@ -1,0 +1,944 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * check_bucket_bitmaps: alloc x backpointers merge walk, LRU check,
+ * pointer scan of the buckets that do not add up, bucket index range
+ * checks. See check_buckets.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buckets.h"
+#include "check_buckets.h"
+#include "extents.h"
+#include "lru.h"
+#include "super.h"
+
+static const char * const finding_names[BCH_F_NR] = {
+	[BCH_F_alloc_invalid_bucket]		= "alloc_invalid_bucket",
+	[BCH_F_alloc_bad_value]			= "alloc_bad_value",
+	[BCH_F_alloc_sectors_wrong]		= "alloc_sectors_wrong",
+	[BCH_F_bucket_bp_mismatch]		= "bucket_bp_mismatch",
+	[BCH_F_bucket_bp_excess]		= "bucket_bp_excess",
+	[BCH_F_bucket_bp_excess_no_target]	= "bucket_bp_excess_no_target",
+	[BCH_F_bp_missing]			= "bp_missing",
+	[BCH_F_bp_no_target]			= "bp_no_target",
+	[BCH_F_bp_no_alloc_key]			= "bp_no_alloc_key",
+	[BCH_F_bp_no_device]			= "bp_no_device",
+	[BCH_F_bp_wrong_gen]			= "bp_wrong_gen",
+	[BCH_F_bp_fields_wrong]			= "bp_fields_wrong",
+	[BCH_F_bp_bad_value]			= "bp_bad_value",
+	[BCH_F_lru_invalid_bucket]		= "lru_invalid_bucket",
+	[BCH_F_lru_wrong_time]			= "lru_wrong_time",
+	[BCH_F_lru_missing]			= "lru_missing",
+	[BCH_F_freespace_invalid_bucket]	= "freespace_invalid_bucket",
+	[BCH_F_need_discard_invalid_bucket]	= "need_discard_invalid_bucket",
+	[BCH_F_bucket_gens_invalid_dev]		= "bucket_gens_invalid_dev",
+	[BCH_F_bucket_gens_invalid_bucket]	= "bucket_gens_invalid_bucket",
+	[BCH_F_bucket_gens_nonzero_invalid]	= "bucket_gens_nonzero_invalid",
+};
+
+const char *bch_finding_name(enum bch_finding_kind kind)
+{
+	return kind < BCH_F_NR ? finding_names[kind] : "(unknown)";
+}
+
+/* reconcile rework (1.33): backpointer flags carry the work class */
+#define BCH_VERSION_RECONCILE	BCH_VERSION(1, 33)
+
+void bch_check_geom_from_sb(struct bch_check_geom *g, const struct bch_sb *sb)
+{
+	memset(g, 0, sizeof(*g));
+	g->nr_devs = sb->nr_members;
+	for (unsigned i = 0; i < sb->nr_members && i < 256; i++) {
+		const struct bch_member *m = &sb->members[i];
+
+		if (!m->exists)
+			continue;
+		g->dev[i] = (struct bch_check_dev){
+			.exists		= true,
+			.nbuckets	= m->nbuckets,
+			.first_bucket	= m->first_bucket,
+			.bucket_size	= m->bucket_size,
+			.rotational	= BCH_MEMBER_ROTATIONAL(m),
+		};
+	}
+	g->bp_shift = bch_sb_bp_shift(sb);
+	g->version = sb->version;
+	g->btree_node_size = (unsigned)BCH_SB_BTREE_NODE_SIZE(sb);
+}
+
+int bch_check_init(struct bch_check *c, const struct bch_check_geom *g,
+		   bch_finding_fn fn, void *fn_ctx)
+{
+	memset(c, 0, sizeof(*c));
+	c->geom = *g;
+	c->fn = fn;
+	c->fn_ctx = fn_ctx;
+	for (unsigned d = 0; d < 256; d++) {
+		uint64_t n = g->dev[d].exists ? g->dev[d].nbuckets : 0;
+
+		if (bch_bitmap_init(&c->mismatch[d], n) || bch_bitmap_init(&c->empty[d], n)) {
+			bch_check_exit(c);
+			return -BCH_ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+void bch_check_exit(struct bch_check *c)
+{
+	for (unsigned d = 0; d < 256; d++) {
+		bch_bitmap_free(&c->mismatch[d]);
+		bch_bitmap_free(&c->empty[d]);
+	}
+	free(c->buckets);
+	free(c->bps);
+	free(c->orphans);
+	free(c->lru_wants);
+	free(c->oob_frag_lru);
+	memset(c, 0, sizeof(*c));
+}
+
+/* grow an array by one element; returns the new slot or NULL */
+static void *push(void **arr, size_t *nr, size_t *size, size_t elem)
+{
+	if (*nr == *size) {
+		size_t ns = *size ? *size * 2 : 64;
+		void *n = realloc(*arr, ns * elem);
+
+		if (!n)
+			return NULL;
+		*arr = n;
+		*size = ns;
+	}
+	return (char *)*arr + (*nr)++ * elem;
+}
+
+#define PUSH(c, name) \
+	push((void **)&(c)->name, &(c)->nr_##name, &(c)->name##_size, sizeof(*(c)->name))
+
+static int report(struct bch_check *c, struct bch_finding *f)
+{
+	if (f->dev < 256 && c->geom.dev[f->dev].exists) {
+		f->dev_exists = true;
+		f->nbuckets = c->geom.dev[f->dev].nbuckets;
+	}
+	c->stats.findings[f->kind]++;
+	return c->fn ? c->fn(c->fn_ctx, f) : 0;
+}
+
+static unsigned bp_counter(unsigned data_type)
+{
+	switch (data_type) {
+	case BCH_DATA_cached:
+		return BCH_CTR_CACHED;
+	case BCH_DATA_stripe:
+	case BCH_DATA_parity:
+		return BCH_CTR_STRIPE;
+	default:
+		return BCH_CTR_DIRTY;
+	}
+}
+
+/* ---- pass 1: alloc x backpointers ---- */
+
+struct bp_cursor {
+	struct bch_key_src	*src;
+	bool			have;
+	bool			done;
+	struct bkey		k;
+	unsigned		dev;
+	uint64_t		bucket;
+};
+
+static int bp_peek(struct bch_check *c, struct bp_cursor *cur, struct bch_error *err)
+{
+	int ret;
+
+	if (cur->have || cur->done)
+		return 0;
+	ret = cur->src->next(cur->src->ctx, &cur->k, err);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		cur->done = true;
+		return 0;
+	}
+	c->stats.backpointers++;
+	cur->have = true;
+	cur->dev = cur->k.p.inode < 256 ? (unsigned)cur->k.p.inode : 256;
+	cur->bucket = cur->dev < 256 && c->geom.dev[cur->dev].exists ?
+		bch_bp_pos_to_bucket(cur->k.p.offset, c->geom.bp_shift,
+				     c->geom.dev[cur->dev].bucket_size) : 0;
+	return 0;
+}
+
+static int cmp_dev_bucket(unsigned d1, uint64_t b1, unsigned d2, uint64_t b2)
+{
+	if (d1 != d2)
+		return d1 < d2 ? -1 : 1;
+	return b1 < b2 ? -1 : b1 > b2;
+}
+
+static int bp_decode_or_report(struct bch_check *c, const struct bp_cursor *cur,
+			       struct bch_backpointer *bp)
+{
+	const char *why = NULL;
+
+	if (cur->k.type == KEY_TYPE_backpointer && !bch_backpointer_decode(&cur->k, bp, &why))
+		return 0;
+	struct bch_finding f = {
+		.kind = BCH_F_bp_bad_value, .btree_id = BTREE_ID_backpointers,
+		.pos = cur->k.p, .dev = cur->dev, .bucket = cur->bucket,
+		.why = why ? why : "not a backpointer key",
+	};
+	return report(c, &f) ?: 1;
+}
+
+/* a backpointer in no alloc key's bucket */
+static int bp_orphan(struct bch_check *c, struct bp_cursor *cur)
+{
+	struct bch_backpointer bp;
+	struct bch_check_bp *o;
+	bool no_dev = cur->dev >= 256 || !c->geom.dev[cur->dev].exists;
+	struct bch_finding f = {
+		.kind = no_dev ? BCH_F_bp_no_device : BCH_F_bp_no_alloc_key,
+		.btree_id = BTREE_ID_backpointers, .pos = cur->k.p,
+		.dev = cur->dev, .bucket = cur->bucket,
+	};
+	int ret = bp_decode_or_report(c, cur, &bp);
+
+	if (ret)
+		return ret > 0 ? 0 : ret;
+	f.bp = bp;
+	ret = report(c, &f);
+	if (ret)
+		return ret;
+	o = PUSH(c, orphans);
+	if (!o)
+		return -BCH_ERR_NOMEM;
+	*o = (struct bch_check_bp){
+		.pos = cur->k.p, .bp = bp,
+		.origin = no_dev ? BCH_BP_NO_DEVICE : BCH_BP_NO_ALLOC,
+	};
+	return 0;
+}
+
+/* the backpointers of one bucket, kept while the bucket is walked */
+struct bucket_bps {
+	struct bch_check_bp	*v;
+	size_t			nr, size;
+};
+
+static bool bp_gen_wrong(const struct bch_check *c, const struct bch_backpointer *bp,
+			 uint8_t gen)
+{
+	/* before 1.29 the word after the gen is padding that must be zero */
+	if (c->geom.version < BCH_VERSION_1_29 && bp->flags)
+		return true;
+	return bp->bucket_gen != gen;
+}
+
+static int want_lru(struct bch_check *c, unsigned lru_id, uint64_t time,
+		    unsigned dev, uint64_t bucket)
+{
+	struct bch_lru_want *w = PUSH(c, lru_wants);
+
+	if (!w)
+		return -BCH_ERR_NOMEM;
+	*w = (struct bch_lru_want){
+		.pos = bch_lru_pos(lru_id, time, dev, bucket),
+		.lru_id = lru_id, .dev = (uint8_t)dev, .bucket = bucket,
+	};
+	return 0;
+}
+
+static int bucket_compare(struct bch_check *c, const struct bkey *ak,
+			  const struct bch_alloc_v4 *a, struct bucket_bps *bb,
+			  const uint64_t sums[BCH_CTR_NR])
+{
+	unsigned dev = (unsigned)ak->p.inode;
+	uint64_t bucket = ak->p.offset;
+	uint64_t alloc[BCH_CTR_NR] = { a->dirty_sectors, a->cached_sectors, a->stripe_sectors };
+	bool more = false, less = false, empty = true;
+	struct bch_check_bucket *b;
+	int ret;
+
+	for (unsigned i = 0; i < BCH_CTR_NR; i++) {
+		more |= sums[i] > alloc[i];
+		less |= sums[i] < alloc[i];
+		empty &= !sums[i];
+	}
+	if (!more && !less)
+		return 0;
+
+	struct bch_finding f = {
+		.kind = more ? BCH_F_bucket_bp_excess : BCH_F_bucket_bp_mismatch,
+		.btree_id = BTREE_ID_alloc, .pos = ak->p, .dev = dev, .bucket = bucket,
+		.empty = !more && empty, .alloc_gen = a->gen,
+	};
+	memcpy(f.bp_sectors, sums, sizeof(f.bp_sectors));
+	memcpy(f.alloc_sectors, alloc, sizeof(f.alloc_sectors));
+	if (!more) {
+		ret = bch_bitmap_set(&c->mismatch[dev], bucket);
+		if (!ret && empty)
+			ret = bch_bitmap_set(&c->empty[dev], bucket);
+		if (ret)
+			return ret;
+	}
+	ret = report(c, &f);
+	if (ret)
+		return ret;
+
+	b = PUSH(c, buckets);
+	if (!b)
+		return -BCH_ERR_NOMEM;
+	*b = (struct bch_check_bucket){
+		.dev = (uint8_t)dev, .bucket = bucket, .gen = a->gen,
+		.data_type = a->data_type, .excess = more, .empty = !more && empty,
+		.bp_first = c->nr_bps, .bp_nr = bb->nr,
+	};
+	memcpy(b->alloc, alloc, sizeof(b->alloc));
+	memcpy(b->bp, sums, sizeof(b->bp));
+	for (size_t i = 0; i < bb->nr; i++) {
+		struct bch_check_bp *p = PUSH(c, bps);
+
+		if (!p)
+			return -BCH_ERR_NOMEM;
+		*p = bb->v[i];
+		p->bucket_idx = c->nr_buckets - 1;
+	}
+	return 0;
+}
+
+/* one valid alloc key: its backpointers, sums, LRU wants */
+static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cursor *cur,
+			struct bucket_bps *bb, struct bch_error *err)
+{
+	unsigned dev = (unsigned)ak->p.inode;
+	uint64_t bucket = ak->p.offset;
+	const struct bch_check_dev *d = &c->geom.dev[dev];
+	uint64_t sums[BCH_CTR_NR] = { 0 };
+	struct bch_alloc_v4 a;
+	const char *why = NULL;
+	bool checked;
+	int ret;
+
+	if (bch_alloc_decode(ak, &a, &why)) {
+		struct bch_finding f = {
+			.kind = BCH_F_alloc_bad_value, .btree_id = BTREE_ID_alloc,
+			.pos = ak->p, .dev = dev, .bucket = bucket, .why = why,
+		};
+		return report(c, &f);
+	}
+	/* superblock, journal and parity buckets have no backpointer sums to compare */
+	checked = a.data_type != BCH_DATA_sb && a.data_type != BCH_DATA_journal &&
+		  a.data_type != BCH_DATA_parity;
+
+	bb->nr = 0;
+	while (1) {
+		struct bch_backpointer bp;
+
+		ret = bp_peek(c, cur, err);
+		if (ret)
+			return ret;
+		if (!cur->have || cmp_dev_bucket(cur->dev, cur->bucket, dev, bucket) > 0)
+			break;
+		cur->have = false;
+		ret = bp_decode_or_report(c, cur, &bp);
+		if (ret < 0)
+			return ret;
+		if (ret || !checked)
+			continue;
+		if (bp_gen_wrong(c, &bp, a.gen)) {
+			struct bch_finding f = {
+				.kind = BCH_F_bp_wrong_gen, .btree_id = BTREE_ID_backpointers,
+				.pos = cur->k.p, .dev = dev, .bucket = bucket, .bp = bp,
+				.alloc_gen = a.gen,
+			};
+			ret = report(c, &f);
+			if (ret)
+				return ret;
+			continue;
+		}
+		sums[bp_counter(bp.data_type)] += bp.bucket_len;
+		if (!push((void **)&bb->v, &bb->nr, &bb->size, sizeof(*bb->v)))
+			return -BCH_ERR_NOMEM;
+		bb->v[bb->nr - 1] = (struct bch_check_bp){ .pos = cur->k.p, .bp = bp };
+	}
+
+	if (checked) {
+		ret = bucket_compare(c, ak, &a, bb, sums);
+		if (ret)
+			return ret;
+	}
+
+	uint64_t frag = bch_alloc_lru_idx_fragmentation(&a, d->bucket_size);
+	uint64_t read = bch_alloc_lru_idx_read(&a);
+
+	ret = (frag ? want_lru(c, BCH_LRU_FRAGMENTATION, frag, dev, bucket) : 0) ?:
+	      (read ? want_lru(c, dev, read, dev, bucket) : 0);
+	return ret;
+}
+
+int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
+				 struct bch_key_src *bps, struct bch_error *err)
+{
+	struct bp_cursor cur = { .src = bps };
+	struct bucket_bps bb = { 0 };
+	struct bkey ak;
+	int ret;
+
+	while ((ret = alloc->next(alloc->ctx, &ak, err)) > 0) {
+		unsigned dev = ak.p.inode < 256 ? (unsigned)ak.p.inode : 256;
+
+		c->stats.alloc_keys++;
+		if (dev >= 256 || !bch_geom_bucket_valid(&c->geom, dev, ak.p.offset) ||
+		    ak.p.snapshot) {
+			struct bch_finding f = {
+				.kind = BCH_F_alloc_invalid_bucket, .btree_id = BTREE_ID_alloc,
+				.pos = ak.p, .dev = dev, .bucket = ak.p.offset,
+			};
+
+			ret = report(c, &f);
+			if (ret)
+				break;
+			continue;
+		}
+		/* backpointers before this bucket have no alloc key */
+		while (!(ret = bp_peek(c, &cur, err)) && cur.have &&
+		       cmp_dev_bucket(cur.dev, cur.bucket, dev, ak.p.offset) < 0) {
+			cur.have = false;
+			ret = bp_orphan(c, &cur);
+			if (ret)
+				break;
+		}
+		if (ret)
+			break;
+		ret = check_bucket(c, &ak, &cur, &bb, err);
+		if (ret)
+			break;
+	}
+	while (!ret && !(ret = bp_peek(c, &cur, err)) && cur.have) {
+		cur.have = false;
+		ret = bp_orphan(c, &cur);
+	}
+	free(bb.v);
+	if (ret == -BCH_ERR_NOMEM)
+		bch_err(err, BCH_ERR_NOMEM, "out of memory in the alloc/backpointers walk");
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- pass 2: LRU ---- */
+
+static int cmp_want_pos(const void *a, const void *b)
+{
+	const struct bch_lru_want *x = a, *y = b;
+
+	return bpos_cmp(x->pos, y->pos);
+}
+
+/* order by (lru id, device, bucket) for "what time should this bucket have" */
+static int cmp_want_bucket(const void *a, const void *b)
+{
+	const struct bch_lru_want *x = *(const struct bch_lru_want * const *)a;
+	const struct bch_lru_want *y = *(const struct bch_lru_want * const *)b;
+
+	if (x->lru_id != y->lru_id)
+		return x->lru_id < y->lru_id ? -1 : 1;
+	return cmp_dev_bucket(x->dev, x->bucket, y->dev, y->bucket);
+}
+
+static struct bch_lru_want *want_by_pos(struct bch_check *c, struct bpos p)
+{
+	size_t lo = 0, hi = c->nr_lru_wants;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = bpos_cmp(c->lru_wants[mid].pos, p);
+
+		if (!cmp)
+			return &c->lru_wants[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct bch_lru_want *want_by_bucket(struct bch_lru_want **idx, size_t nr,
+					   unsigned lru_id, unsigned dev, uint64_t bucket)
+{
+	struct bch_lru_want key = { .lru_id = lru_id, .dev = (uint8_t)dev, .bucket = bucket };
+	struct bch_lru_want *kp = &key, **r;
+
+	r = bsearch(&kp, idx, nr, sizeof(*idx), cmp_want_bucket);
+	return r ? *r : NULL;
+}
+
+static int lru_entry(struct bch_check *c, const struct bkey *k,
+		     struct bch_lru_want **idx)
+{
+	unsigned lru_id = bch_lru_pos_id(k->p);
+	uint64_t time = bch_lru_pos_time(k->p);
+	unsigned dev = bch_lru_pos_dev(k->p);
+	uint64_t bucket = bch_lru_pos_bucket(k->p);
+	struct bch_finding f = {
+		.btree_id = BTREE_ID_lru, .pos = k->p, .lru_id = lru_id, .time = time,
+		.dev = dev, .bucket = bucket,
+	};
+	struct bch_lru_want *w;
+
+	if (lru_id == BCH_LRU_STRIPES)
+		return 0;	/* targets stripes, not buckets */
+	if (!bch_geom_bucket_valid(&c->geom, dev, bucket)) {
+		if (lru_id == BCH_LRU_FRAGMENTATION && dev < 256 && c->geom.dev[dev].exists &&
+		    bucket >= c->geom.dev[dev].nbuckets) {
+			struct bch_bad_lru *b = PUSH(c, oob_frag_lru);
+
+			if (!b)
+				return -BCH_ERR_NOMEM;
+			*b = (struct bch_bad_lru){ .pos = k->p, .dev = dev, .bucket = bucket };
+		}
+		f.kind = BCH_F_lru_invalid_bucket;
+		return report(c, &f);
+	}
+	w = want_by_pos(c, k->p);
+	if (w) {
+		w->found = true;
+		return 0;
+	}
+	w = want_by_bucket(idx, c->nr_lru_wants, lru_id, dev, bucket);
+	f.kind = BCH_F_lru_wrong_time;
+	f.expected_time = w ? bch_lru_pos_time(w->pos) : 0;
+	return report(c, &f);
+}
+
+int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error *err)
+{
+	struct bch_lru_want **idx = NULL;
+	struct bkey k;
+	int ret;
+
+	qsort(c->lru_wants, c->nr_lru_wants, sizeof(*c->lru_wants), cmp_want_pos);
+	idx = malloc((c->nr_lru_wants ? c->nr_lru_wants : 1) * sizeof(*idx));
+	if (!idx)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < c->nr_lru_wants; i++)
+		idx[i] = &c->lru_wants[i];
+	qsort(idx, c->nr_lru_wants, sizeof(*idx), cmp_want_bucket);
+
+	while ((ret = lru->next(lru->ctx, &k, err)) > 0) {
+		c->stats.lru_keys++;
+		ret = lru_entry(c, &k, idx);
+		if (ret)
+			break;
+	}
+	for (size_t i = 0; !ret && i < c->nr_lru_wants; i++) {
+		const struct bch_lru_want *w = &c->lru_wants[i];
+		struct bch_finding f = {
+			.kind = BCH_F_lru_missing, .btree_id = BTREE_ID_alloc,
+			.pos = BPOS(w->dev, w->bucket, 0), .dev = w->dev, .bucket = w->bucket,
+			.lru_id = w->lru_id, .time = bch_lru_pos_time(w->pos),
+			.want_pos = w->pos,
+		};
+
+		if (!w->found)
+			ret = report(c, &f);
+	}
+	free(idx);
+	if (ret == -BCH_ERR_NOMEM)
+		bch_err(err, BCH_ERR_NOMEM, "out of memory in the LRU check");
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- pass 3: pointers ---- */
+
+bool bch_check_need_ptr_scan(const struct bch_check *c)
+{
+	return c->nr_buckets || c->nr_orphans;
+}
+
+static struct bch_check_bucket *find_bucket(struct bch_check *c, unsigned dev, uint64_t bucket)
+{
+	size_t lo = 0, hi = c->nr_buckets;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = cmp_dev_bucket(c->buckets[mid].dev, c->buckets[mid].bucket, dev, bucket);
+
+		if (!cmp)
+			return &c->buckets[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct bch_check_bp *find_bp(struct bch_check_bp *v, size_t nr, struct bpos p)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = bpos_cmp(v[mid].pos, p);
+
+		if (!cmp)
+			return &v[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool bp_fields_equal(const struct bch_check *c, const struct bch_backpointer *a,
+			    const struct bch_backpointer *b)
+{
+	return a->btree_id == b->btree_id && a->level == b->level &&
+	       a->data_type == b->data_type && a->bucket_gen == b->bucket_gen &&
+	       a->bucket_len == b->bucket_len && bpos_eq(a->pos, b->pos) &&
+	       (c->geom.version < BCH_VERSION_1_29 || a->flags == b->flags);
+}
+
+/* one pointer and the backpointer it needs */
+static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct bpos bp_pos,
+		     const struct bch_backpointer *want)
+{
+	const struct bch_check_dev *d;
+	struct bch_check_bucket *b;
+	struct bch_check_bp *have;
+	uint64_t bucket;
+
+	c->stats.ptrs_scanned++;
+	if (p->dev == BCH_SB_MEMBER_INVALID || !c->geom.dev[p->dev].exists)
+		return 0;
+	d = &c->geom.dev[p->dev];
+	bucket = p->offset / d->bucket_size;
+
+	if (c->nr_orphans) {
+		have = find_bp(c->orphans, c->nr_orphans, bp_pos);
+		if (have && bp_fields_equal(c, &have->bp, want))
+			have->matched = true;
+	}
+	b = find_bucket(c, p->dev, bucket);
+	if (!b)
+		return 0;
+	/* stale cached pointers count for nothing and need no backpointer */
+	if (p->cached && bch_gen_cmp(b->gen, p->gen) > 0)
+		return 0;
+	b->ptr[bp_counter(want->data_type)] += want->bucket_len;
+
+	have = find_bp(c->bps + b->bp_first, b->bp_nr, bp_pos);
+	if (have && bp_fields_equal(c, &have->bp, want)) {
+		have->matched = true;
+		return 0;
+	}
+
+	struct bch_finding f = {
+		.kind = have ? BCH_F_bp_fields_wrong : BCH_F_bp_missing,
+		.btree_id = BTREE_ID_backpointers, .pos = bp_pos, .dev = p->dev,
+		.bucket = bucket, .bp = have ? have->bp : *want, .want = *want,
+		.alloc_gen = b->gen,
+	};
+	if (have)
+		have->explained = true;
+	return report(c, &f);
+}
+
+/* work class of a 1.33+ reconcile entry: 0 none/pending, 1 hipri, 2 normal */
+static unsigned reconcile_class(uint64_t w)
+{
+	unsigned need_rb = (unsigned)bits64(w, 17, 22);
+
+	if (!need_rb || bits64(w, 16, 17))
+		return 0;
+	return bits64(w, 15, 16) ? 1 : 2;
+}
+
+struct ptr_walk {
+	struct bch_check	*c;
+	unsigned		btree_id;
+	unsigned		level;
+	const struct bkey	*k;
+	unsigned		live;		/* sectors of the key */
+	unsigned		flags;		/* expected backpointer flags */
+};
+
+static int data_ptr(struct ptr_walk *w, const struct bch_extent_ptr *p,
+		    const struct bch_extent_crc *crc, bool stripe)
+{
+	struct bch_check *c = w->c;
+	struct bch_backpointer want = {
+		.btree_id	= (uint8_t)w->btree_id,
+		.level		= 0,
+		.data_type	= p->cached ? BCH_DATA_cached : stripe ? BCH_DATA_stripe : BCH_DATA_user,
+		.bucket_gen	= p->gen,
+		.bucket_len	= bch_ptr_disk_sectors(w->live, crc->width ? crc : NULL),
+		.pos		= w->k->p,
+	};
+
+	if (p->dev != BCH_SB_MEMBER_INVALID && c->geom.dev[p->dev].rotational &&
+	    c->geom.version >= BCH_VERSION_RECONCILE)
+		want.flags = w->flags;
+	return check_ptr(c, p, bch_ptr_to_bp_pos(p->dev, p->offset,
+						 crc->width ? crc->offset : 0, c->geom.bp_shift),
+			 &want);
+}
+
+/* extent and reflink_v entries: a crc applies to the pointers after it */
+static int data_entries(struct ptr_walk *w, const uint8_t *p, const uint8_t *end)
+{
+	struct bch_extent_crc crc = { 0 };
+	struct bch_extent_entry e;
+	struct bch_extent_ptr pending;
+	bool have_pending = false;
+	const uint8_t *q;
+	int ret;
+
+	/* the reconcile entry anywhere in the key decides the flags */
+	for (q = p; q < end; q += e.bytes) {
+		if (!bch_extent_entry_decode(q, (unsigned)(end - q), &e))
+			break;
+		if (e.type == BCH_EXTENT_ENTRY_reconcile)
+			w->flags = reconcile_class(e.word);
+	}
+	for (; p < end; p += e.bytes) {
+		if (!bch_extent_entry_decode(p, (unsigned)(end - p), &e))
+			break;	/* invalid entries are another pass's business */
+		if (have_pending) {
+			ret = data_ptr(w, &pending, &crc, e.type == BCH_EXTENT_ENTRY_stripe_ptr);
+			if (ret)
+				return ret;
+			have_pending = false;
+		}
+		if (e.type == BCH_EXTENT_ENTRY_ptr) {
+			pending = e.ptr;
+			have_pending = true;
+		} else if (e.type >= BCH_EXTENT_ENTRY_crc32 && e.type <= BCH_EXTENT_ENTRY_crc128) {
+			crc = e.crc;
+		}
+	}
+	return have_pending ? data_ptr(w, &pending, &crc, false) : 0;
+}
+
+static int node_ptrs(struct ptr_walk *w)
+{
+	struct bch_btree_ptr_info info;
+	struct bch_check *c = w->c;
+	int ret;
+
+	if (bch_btree_ptr_decode(w->k, &info))
+		return 0;
+	for (unsigned i = 0; i < info.nr_ptrs; i++) {
+		const struct bch_extent_ptr *p = &info.ptrs[i];
+		struct bch_backpointer want = {
+			.btree_id	= (uint8_t)w->btree_id,
+			.level		= (uint8_t)w->level,
+			.data_type	= BCH_DATA_btree,
+			.bucket_gen	= p->gen,
+			.bucket_len	= c->geom.btree_node_size,
+			.pos		= w->k->p,
+		};
+
+		ret = check_ptr(c, p, bch_ptr_to_bp_pos(p->dev, p->offset, 0, c->geom.bp_shift),
+				&want);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* stripe value: header, nr_blocks pointers; the last nr_redundant are parity */
+static int stripe_ptrs(struct ptr_walk *w)
+{
+	const struct bkey *k = w->k;
+	struct bch_check *c = w->c;
+	unsigned sectors, nr_blocks, nr_redundant;
+	int ret;
+
+	if (k->val_bytes < 8)
+		return 0;
+	sectors = get_le16(k->val);
+	nr_blocks = k->val[3];
+	nr_redundant = k->val[4];
+	if (8 + (size_t)nr_blocks * 8 > k->val_bytes || nr_redundant > nr_blocks)
+		return 0;
+	for (unsigned i = 0; i < nr_blocks; i++) {
+		struct bch_extent_entry e;
+		struct bch_backpointer want;
+
+		if (!bch_extent_entry_decode(k->val + 8 + i * 8, 8, &e) ||
+		    e.type != BCH_EXTENT_ENTRY_ptr)
+			continue;
+		want = (struct bch_backpointer){
+			.btree_id	= BTREE_ID_stripes,
+			.level		= 0,
+			.data_type	= i >= nr_blocks - nr_redundant ? BCH_DATA_parity : BCH_DATA_user,
+			.bucket_gen	= e.ptr.gen,
+			.bucket_len	= 0,
+			.pos		= k->p,
+		};
+		ret = check_ptr(c, &e.ptr,
+				bch_stripe_ptr_to_bp_pos(e.ptr.dev, e.ptr.offset, sectors,
+							 c->geom.bp_shift), &want);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int bch_check_ptr_key(struct bch_check *c, unsigned btree_id, unsigned level,
+		      const struct bkey *k, struct bch_error *err)
+{
+	struct ptr_walk w = {
+		.c = c, .btree_id = btree_id, .level = level, .k = k, .live = k->size,
+	};
+	int ret = 0;
+
+	c->stats.keys_scanned++;
+	if (level) {
+		if (k->type == KEY_TYPE_btree_ptr || k->type == KEY_TYPE_btree_ptr_v2)
+			ret = node_ptrs(&w);
+	} else if (k->type == KEY_TYPE_extent) {
+		ret = data_entries(&w, k->val, k->val + k->val_bytes);
+	} else if (k->type == KEY_TYPE_reflink_v && k->val_bytes >= 8) {
+		ret = data_entries(&w, k->val + 8, k->val + k->val_bytes);
+	} else if (k->type == KEY_TYPE_stripe && btree_id == BTREE_ID_stripes) {
+		ret = stripe_ptrs(&w);
+	}
+	if (ret == -BCH_ERR_NOMEM)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory in the pointer scan");
+	return ret;
+}
+
+static int report_dangling(struct bch_check *c, const struct bch_check_bp *bp,
+			   const struct bch_check_bucket *b)
+{
+	struct bch_finding f = {
+		.kind = BCH_F_bp_no_target, .btree_id = BTREE_ID_backpointers,
+		.pos = bp->pos, .dev = (unsigned)bp->pos.inode, .bp = bp->bp,
+		.bucket = b ? b->bucket : 0,
+	};
+	int ret = report(c, &f);
+
+	if (ret || !b || !b->excess)
+		return ret;
+	f.kind = BCH_F_bucket_bp_excess_no_target;
+	return report(c, &f);
+}
+
+int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
+{
+	int ret = 0;
+
+	(void)err;
+	for (size_t i = 0; i < c->nr_buckets && !ret; i++) {
+		const struct bch_check_bucket *b = &c->buckets[i];
+
+		for (size_t j = 0; j < b->bp_nr && !ret; j++) {
+			const struct bch_check_bp *bp = &c->bps[b->bp_first + j];
+
+			if (!bp->matched && !bp->explained)
+				ret = report_dangling(c, bp, b);
+		}
+		if (!ret && (b->ptr[BCH_CTR_DIRTY] != b->alloc[BCH_CTR_DIRTY] ||
+			     b->ptr[BCH_CTR_CACHED] != b->alloc[BCH_CTR_CACHED])) {
+			struct bch_finding f = {
+				.kind = BCH_F_alloc_sectors_wrong, .btree_id = BTREE_ID_alloc,
+				.pos = BPOS(b->dev, b->bucket, 0), .dev = b->dev,
+				.bucket = b->bucket, .alloc_gen = b->gen,
+			};
+
+			memcpy(f.alloc_sectors, b->alloc, sizeof(f.alloc_sectors));
+			memcpy(f.ptr_sectors, b->ptr, sizeof(f.ptr_sectors));
+			memcpy(f.bp_sectors, b->bp, sizeof(f.bp_sectors));
+			ret = report(c, &f);
+		}
+	}
+	for (size_t i = 0; i < c->nr_orphans && !ret; i++)
+		if (!c->orphans[i].matched)
+			ret = report_dangling(c, &c->orphans[i], NULL);
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- pass 4: bucket indexes ---- */
+
+static int check_index_key(struct bch_check *c, unsigned btree_id, const struct bkey *k)
+{
+	unsigned dev = k->p.inode < 256 ? (unsigned)k->p.inode : 256;
+	const struct bch_check_dev *d = dev < 256 ? &c->geom.dev[dev] : NULL;
+	struct bch_finding f = { .btree_id = btree_id, .pos = k->p, .dev = dev };
+
+	if (btree_id == BTREE_ID_freespace) {
+		uint64_t end = bch_freespace_offset_bucket(k->p.offset);
+		uint64_t start = k->size <= k->p.offset ?
+			bch_freespace_offset_bucket(k->p.offset - k->size) : 0;
+
+		f.kind = BCH_F_freespace_invalid_bucket;
+		f.bucket = start;
+		if (!d || !d->exists || start < d->first_bucket || end > d->nbuckets)
+			return report(c, &f);
+		return 0;
+	}
+	if (btree_id == BTREE_ID_need_discard) {
+		f.kind = BCH_F_need_discard_invalid_bucket;
+		f.bucket = k->p.offset;
+		if (!bch_geom_bucket_valid(&c->geom, dev, k->p.offset))
+			return report(c, &f);
+		return 0;
+	}
+	/* bucket_gens: 256 gens per key */
+	f.bucket = k->p.offset << 8;
+	if (!d || !d->exists) {
+		f.kind = BCH_F_bucket_gens_invalid_dev;
+		return report(c, &f);
+	}
+	if (k->p.offset > (d->nbuckets - 1) >> 8) {
+		f.kind = BCH_F_bucket_gens_invalid_bucket;
+		return report(c, &f);
+	}
+	for (unsigned i = 0; i < 256 && i < k->val_bytes; i++) {
+		uint64_t b = (k->p.offset << 8) + i;
+
+		if (k->val[i] && (b < d->first_bucket || b >= d->nbuckets)) {
+			f.kind = BCH_F_bucket_gens_nonzero_invalid;
+			f.bucket = b;
+			return report(c, &f);
+		}
+	}
+	return 0;
+}
+
+int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
+			   struct bch_key_src *src, struct bch_error *err)
+{
+	struct bkey k;
+	int ret;
+
+	while ((ret = src->next(src->ctx, &k, err)) > 0) {
+		if (k.type != KEY_TYPE_set && k.type != KEY_TYPE_bucket_gens)
+			continue;
+		ret = check_index_key(c, btree_id, &k);
+		if (ret)
+			break;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+bool bch_check_copygc_would_fault(const struct bch_check *c, bool *any_mismatch)
+{
+	bool fault = false;
+
+	*any_mismatch = false;
+	for (unsigned d = 0; d < 256; d++)
+		*any_mismatch |= bch_bitmap_weight(&c->mismatch[d]) > 0;
+	for (size_t i = 0; i < c->nr_oob_frag_lru; i++)
+		fault |= bch_bitmap_weight(&c->mismatch[c->oob_frag_lru[i].dev]) > 0;
+	return fault;
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * check_bucket_bitmaps: the offline consistency check of the alloc,
+ * backpointers and LRU btrees, and of the pointers into buckets whose
+ * backpointers do not add up.
+ *
+ * The checks run on key streams (struct bch_key_src), so they work the
+ * same on a real filesystem (btree iterators) and on synthetic keys
+ * (unit tests). Everything found is handed to a callback as a struct
+ * bch_finding; nothing here prints.
+ *
+ * Rules: ../shared/images/README.md "On-disk facts a checker needs" and
+ * "Expected findings", bcachefs-format.md §7.5-7.10 and §8 (upstream
+ * backpointers.c check_bucket_backpointer_mismatch(), lru.c, alloc
+ * checks in alloc_background.c).
+ */
+#ifndef BCH_CHECK_BUCKETS_H
+#define BCH_CHECK_BUCKETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backpointers.h"
+#include "bcachefs_format.h"
+#include "bitmap.h"
+#include "errors.h"
+
+struct bch_sb;
+
+/* ---- inputs ---- */
+
+struct bch_key_src {
+	/* 1 and *k set, 0 at the end, < 0 error */
+	int	(*next)(void *ctx, struct bkey *k, struct bch_error *err);
+	void	*ctx;
+};
+
+struct bch_check_dev {
+	bool		exists;
+	uint64_t	nbuckets;
+	uint32_t	first_bucket;
+	uint32_t	bucket_size;	/* sectors */
+	bool		rotational;	/* 1.33+: backpointers carry the reconcile class */
+};
+
+struct bch_check_geom {
+	unsigned		nr_devs;	/* member slots */
+	struct bch_check_dev	dev[256];
+	unsigned		bp_shift;
+	unsigned		version;	/* superblock metadata version */
+	unsigned		btree_node_size;	/* sectors */
+};
+
+void bch_check_geom_from_sb(struct bch_check_geom *g, const struct bch_sb *sb);
+
+static inline bool bch_geom_bucket_valid(const struct bch_check_geom *g,
+					 unsigned dev, uint64_t bucket)
+{
+	return dev < 256 && g->dev[dev].exists &&
+	       bucket >= g->dev[dev].first_bucket && bucket < g->dev[dev].nbuckets;
+}
+
+/* ---- findings ---- */
+
+enum bch_finding_kind {
+	BCH_F_alloc_invalid_bucket,
+	BCH_F_alloc_bad_value,
+	BCH_F_alloc_sectors_wrong,
+	BCH_F_bucket_bp_mismatch,
+	BCH_F_bucket_bp_excess,
+	BCH_F_bucket_bp_excess_no_target,
+	BCH_F_bp_missing,
+	BCH_F_bp_no_target,
+	BCH_F_bp_no_alloc_key,
+	BCH_F_bp_no_device,
+	BCH_F_bp_wrong_gen,
+	BCH_F_bp_fields_wrong,
+	BCH_F_bp_bad_value,
+	BCH_F_lru_invalid_bucket,
+	BCH_F_lru_wrong_time,
+	BCH_F_lru_missing,
+	BCH_F_freespace_invalid_bucket,
+	BCH_F_need_discard_invalid_bucket,
+	BCH_F_bucket_gens_invalid_dev,
+	BCH_F_bucket_gens_invalid_bucket,
+	BCH_F_bucket_gens_nonzero_invalid,
+	BCH_F_NR,
+};
+
+/* our short name (the expected-findings vocabulary of the corpus) */
+const char *bch_finding_name(enum bch_finding_kind kind);
+
+enum bch_sector_counter { BCH_CTR_DIRTY, BCH_CTR_CACHED, BCH_CTR_STRIPE, BCH_CTR_NR };
+
+struct bch_finding {
+	enum bch_finding_kind	kind;
+	unsigned		btree_id;	/* btree of the key at fault */
+	struct bpos		pos;		/* its position */
+	unsigned		dev;
+	uint64_t		bucket;
+	bool			dev_exists;
+	uint64_t		nbuckets;	/* of dev, 0 if it does not exist */
+
+	/* LRU */
+	unsigned		lru_id;
+	uint64_t		time;
+	uint64_t		expected_time;
+	struct bpos		want_pos;	/* lru_missing: the entry that should exist */
+
+	/* bucket sums: [dirty, cached, stripe] */
+	uint64_t		bp_sectors[BCH_CTR_NR];
+	uint64_t		alloc_sectors[BCH_CTR_NR];
+	uint64_t		ptr_sectors[BCH_CTR_NR];
+	bool			empty;
+
+	/* backpointers */
+	struct bch_backpointer	bp;		/* as found, or as it should be */
+	struct bch_backpointer	want;		/* bp_fields_wrong: what it should be */
+	uint8_t			alloc_gen;
+	const char		*why;		/* bad values */
+};
+
+typedef int (*bch_finding_fn)(void *ctx, const struct bch_finding *f);
+
+/* ---- the check ---- */
+
+/* a bucket whose backpointer sums differ from its alloc counters */
+struct bch_check_bucket {
+	uint8_t		dev;
+	uint64_t	bucket;
+	uint8_t		gen;
+	uint8_t		data_type;
+	bool		excess;
+	bool		empty;
+	uint64_t	alloc[BCH_CTR_NR];
+	uint64_t	bp[BCH_CTR_NR];
+	uint64_t	ptr[BCH_CTR_NR];	/* from the pointer scan */
+	size_t		bp_first;		/* its valid backpointers in bps[] */
+	size_t		bp_nr;
+};
+
+enum bch_bp_origin {
+	BCH_BP_IN_BUCKET,	/* valid backpointer of a bucket of interest */
+	BCH_BP_NO_ALLOC,	/* no alloc key for its bucket */
+	BCH_BP_NO_DEVICE,
+};
+
+struct bch_check_bp {
+	struct bpos		pos;
+	struct bch_backpointer	bp;
+	uint8_t			origin;
+	bool			matched;	/* a pointer wants exactly this */
+	bool			explained;	/* reported as bp_fields_wrong */
+	size_t			bucket_idx;	/* BCH_BP_IN_BUCKET */
+};
+
+struct bch_lru_want {
+	struct bpos	pos;
+	unsigned	lru_id;
+	uint8_t		dev;
+	uint64_t	bucket;
+	bool		found;
+};
+
+struct bch_bad_lru {
+	struct bpos	pos;
+	unsigned	dev;
+	uint64_t	bucket;
+};
+
+struct bch_check_stats {
+	uint64_t	alloc_keys;
+	uint64_t	backpointers;
+	uint64_t	lru_keys;
+	uint64_t	ptrs_scanned;
+	uint64_t	keys_scanned;
+	uint64_t	findings[BCH_F_NR];
+};
+
+struct bch_check {
+	struct bch_check_geom	geom;
+	bch_finding_fn		fn;
+	void			*fn_ctx;
+
+	struct bch_bitmap	mismatch[256];
+	struct bch_bitmap	empty[256];
+
+	struct bch_check_bucket	*buckets;	/* sorted by (dev, bucket) */
+	size_t			nr_buckets, buckets_size;
+	struct bch_check_bp	*bps;		/* valid backpointers of those buckets */
+	size_t			nr_bps, bps_size;
+	struct bch_check_bp	*orphans;	/* backpointers without alloc key or device */
+	size_t			nr_orphans, orphans_size;
+	struct bch_lru_want	*lru_wants;
+	size_t			nr_lru_wants, lru_wants_size;
+	struct bch_bad_lru	*oob_frag_lru;	/* fragmentation entries past a device end */
+	size_t			nr_oob_frag_lru, oob_frag_lru_size;
+
+	struct bch_check_stats	stats;
+};
+
+int bch_check_init(struct bch_check *c, const struct bch_check_geom *g,
+		   bch_finding_fn fn, void *fn_ctx);
+void bch_check_exit(struct bch_check *c);
+
+/*
+ * Pass 1: alloc and backpointers walked together in position order.
+ * Fills the bitmaps, remembers the buckets and backpointers to verify,
+ * and the LRU entries the alloc keys want.
+ */
+int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
+				 struct bch_key_src *bps, struct bch_error *err);
+
+/* Pass 2: the LRU btree against the alloc keys (after pass 1) */
+int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error *err);
+
+/* does pass 3 have anything to do? */
+bool bch_check_need_ptr_scan(const struct bch_check *c);
+
+/*
+ * Pass 3: every pointer into a bucket, fed one key at a time. btree_id is
+ * the key's btree; level is the level of the node holding the key (0 for
+ * leaf keys; for a root key, the root's level + 1).
+ */
+int bch_check_ptr_key(struct bch_check *c, unsigned btree_id, unsigned level,
+		      const struct bkey *k, struct bch_error *err);
+/* after all pointers were fed: missing and dangling backpointers, sectors */
+int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err);
+
+/* Pass 4: freespace, need_discard and bucket_gens entries in range */
+int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
+			   struct bch_key_src *src, struct bch_error *err);
+
+/*
+ * The copygc verdict for kernels without "Fix reference to invalid bucket
+ * in copygc": a fragmentation LRU entry past the end of an existing device
+ * whose mismatch bitmap has a bit set (then copygc tests a bit past the
+ * end of an allocated bitmap). *any_mismatch says whether any device has
+ * a mismatched bucket at all (the looser condition).
+ */
+bool bch_check_copygc_would_fault(const struct bch_check *c, bool *any_mismatch);
+
+#endif

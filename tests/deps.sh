@@ -1,0 +1,36 @@
+#!/bin/sh
+# Build and test dependencies (Debian packages). Installs the missing ones
+# when run as root; otherwise prints the command to run and exits 1.
+set -u
+
+PKGS="build-essential pkg-config libblkid-dev libaio-dev liburcu-dev
+libsodium-dev libzstd-dev libxxhash-dev libisal-dev libcmocka-dev
+libjson-c-dev zstd"
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps: dpkg-query not found (not Debian?); make sure these are installed:" $PKGS >&2
+	exit 0
+fi
+
+missing=
+for p in $PKGS; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages:$missing" >&2
+	echo "run as root:"
+	echo "apt-get install -y --no-install-recommends$missing"
+	exit 1
+fi
+
+echo "deps: installing$missing"
+apt-get update || exit 1
+# $missing is a list of package names: split on purpose
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing || exit 1
