@@ -563,13 +563,18 @@ static int run_passes(struct fsck_ctx *c, struct bch_error *err)
 
 		if (!c->o->pass[i])
 			continue;
-		if (c->out && c->o->verbose)
-			fprintf(c->out, "pass %s\n", passes[i].name);
 		ret = fns[i](c, err);
 		if (ret) {
 			bch_err_prefix(err, "pass %s", passes[i].name);
 			return ret;
 		}
+		if (c->out && c->o->verbose)
+			fprintf(c->out, "pass %s done: %" PRIu64 " alloc keys, %" PRIu64
+				" backpointers, %" PRIu64 " lru keys, %" PRIu64
+				" keys and %" PRIu64 " pointers scanned\n", passes[i].name,
+				c->chk.stats.alloc_keys, c->chk.stats.backpointers,
+				c->chk.stats.lru_keys, c->chk.stats.keys_scanned,
+				c->chk.stats.ptrs_scanned);
 	}
 	return 0;
 }

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of check_bucket_bitmaps on synthetic key streams: the
+ * alloc x backpointers merge walk (gaps on either side, several devices,
+ * stale gens, keys past a device end), the LRU check and the verdict.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "check_buckets.h"
+#include "lru.h"
+
+#define MAXK 64
+
+struct stream {
+	struct bkey	k[MAXK];
+	uint8_t		val[MAXK][64];
+	unsigned	nr, pos;
+};
+
+static int stream_next(void *ctx, struct bkey *k, struct bch_error *err)
+{
+	struct stream *s = ctx;
+
+	(void)err;
+	if (s->pos == s->nr)
+		return 0;
+	*k = s->k[s->pos++];
+	return 1;
+}
+
+static void add_alloc(struct stream *s, unsigned dev, uint64_t bucket, uint8_t gen,
+		      uint8_t type, uint32_t dirty, uint32_t cached)
+{
+	uint8_t *v = s->val[s->nr];
+
+	memset(v, 0, 64);
+	put_le32(v + 8, 8u << 2);	/* backpointers_start: 64-byte value */
+	v[12] = gen;
+	v[14] = type;
+	put_le32(v + 16, dirty);
+	put_le32(v + 20, cached);
+	s->k[s->nr] = (struct bkey){
+		.p = BPOS(dev, bucket, 0), .type = KEY_TYPE_alloc_v4,
+		.format = 1, .val_bytes = 64, .val = v,
+	};
+	s->nr++;
+}
+
+/* a user-data backpointer at sector (of the bucket) with len sectors */
+static void add_bp(struct stream *s, unsigned dev, uint64_t sector, unsigned suboff,
+		   uint8_t gen, uint32_t len, uint64_t inode)
+{
+	uint8_t *v = s->val[s->nr];
+
+	memset(v, 0, 32);
+	v[0] = BTREE_ID_extents;
+	v[2] = BCH_DATA_user;
+	v[3] = gen;
+	put_le32(v + 8, len);
+	bpos_encode(v + 12, BPOS(inode, len, UINT32_MAX));
+	s->k[s->nr] = (struct bkey){
+		.p = BPOS(dev, (sector << 10) + suboff, 0), .type = KEY_TYPE_backpointer,
+		.format = 1, .val_bytes = 32, .val = v,
+	};
+	s->nr++;
+}
+
+static void add_lru(struct stream *s, unsigned id, uint64_t time, unsigned dev, uint64_t bucket)
+{
+	s->k[s->nr] = (struct bkey){
+		.p = bch_lru_pos(id, time, dev, bucket), .type = KEY_TYPE_set, .format = 1,
+	};
+	s->nr++;
+}
+
+static int cmp_key_pos(const void *a, const void *b)
+{
+	return bpos_cmp(((const struct bkey *)a)->p, ((const struct bkey *)b)->p);
+}
+
+struct found {
+	unsigned		n[BCH_F_NR];
+	struct bch_finding	last[BCH_F_NR];
+};
+
+static int on_finding(void *ctx, const struct bch_finding *f)
+{
+	struct found *fd = ctx;
+
+	fd->n[f->kind]++;
+	fd->last[f->kind] = *f;
+	return 0;
+}
+
+/* dev 0: 256 x 512 sectors; dev 1: 128 x 1024 sectors; dev 2 missing */
+static void geom(struct bch_check_geom *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->nr_devs = 3;
+	g->dev[0] = (struct bch_check_dev){ true, 256, 0, 512, false };
+	g->dev[1] = (struct bch_check_dev){ true, 128, 1, 1024, false };
+	g->bp_shift = 10;
+	g->version = BCH_VERSION_1_28;
+	g->btree_node_size = 512;
+}
+
+static void run_walk(struct bch_check *c, struct found *fd, struct stream *a, struct stream *b)
+{
+	struct bch_check_geom g;
+	struct bch_key_src as = { stream_next, a }, bs = { stream_next, b };
+	struct bch_error err = { 0 };
+
+	geom(&g);
+	memset(fd, 0, sizeof(*fd));
+	assert_int_equal(bch_check_init(c, &g, on_finding, fd), 0);
+	assert_int_equal(bch_check_alloc_backpointers(c, &as, &bs, &err), 0);
+}
+
+static void test_consistent(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bch_check c;
+	struct found fd;
+
+	(void)state;
+	add_alloc(a, 0, 10, 0, BCH_DATA_user, 512, 0);
+	add_bp(b, 0, 10 * 512, 0, 0, 500, 4096);
+	add_bp(b, 0, 10 * 512 + 500, 0, 0, 12, 4097);
+	add_alloc(a, 0, 11, 3, BCH_DATA_free, 0, 0);		/* alloc key, no bps */
+	add_alloc(a, 1, 5, 1, BCH_DATA_user, 1024, 0);
+	add_bp(b, 1, 5 * 1024, 0, 1, 1024, 4098);
+	run_walk(&c, &fd, a, b);
+	for (unsigned k = 0; k < BCH_F_NR; k++)
+		assert_int_equal(fd.n[k], 0);
+	assert_true(c.stats.alloc_keys == 3 && c.stats.backpointers == 3);
+	assert_false(bch_check_need_ptr_scan(&c));
+	bch_check_exit(&c);
+	free(a);
+	free(b);
+}
+
+static void test_mismatch_empty_and_gaps(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bch_check c;
+	struct found fd;
+
+	(void)state;
+	add_bp(b, 0, 5 * 512, 0, 0, 8, 1);		/* before any alloc key */
+	add_alloc(a, 0, 10, 0, BCH_DATA_user, 512, 0);	/* no backpointers: empty */
+	add_alloc(a, 0, 12, 0, BCH_DATA_user, 512, 0);	/* partly: mismatch */
+	add_bp(b, 0, 12 * 512, 0, 0, 256, 2);
+	add_bp(b, 0, 13 * 512, 0, 0, 8, 3);		/* gap: bucket 13 has no alloc key */
+	add_alloc(a, 0, 20, 0, BCH_DATA_sb, 512, 0);	/* superblock bucket: not summed */
+	add_alloc(a, 1, 3, 0, BCH_DATA_user, 1024, 0);	/* other device */
+	add_bp(b, 1, 3 * 1024, 0, 0, 1024, 4);
+	add_bp(b, 2, 7, 0, 0, 8, 5);			/* missing device */
+	run_walk(&c, &fd, a, b);
+
+	assert_int_equal(fd.n[BCH_F_bucket_bp_mismatch], 2);
+	assert_int_equal(fd.n[BCH_F_bp_no_alloc_key], 2);
+	assert_int_equal(fd.n[BCH_F_bp_no_device], 1);
+	assert_int_equal(bch_bitmap_test(&c.mismatch[0], 10), 1);
+	assert_int_equal(bch_bitmap_test(&c.empty[0], 10), 1);
+	assert_int_equal(bch_bitmap_test(&c.mismatch[0], 12), 1);
+	assert_int_equal(bch_bitmap_test(&c.empty[0], 12), 0);
+	assert_true(bch_bitmap_weight(&c.mismatch[0]) == 2);
+	assert_true(bch_bitmap_weight(&c.mismatch[1]) == 0);
+	assert_true(c.nr_buckets == 2 && c.nr_orphans == 3);
+	assert_true(bch_check_need_ptr_scan(&c));
+	bch_check_exit(&c);
+	free(a);
+	free(b);
+}
+
+static void test_stale_gen_and_excess(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bch_check c;
+	struct found fd;
+
+	(void)state;
+	add_alloc(a, 0, 30, 2, BCH_DATA_user, 512, 0);
+	add_bp(b, 0, 30 * 512, 0, 5, 256, 1);		/* stale gen: not summed */
+	add_bp(b, 0, 30 * 512 + 256, 0, 5, 256, 2);
+	add_alloc(a, 0, 31, 0, BCH_DATA_user, 300, 0);
+	add_bp(b, 0, 31 * 512, 0, 0, 512, 3);		/* more than the alloc key says */
+	run_walk(&c, &fd, a, b);
+
+	assert_int_equal(fd.n[BCH_F_bp_wrong_gen], 2);
+	assert_int_equal(fd.last[BCH_F_bp_wrong_gen].alloc_gen, 2);
+	assert_int_equal(fd.n[BCH_F_bucket_bp_mismatch], 1);
+	assert_true(fd.last[BCH_F_bucket_bp_mismatch].empty);
+	assert_int_equal(fd.n[BCH_F_bucket_bp_excess], 1);
+	/* excess buckets are verified, not marked */
+	assert_int_equal(bch_bitmap_test(&c.mismatch[0], 31), 0);
+	assert_int_equal(bch_bitmap_test(&c.empty[0], 30), 1);
+	bch_check_exit(&c);
+	free(a);
+	free(b);
+}
+
+static void test_keys_past_end(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct stream *l = calloc(1, sizeof(*l));
+	struct bch_key_src ls = { stream_next, l };
+	struct bch_error err = { 0 };
+	struct bch_check c;
+	struct found fd;
+	bool any;
+
+	(void)state;
+	add_alloc(a, 0, 60, 0, BCH_DATA_user, 512, 0);		/* empty: mismatch */
+	add_alloc(a, 0, 114, 0, BCH_DATA_user, 384, 0);		/* fragmented */
+	add_bp(b, 0, 114 * 512, 0, 0, 384, 7);
+	add_alloc(a, 0, 256, 0, BCH_DATA_user, 512, 0);		/* == nbuckets */
+	add_alloc(a, 1, 0, 0, BCH_DATA_user, 1024, 0);		/* < first_bucket */
+	add_alloc(a, 1, 1ULL << 40, 0, BCH_DATA_user, 1024, 0);	/* far past the end */
+	add_alloc(a, 2, 1, 0, BCH_DATA_user, 1024, 0);		/* missing device */
+	add_bp(b, 0, 256 * 512, 0, 0, 8, 9);			/* bp past the end */
+	run_walk(&c, &fd, a, b);
+	assert_int_equal(fd.n[BCH_F_alloc_invalid_bucket], 4);
+	assert_int_equal(fd.n[BCH_F_bp_no_alloc_key], 1);
+	assert_int_equal(fd.n[BCH_F_bucket_bp_mismatch], 1);
+
+	/* LRU: the right entry for 114, one past the end, one stale */
+	add_lru(l, BCH_LRU_FRAGMENTATION, 384ULL << 31 >> 9, 0, 114);
+	add_lru(l, BCH_LRU_FRAGMENTATION, 1000, 0, 256);
+	add_lru(l, BCH_LRU_FRAGMENTATION, 1001, 0, 1ULL << 40);
+	add_lru(l, BCH_LRU_FRAGMENTATION, 7777, 0, 200);
+	add_lru(l, BCH_LRU_FRAGMENTATION, 5, 9, 1);		/* no device 9 */
+	/* sorted by position, as in the btree */
+	qsort(l->k, l->nr, sizeof(l->k[0]), cmp_key_pos);
+	assert_int_equal(bch_check_lru(&c, &ls, &err), 0);
+	assert_int_equal(fd.n[BCH_F_lru_invalid_bucket], 3);
+	assert_int_equal(fd.n[BCH_F_lru_wrong_time], 1);
+	assert_true(fd.last[BCH_F_lru_wrong_time].expected_time == 0);
+	assert_int_equal(fd.n[BCH_F_lru_missing], 0);
+	assert_true(bch_check_copygc_would_fault(&c, &any));
+	assert_true(any);
+	bch_check_exit(&c);
+	free(a);
+	free(b);
+	free(l);
+}
+
+static void test_lru_missing_and_no_fault(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct stream *l = calloc(1, sizeof(*l));
+	struct bch_key_src ls = { stream_next, l };
+	struct bch_error err = { 0 };
+	struct bch_check c;
+	struct found fd;
+	bool any;
+
+	(void)state;
+	add_alloc(a, 0, 114, 0, BCH_DATA_user, 384, 0);
+	add_bp(b, 0, 114 * 512, 0, 0, 384, 7);
+	add_alloc(a, 1, 9, 0, BCH_DATA_user, 1024, 0);	/* dev 1 mismatch */
+	run_walk(&c, &fd, a, b);
+	/* entry past the end of dev 0, mismatch only on dev 1: no fault */
+	add_lru(l, BCH_LRU_FRAGMENTATION, 1000, 0, 300);
+	assert_int_equal(bch_check_lru(&c, &ls, &err), 0);
+	assert_int_equal(fd.n[BCH_F_lru_missing], 1);
+	assert_true(bpos_eq(fd.last[BCH_F_lru_missing].want_pos,
+			    bch_lru_pos(BCH_LRU_FRAGMENTATION, 1610612736, 0, 114)));
+	assert_false(bch_check_copygc_would_fault(&c, &any));
+	assert_true(any);
+	bch_check_exit(&c);
+	free(a);
+	free(b);
+	free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_consistent),
+		cmocka_unit_test(test_mismatch_empty_and_gaps),
+		cmocka_unit_test(test_stale_gen_and_excess),
+		cmocka_unit_test(test_keys_past_end),
+		cmocka_unit_test(test_lru_missing_and_no_fault),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
