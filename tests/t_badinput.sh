@@ -53,7 +53,6 @@ for b in "$BCACHEFS" "$BCACHEFS_SAN" "$CORRUPT"; do
 		exit 1
 	fi
 done
-BINS="$BCACHEFS $BCACHEFS_SAN"
 
 # decompress the images used, once; each case works on its own copy
 for i in small medium dirty; do
@@ -84,6 +83,19 @@ hash_of() {
 	sha256sum <"$1" | cut -d' ' -f1
 }
 
+# little-endian hex of a number (for bch_corrupt poke strings)
+le64hex() {
+	_v=$1
+	_s=
+	_i=0
+	while [ "$_i" -lt 8 ]; do
+		_s=$_s$(printf '%02x' $((_v % 256)))
+		_v=$((_v / 256))
+		_i=$((_i + 1))
+	done
+	echo "$_s"
+}
+
 # ---------------------------------------------------------------------------
 # check NAME WANT_STATUS EXPECTED_STDOUT PATTERNS -- ARGS...
 #
@@ -91,21 +103,24 @@ hash_of() {
 # and checks: exit status exactly WANT_STATUS, not killed by a signal, no
 # sanitizer report, each extended regex in PATTERNS (';'-separated, matched
 # case-insensitively) found in stderr, stdout equal to EXPECTED_STDOUT
-# unless that is '-', and the image file (the last argument) unchanged.
+# unless that is '-', and the image file (the last argument) unchanged:
+# its sha256 after each run equals the one taken before the case's first.
 # Appends reasons to $why; the caller prints PASS/FAIL.
 why=
+sample=
+base_hash=	# of the case's image before the first run; reset by finish
 check() {
 	_want=$2
 	_exp=$3
 	_pats=$4
 	shift 5
 	for _a in "$@"; do _img=$_a; done
-	for _bin in $BINS; do
+	for _bin in "$BCACHEFS" "$BCACHEFS_SAN"; do
 		case $_bin in
 		"$BCACHEFS_SAN") _tag=san ;;
 		*) _tag=normal ;;
 		esac
-		_h0=$(hash_of "$_img")
+		[ -n "$base_hash" ] || base_hash=$(hash_of "$_img")
 		timeout -k 5 "$LIST_TIMEOUT" "$_bin" "$@" >"$W/out" 2>"$W/err" </dev/null
 		_rc=$?
 		_h1=$(hash_of "$_img")
@@ -133,7 +148,7 @@ check() {
 		if [ "$_exp" != - ] && ! cmp -s "$W/out" "$_exp"; then
 			why="$why [$_tag: $1: stdout differs from $(basename "$_exp") ($(wc -l <"$W/out") lines, want $(wc -l <"$_exp"))]"
 		fi
-		[ "$_h0" = "$_h1" ] || why="$why [$_tag: $1: the image was modified]"
+		[ "$base_hash" = "$_h1" ] || why="$why [$_tag: $1: the image was modified]"
 		# a sample of the message for the log
 		sample=$(grep -v '^ *$' "$W/err" | tail -n 1 | cut -c1-300)
 	done
@@ -149,6 +164,7 @@ finish() {
 	fi
 	why=
 	sample=
+	base_hash=
 }
 
 # the usual listing
@@ -168,6 +184,7 @@ sb_case() {
 # an image that cannot be damaged as the case needs
 setup_fail() {
 	fail "$1" "could not prepare the damaged image: $2"
+	base_hash=
 }
 
 # ---------------------------------------------------------------------------
@@ -285,7 +302,7 @@ else
 
 	# the same torn write when the entry's last_seq leaves the previous flush
 	# entry in range: skipped with a warning, the previous entry replayed
-	if copy dirty && corrupt journal-poke "$JSEQ" 48 "$(printf '%02x00000000000000' "$PSEQ")" --fix-csum &&
+	if copy dirty && corrupt journal-poke "$JSEQ" 48 "$(le64hex "$PSEQ")" --fix-csum &&
 	   corrupt flip $((JBYTE + JKEYS + 20)); then
 		check list 0 - "warning;journal entry $JSEQ;sector [0-9];bad checksum;torn write" -- $LIST "$W/case.img"
 		[ -s "$W/out" ] || why="$why [no keys listed]"
@@ -296,7 +313,7 @@ else
 
 	# and then the previous entry bad too: only the first is a torn write,
 	# the second is a checksum error naming the entry
-	if copy dirty && corrupt journal-poke "$JSEQ" 48 "$(printf '%02x00000000000000' "$PSEQ")" --fix-csum &&
+	if copy dirty && corrupt journal-poke "$JSEQ" 48 "$(le64hex "$PSEQ")" --fix-csum &&
 	   corrupt flip $((JBYTE + JKEYS + 20)) && corrupt flip $((PBYTE + 100)); then
 		check list 8 - "journal entry $PSEQ;checksum error;sector [0-9];byte [0-9]" -- $LIST "$W/case.img"
 		finish journal-two-bad-entries
@@ -344,7 +361,7 @@ else
 	for f in "nr-fields 0307" \
 		 "field-too-wide 0306ff" \
 		 "key-u64s 0906400000000000" \
-		 "offset-overflow 020600000000200000000000000000000000000000000000000000000000000000ffffffffffffffff"; do
+		 "offset-overflow 0106000000100000000000000000000000000000000000000000000000000000ffffffff00000000"; do
 		name=bkey-format-${f%% *}
 		if copy small && corrupt node-poke "$ALLOC" 80 "${f#* }" --fix-csum; then
 			check list 8 - "btree node;sector $ALLOC;bkey_format;byte 80" -- $LIST "$W/case.img"
@@ -433,13 +450,15 @@ if copy small && chmod 0444 "$W/case.img"; then
 	# user through an inherited read-only descriptor, where an open for
 	# writing would fail
 	if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
-		for _bin in $BINS; do
+		for _bin in "$BCACHEFS" "$BCACHEFS_SAN"; do
 			setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 				timeout -k 5 "$LIST_TIMEOUT" "$_bin" $LIST /proc/self/fd/3 \
 				3<"$W/case.img" >"$W/out" 2>"$W/err" </dev/null
 			_rc=$?
 			if [ "$_rc" -ne 0 ] || ! cmp -s "$W/out" "$W/small.keys"; then
 				why="$why [unprivileged $(basename "$_bin"): exit status $_rc: $(head -c 300 "$W/err")]"
+			elif grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$W/err"; then
+				why="$why [unprivileged $(basename "$_bin"): sanitizer report]"
 			fi
 		done
 	fi
