@@ -5,7 +5,6 @@ PREFIX		?= /usr/local
 DESTDIR		?=
 IMAGES		?= ../shared/images
 CC		?= cc
-PKGS		:= blkid libaio-pc libisal libxxhash libsodium libzstd json-c
 PKG_CONFIG	?= pkg-config
 
 CFLAGS		?= -O2 -g

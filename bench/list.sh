@@ -44,7 +44,7 @@ if [ -x /usr/bin/time ] && /usr/bin/time -f '%e' -o "$TMP/t" true 2>/dev/null; t
 elif command -v bash >/dev/null 2>&1; then
 	TIMER=bash
 else
-	TIMER=date
+	TIMER=plain
 fi
 
 # measure LABEL CMD...: stdout of CMD discarded; one table row

@@ -184,6 +184,11 @@ static int parse_journal(struct bch_sb *sb, const char *where, struct bch_error 
 					       "%s: journal_v2 range %u too large", where, i);
 			n += c;
 		}
+		/* more journal buckets than the device has: garbage, not an allocation */
+		if (n > m->nbuckets)
+			return bch_err(err, BCH_ERR_CORRUPT,
+				       "%s: journal_v2 lists %llu buckets, the device has %llu",
+				       where, (unsigned long long)n, (unsigned long long)m->nbuckets);
 		sb->journal_buckets = calloc(n ? n : 1, sizeof(uint64_t));
 		if (!sb->journal_buckets)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
@@ -197,6 +202,10 @@ static int parse_journal(struct bch_sb *sb, const char *where, struct bch_error 
 		}
 	} else if ((f = bch_sb_field_get(sb, BCH_SB_FIELD_journal))) {
 		n = (f->bytes - 8) / 8;
+		if (n > m->nbuckets)
+			return bch_err(err, BCH_ERR_CORRUPT,
+				       "%s: journal field lists %llu buckets, the device has %llu",
+				       where, (unsigned long long)n, (unsigned long long)m->nbuckets);
 		sb->journal_buckets = calloc(n ? n : 1, sizeof(uint64_t));
 		if (!sb->journal_buckets)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");

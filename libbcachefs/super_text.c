@@ -545,7 +545,10 @@ static void header_to_text(const struct sb_text *t)
 	label(out, 0, "\nSuperblock size");
 	units(t, sb->len);
 	pb_puts(out, "/");
-	units(t, 512ULL << sb->layout.sb_max_size_bits);
+	if (sb->layout.sb_max_size_bits < 48)
+		units(t, 512ULL << sb->layout.sb_max_size_bits);
+	else
+		pb_printf(out, "(invalid: 2^%u sectors)", sb->layout.sb_max_size_bits);
 	label(out, 0, "\nClean");
 	pb_printf(out, "%llu\n", (unsigned long long)BCH_SB_CLEAN(sb));
 	label(out, 0, "Devices");
@@ -636,14 +639,11 @@ static void member_counters(const struct sb_text *t, const struct bch_member *m)
 	}
 }
 
-static void member_to_text(const struct sb_text *t, const struct bch_member *m,
-			   unsigned idx, unsigned member_bytes)
+/* label, uuid, size, error and iops counters, geometry, mount and write */
+static void member_identity(const struct sb_text *t, const struct bch_member *m)
 {
 	struct printbuf *out = t->out;
-	uint64_t durability = BCH_MEMBER_DURABILITY(m);
 
-	label(out, 0, "Device");
-	pb_printf(out, "%u\n", idx);
 	label(out, 2, "Label");
 	if (BCH_MEMBER_GROUP(m))
 		group_path(t, (unsigned)BCH_MEMBER_GROUP(m) - 1);
@@ -671,6 +671,24 @@ static void member_to_text(const struct sb_text *t, const struct bch_member *m,
 		pb_puts(out, "(never)");
 	label(out, 2, "\nLast superblock write");
 	pb_printf(out, "%llu\n", (unsigned long long)m->seq);
+}
+
+static void member_flag(struct printbuf *out, const char *name, uint64_t v)
+{
+	label(out, 2, name);
+	pb_printf(out, "%llu\n", (unsigned long long)v);
+}
+
+/* member_bytes: entry size of the field; 1.36 entries (224) have more */
+static void member_to_text(const struct sb_text *t, const struct bch_member *m,
+			   unsigned idx, unsigned member_bytes)
+{
+	struct printbuf *out = t->out;
+	uint64_t durability = BCH_MEMBER_DURABILITY(m);
+
+	label(out, 0, "Device");
+	pb_printf(out, "%u\n", idx);
+	member_identity(t, m);
 	label(out, 2, "State");
 	pb_printf(out, "%s\n", member_state_name(t, (unsigned)BCH_MEMBER_STATE(m)));
 	label(out, 2, "Data allowed");
@@ -678,19 +696,13 @@ static void member_to_text(const struct sb_text *t, const struct bch_member *m,
 	label(out, 2, "\nHas data");
 	data_types(out, bch_sb_dev_has_data(t->sb, idx));
 	pb_puts(out, "\n");
-	if (member_bytes >= 224) {
-		label(out, 2, "Rotational");
-		pb_printf(out, "%llu\n", (unsigned long long)BCH_MEMBER_ROTATIONAL(m));
-	}
+	if (member_bytes >= 224)
+		member_flag(out, "Rotational", BCH_MEMBER_ROTATIONAL(m));
 	member_bitmap(t, m);
-	label(out, 2, "Durability");
-	pb_printf(out, "%llu\n", (unsigned long long)(durability ? durability - 1 : 1));
-	label(out, 2, "Discard");
-	pb_printf(out, "%llu\n", (unsigned long long)BCH_MEMBER_DISCARD(m));
-	label(out, 2, "Freespace initialized");
-	pb_printf(out, "%llu\n", (unsigned long long)BCH_MEMBER_FREESPACE_INIT(m));
-	label(out, 2, "Resize on mount");
-	pb_printf(out, "%llu\n", (unsigned long long)BCH_MEMBER_RESIZE_ON_MOUNT(m));
+	member_flag(out, "Durability", durability ? durability - 1 : 1);
+	member_flag(out, "Discard", BCH_MEMBER_DISCARD(m));
+	member_flag(out, "Freespace initialized", BCH_MEMBER_FREESPACE_INIT(m));
+	member_flag(out, "Resize on mount", BCH_MEMBER_RESIZE_ON_MOUNT(m));
 	if (member_bytes >= 224) {
 		label(out, 2, "Last device name");
 		sane_str(out, m->device_name, 16);
@@ -976,6 +988,8 @@ static void clean_to_text(const struct sb_text *t, const struct bch_sb_field_ref
 	pb_printf(t->out, "%x\n", h.flags);
 	label(t->out, 0, "journal_seq");
 	pb_printf(t->out, "%llu\n", (unsigned long long)h.journal_seq);
+	if (!BCH_SB_CLEAN(t->sb))
+		pb_puts(t->out, "(not marked clean: these entries may be stale)\n");
 	if (bch_jset_entries_walk(f->p + BCH_SB_CLEAN_ENTRIES_OFFSET,
 				  f->bytes - BCH_SB_CLEAN_ENTRIES_OFFSET,
 				  (uint64_t)(f->p - t->sb->bytes) + BCH_SB_CLEAN_ENTRIES_OFFSET,

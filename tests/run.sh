@@ -318,7 +318,7 @@ if [ ! -r "$INDEX" ]; then
 	fail "conformance (cannot read $INDEX)"
 else
 	lineno=0
-	while IFS=$tab read -r name devs version kind passphrase <&3; do
+	while IFS=$tab read -r name devs _version _kind passphrase <&3; do
 		lineno=$((lineno + 1))
 		[ "$lineno" -eq 1 ] && [ "$name" = name ] && continue
 		[ -n "$name" ] || continue

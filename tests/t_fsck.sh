@@ -31,6 +31,18 @@ expected_verdict() {
 	fi
 }
 
+# sha256 of the images; for the 8 GiB sparse one size and mtime (its
+# read-only open is proven by strace below)
+digest() {
+	for f in "$@"; do
+		if [ "$(stat -c %s "$f")" -gt 1073741824 ]; then
+			stat -c '%s %Y' "$f"
+		else
+			sha256sum < "$f"
+		fi
+	done
+}
+
 have_strace=0
 command -v strace >/dev/null 2>&1 && have_strace=1
 
@@ -48,7 +60,7 @@ tail -n +2 "$IMAGES/index.tsv" | while IFS='	' read -r name devs version kind pa
 	fi
 	want_status=0
 	[ "$kind" = corrupted ] && want_status=4
-	before=$(cat $files | sha256sum)
+	before=$(digest $files)
 
 	# 1. findings
 	grep -v '^#' "$IMAGES/$name.expected.txt" | sed '/^$/d' | sort > "$work/want"
@@ -80,7 +92,7 @@ tail -n +2 "$IMAGES/index.tsv" | while IFS='	' read -r name devs version kind pa
 	fi
 
 	# 3. nothing written, nothing opened for writing
-	after=$(cat $files | sha256sum)
+	after=$(digest $files)
 	if [ "$before" != "$after" ]; then
 		fail "readonly $name" "image bytes changed"
 	elif [ $have_strace = 1 ]; then
