@@ -18,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "btree_iter.h"
 #include "cmds.h"
 #include "fs.h"
 #include "fsck.h"
+#include "fsck_repair.h"
 #include "json_compat.h"
 
 #define FSCK_RATELIMIT	10u
@@ -48,8 +50,18 @@ static const struct {
 	[PASS_BUCKET_INDEX] = { "bucket_index", "freespace, need_discard and bucket_gens entries in range" },
 };
 
+enum fsck_mode {
+	MODE_CHECK,	/* -n, or no terminal to ask on */
+	MODE_YES,	/* -y: fix everything */
+	MODE_PREEN,	/* -p/-a: fix what is safe unattended */
+	MODE_ASK,	/* default on a terminal: ask per error type */
+};
+
 struct fsck_opts {
-	bool		check_only;
+	enum fsck_mode	mode;
+	bool		mode_given;
+	const char	*undo_file;	/* -z; NULL: a new file in the current directory */
+	bool		no_undo;
 	bool		verbose;
 	bool		findings;	/* print the expected-findings vocabulary */
 	const char	*json_file;	/* "-" for stdout */
@@ -68,6 +80,9 @@ struct fsck_ctx {
 	json_object		*jfindings;
 	struct printbuf		pb;
 	FILE			*out;	/* human report; NULL when silent */
+	bool			collect;	/* keep every finding (repair) */
+	struct bch_finding	*found;
+	size_t			nr_found, found_size;
 };
 
 /* ---- key sources over btree iterators ---- */
@@ -93,6 +108,18 @@ static int on_finding(void *ctx, const struct bch_finding *f)
 	unsigned version = c->fs->sb->version;
 
 	c->nr_findings++;
+	if (c->collect) {
+		if (c->nr_found == c->found_size) {
+			size_t ns = c->found_size ? c->found_size * 2 : 64;
+			struct bch_finding *n = realloc(c->found, ns * sizeof(*n));
+
+			if (!n)
+				return -BCH_ERR_NOMEM;
+			c->found = n;
+			c->found_size = ns;
+		}
+		c->found[c->nr_found++] = *f;
+	}
 	if (c->jfindings) {
 		json_object *j = json_object_new_object();
 		const char *btree = bch_btree_id_name(f->btree_id, version);
@@ -380,7 +407,7 @@ static int dump_bitmaps(struct fsck_ctx *c)
 	return 0;
 }
 
-static void report_summary(struct fsck_ctx *c, int status, json_object *jroot)
+static void report_summary(struct fsck_ctx *c, int status, const char *what, json_object *jroot)
 {
 	json_object *jc = jroot ? json_object_new_object() : NULL;
 	bool first = true;
@@ -400,8 +427,7 @@ static void report_summary(struct fsck_ctx *c, int status, json_object *jroot)
 			json_object_object_add(jc, bch_finding_name(k), json_object_new_uint64(n));
 	}
 	if (c->out)
-		fprintf(c->out, "; %s; exit status %d\n",
-			c->nr_findings ? "nothing was changed (check only)" : "clean", status);
+		fprintf(c->out, "; %s; exit status %d\n", c->nr_findings ? what : "clean", status);
 	if (jroot) {
 		json_object_object_add(jroot, "counts", jc);
 		json_object_object_add(jroot, "exit_status", json_object_new_int(status));
@@ -436,7 +462,14 @@ static void fsck_usage(FILE *f)
 	      "every inconsistency under its upstream error name, and say whether the\n"
 	      "image would fault copygc on kernels without the July 2025 fix.\n"
 	      "\n"
-	      "  -n                      check only, open every device read-only (default)\n"
+	      "  -n                      check only, open every device read-only (the\n"
+	      "                          default when stdin is not a terminal)\n"
+	      "  -y                      fix everything found\n"
+	      "  -p, -a                  fix what is safe unattended; exit 4 if more is left\n"
+	      "                          (without -n/-y/-p on a terminal: ask per error type)\n"
+	      "  -z, --undo-file=FILE    save what the repair overwrites to FILE (default:\n"
+	      "                          bcachefs-fsck-UUID-TIME.undo in the current directory)\n"
+	      "      --no-undo           do not write an undo file\n"
 	      "  -v, --verbose           every finding (default: 10 per error type)\n"
 	      "      --json[=FILE]       machine-readable report to FILE (default stdout)\n"
 	      "      --findings          print only the findings, one line each, in the\n"
@@ -448,8 +481,8 @@ static void fsck_usage(FILE *f)
 	      "      --passphrase-file=FILE  passphrase of an encrypted filesystem\n"
 	      "  -h, --help              this message\n"
 	      "\n"
-	      "Exit status: 0 clean, 4 errors left uncorrected, 8 operational error,\n"
-	      "16 usage error. Repair (-y, -p) is not implemented yet.\n", f);
+	      "Exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected,\n"
+	      "8 operational error, 16 usage error.\n", f);
 }
 
 static int parse_passes(char *s, struct fsck_opts *o)
@@ -472,7 +505,8 @@ static int parse_passes(char *s, struct fsck_opts *o)
 	return 0;
 }
 
-enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE };
+enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE,
+       OPT_NO_UNDO };
 
 static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 {
@@ -484,28 +518,41 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "list-passes",	no_argument,	   NULL, OPT_LIST_PASSES },
 		{ "dump-bitmaps",	required_argument, NULL, OPT_DUMP },
 		{ "passphrase-file",	required_argument, NULL, OPT_PASSPHRASE },
+		{ "undo-file",		required_argument, NULL, 'z' },
+		{ "no-undo",		no_argument,	   NULL, OPT_NO_UNDO },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	o->check_only = true;
 	for (unsigned i = 0; i < PASS_NR; i++)
 		o->pass[i] = true;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "nvyfpah", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "nvyfpahz:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
-			o->check_only = true;
+		case 'y':
+		case 'p':
+		case 'a': {
+			enum fsck_mode m = ch == 'n' ? MODE_CHECK : ch == 'y' ? MODE_YES : MODE_PREEN;
+
+			if (o->mode_given && o->mode != m) {
+				die_msg("fsck: -n, -y and -p/-a exclude each other");
+				return EXIT_USAGE;
+			}
+			o->mode = m;
+			o->mode_given = true;
 			break;
+		}
 		case 'v':
 			o->verbose = true;
 			break;
-		case 'y':
-		case 'p':
-		case 'a':
-			die_msg("fsck: repair (-%c) is not implemented yet; use -n to check", ch);
-			return EXIT_USAGE;
+		case 'z':
+			o->undo_file = optarg;
+			break;
+		case OPT_NO_UNDO:
+			o->no_undo = true;
+			break;
 		case 'f':
 			break;	/* force: we always check */
 		case OPT_JSON:
@@ -542,6 +589,8 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		fsck_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (!o->mode_given)
+		o->mode = isatty(STDIN_FILENO) ? MODE_ASK : MODE_CHECK;
 	if (o->json && o->findings && !strcmp(o->json_file, "-")) {
 		die_msg("fsck: --json to stdout and --findings cannot be combined");
 		return EXIT_USAGE;
@@ -579,6 +628,311 @@ static int run_passes(struct fsck_ctx *c, struct bch_error *err)
 	return 0;
 }
 
+/* ---- repair ---- */
+
+enum decision { UNDECIDED, YES, NO };
+
+struct repair_state {
+	enum decision	decide[BCH_F_NR];
+	bool		all_yes, all_no;
+	uint64_t	fixed[BCH_F_NR];
+	uint64_t	left[BCH_F_NR];
+	uint64_t	nr_left;
+};
+
+/* alloc corrections rewrite what the LRU and accounting derive from them */
+static bool kind_is_safe(enum bch_finding_kind k)
+{
+	return k != BCH_F_alloc_sectors_wrong;
+}
+
+static bool decide(struct fsck_ctx *c, struct repair_state *rs, enum bch_finding_kind k,
+		   uint64_t n)
+{
+	char line[64];
+
+	if (rs->decide[k] != UNDECIDED)
+		return rs->decide[k] == YES;
+	if (c->o->mode == MODE_YES || rs->all_yes)
+		rs->decide[k] = YES;
+	else if (c->o->mode == MODE_PREEN)
+		rs->decide[k] = kind_is_safe(k) ? YES : NO;
+	else if (rs->all_no)
+		rs->decide[k] = NO;
+	else {
+		fprintf(stderr, "Fix %" PRIu64 " %s (%s: %s)? [y/n/Y=yes to all/N=no to all] ",
+			n, fsck_problem(k)->upstream, bch_finding_name(k), fsck_problem(k)->msg);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = 'n';
+		rs->all_yes = line[0] == 'Y';
+		rs->all_no = line[0] == 'N';
+		rs->decide[k] = line[0] == 'y' || line[0] == 'Y' ? YES : NO;
+	}
+	return rs->decide[k] == YES;
+}
+
+static int cmp_fix(const void *a, const void *b)
+{
+	const struct bch_alloc_fix *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
+}
+
+/* check again, silently, as if the alloc keys were corrected */
+static int recheck(struct fsck_ctx *a, const struct bch_alloc_fix *fixes, size_t nr,
+		   struct fsck_ctx *b, struct bch_error *err)
+{
+	struct bch_check_geom geom = a->chk.geom;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->fs = a->fs;
+	b->o = a->o;
+	b->collect = true;
+	if (bch_check_init(&b->chk, &geom, on_finding, b))
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	b->chk.fixes = fixes;
+	b->chk.nr_fixes = nr;
+	/* the findings mode must not print this pass */
+	struct fsck_opts quiet = *a->o;
+
+	quiet.findings = false;
+	b->o = &quiet;
+	ret = run_passes(b, err);
+	b->o = a->o;
+	return ret;
+}
+
+static void free_ctx_findings(struct fsck_ctx *c)
+{
+	free(c->found);
+	c->found = NULL;
+	c->nr_found = c->found_size = 0;
+}
+
+static const char *default_undo_name(struct bch_fs *fs, char *buf, size_t size)
+{
+	struct printbuf pb = PRINTBUF;
+	time_t now = time(NULL);
+	char stamp[32];
+
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", gmtime(&now));
+	pb_uuid(&pb, fs->sb->user_uuid);
+	snprintf(buf, size, "bcachefs-fsck-%s-%s.undo", pb.buf ? pb.buf : "fs", stamp);
+	pb_exit(&pb);
+	return buf;
+}
+
+static bool fault_from_env(struct bch_io_fault *f)
+{
+	const char *e = getenv("BCACHEFS_TEST_FAIL_AFTER_WRITES");
+	char *end;
+
+	if (!e || !*e)
+		return false;
+	memset(f, 0, sizeof(*f));
+	f->fail_after = (unsigned)strtoul(e, &end, 10);
+	f->torn = !strcmp(end, ":torn");
+	return true;
+}
+
+/* plan the updates for every finding we fix */
+static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_state *rs,
+			const struct bch_alloc_fix *fixes, size_t nr_fixes,
+			struct fsck_repair *r, struct bch_error *err)
+{
+	int ret = 0;
+
+	/* the alloc corrections, from the first check's findings */
+	for (size_t i = 0, j = 0; i < c->nr_found && j < nr_fixes && !ret; i++) {
+		const struct bch_finding *f = &c->found[i];
+		struct bch_alloc_fix key = { .dev = (uint8_t)f->dev, .bucket = f->bucket };
+		const struct bch_alloc_fix *fix;
+
+		if (f->kind != BCH_F_alloc_sectors_wrong)
+			continue;
+		fix = bsearch(&key, fixes, nr_fixes, sizeof(*fixes), cmp_fix);
+		if (!fix)
+			continue;
+		ret = fsck_repair_alloc_apply(r, f, fix, &c->chk.geom);
+		rs->fixed[f->kind]++;
+	}
+	/* everything else, from the check that saw the corrected alloc keys */
+	for (size_t i = 0; i < b->nr_found && !ret; i++) {
+		const struct bch_finding *f = &b->found[i];
+		bool fixed = false;
+
+		if (f->kind == BCH_F_alloc_sectors_wrong)
+			continue;
+		if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind]))
+			ret = fsck_repair_finding(r, f, &fixed);
+		if (fixed) {
+			rs->fixed[f->kind]++;
+		} else if (!(fsck_problem(f->kind)->flags & PR_NOT_ERROR)) {
+			rs->left[f->kind]++;
+			rs->nr_left++;
+		}
+	}
+	if (ret == -BCH_ERR_NOMEM)
+		bch_err(err, BCH_ERR_NOMEM, "out of memory planning the repair");
+	return ret;
+}
+
+static int count_after(struct bch_fs *fs, const struct fsck_opts *o, uint64_t *nr,
+		       struct bch_error *err)
+{
+	struct fsck_opts quiet = *o;
+	struct fsck_ctx v = { .fs = fs, .o = &quiet };
+	struct bch_check_geom geom;
+	int ret;
+
+	quiet.findings = false;
+	bch_check_geom_from_sb(&geom, fs->sb);
+	if (bch_check_init(&v.chk, &geom, on_finding, &v))
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	ret = run_passes(&v, err);
+	*nr = v.nr_findings;
+	bch_check_exit(&v.chk);
+	pb_exit(&v.pb);
+	return ret;
+}
+
+static int do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
+		     struct bch_error *err)
+{
+	struct repair_state rs = { 0 };
+	struct bch_alloc_fix *fixes = NULL;
+	size_t nr_fixes = 0;
+	struct fsck_ctx b = { 0 };
+	struct fsck_repair r;
+	struct bch_io_fault fault;
+	char undo_buf[512];
+	const char *undo = NULL;
+	uint64_t after = 0;
+	int ret = 0, status;
+
+	fsck_repair_init(&r);
+	fixes = calloc(c->nr_found ? c->nr_found : 1, sizeof(*fixes));
+	if (!fixes)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+
+	/* alloc counters first: everything derived from them is checked again */
+	for (size_t i = 0; i < c->nr_found; i++) {
+		const struct bch_finding *f = &c->found[i];
+		const char *why;
+
+		if (f->kind != BCH_F_alloc_sectors_wrong)
+			continue;
+		if (!decide(c, &rs, f->kind, c->chk.stats.findings[f->kind])) {
+			rs.left[f->kind]++;
+			rs.nr_left++;
+			continue;
+		}
+		why = fsck_repair_alloc_fix(f, &c->chk.geom, &fixes[nr_fixes]);
+		if (why) {
+			fprintf(stderr, "bcachefs: not repairing alloc key %u:%" PRIu64 ": %s\n",
+				f->dev, f->bucket, why);
+			rs.left[f->kind]++;
+			rs.nr_left++;
+			continue;
+		}
+		nr_fixes++;
+	}
+	qsort(fixes, nr_fixes, sizeof(*fixes), cmp_fix);
+
+	if (nr_fixes) {
+		ret = recheck(c, fixes, nr_fixes, &b, err);
+	} else {
+		b.found = c->found;
+		b.nr_found = c->nr_found;
+		b.chk.stats = c->chk.stats;
+	}
+	ret = ret ?: plan_updates(c, &b, &rs, fixes, nr_fixes, &r, err);
+	if (ret)
+		goto out;
+
+	if (!c->o->no_undo)
+		undo = c->o->undo_file ?: default_undo_name(c->fs, undo_buf, sizeof(undo_buf));
+	ret = fsck_repair_commit(c->fs, &r, undo, fault_from_env(&fault) ? &fault : NULL, err);
+	if (ret)
+		goto out;
+	if (r.u.nr && c->out) {
+		fprintf(c->out, "repair: %zu key updates in journal entry %" PRIu64
+			" (device %u, byte %" PRIu64 ", %zu bytes); superblocks marked for replay\n",
+			r.u.nr, r.journal_seq, r.journal_dev, r.journal_offset, r.journal_bytes);
+		if (undo)
+			fprintf(c->out, "undo file: %s (restore with: bcachefs undo %s DEV...)\n",
+				undo, undo);
+	}
+	for (unsigned k = 0; k < BCH_F_NR && c->out; k++) {
+		if (rs.fixed[k] && !(fsck_problem(k)->flags & PR_NOT_ERROR))
+			fprintf(c->out, "fixed: %s %" PRIu64 "\n", fsck_problem(k)->upstream,
+				rs.fixed[k]);
+		if (rs.left[k])
+			fprintf(c->out, "not fixed: %s %" PRIu64 "\n", fsck_problem(k)->upstream,
+				rs.left[k]);
+	}
+
+	/* read it back as recovery would: what is left? */
+	if (r.u.nr) {
+		bch_fs_close(c->fs);
+		c->fs = open_fs(devs, nr_devs, c->o->passphrase_file, false, &status);
+		if (!c->fs) {
+			ret = bch_err(err, BCH_ERR_IO, "cannot reopen the filesystem after repair");
+			goto out;
+		}
+		ret = count_after(c->fs, c->o, &after, err);
+		if (ret)
+			goto out;
+		if (c->out)
+			fprintf(c->out, "after repair: %" PRIu64 " finding%s\n", after,
+				after == 1 ? "" : "s");
+	}
+	ret = rs.nr_left || after ? EXIT_UNCORRECTED : r.u.nr ? EXIT_FIXED : EXIT_OK;
+out:
+	if (b.found != c->found)
+		free_ctx_findings(&b);
+	if (nr_fixes)
+		bch_check_exit(&b.chk);
+	pb_exit(&b.pb);
+	free(fixes);
+	fsck_repair_exit(&r);
+	return ret;
+}
+
+/* an image file attached to a loop device may be mounted: refuse */
+static int check_not_in_use(struct bch_fs *fs)
+{
+	for (unsigned d = 0; d < fs->nr_devs; d++) {
+		char real[4096], path[512], backing[4096];
+		struct bch_dev *dev = fs->devs[d];
+
+		if (!dev || dev->io->is_blockdev || !realpath(dev->io->path, real))
+			continue;
+		for (unsigned i = 0; i < 256; i++) {
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/sys/block/loop%u/loop/backing_file", i);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			if (fgets(backing, sizeof(backing), f)) {
+				backing[strcspn(backing, "\n")] = 0;
+				if (!strcmp(backing, real)) {
+					fclose(f);
+					die_msg("%s is attached to /dev/loop%u (mounted?): refusing to write",
+						dev->io->path, i);
+					return -1;
+				}
+			}
+			fclose(f);
+		}
+	}
+	return 0;
+}
+
 int cmd_fsck(int argc, char *argv[])
 {
 	struct fsck_opts o = { 0 };
@@ -586,16 +940,27 @@ int cmd_fsck(int argc, char *argv[])
 	struct bch_error err = { 0 };
 	struct bch_check_geom geom;
 	json_object *jroot = NULL, *jdevs = NULL;
+	char * const *devs;
+	unsigned nr_devs;
+	bool repair;
 	int status, ret;
 
 	status = parse_fsck_opts(argc, argv, &o);
 	if (status)
 		return status < 0 ? EXIT_OK : status;
 
-	c.fs = open_fs(argv + optind, (unsigned)(argc - optind), o.passphrase_file, false, &status);
+	devs = argv + optind;
+	nr_devs = (unsigned)(argc - optind);
+	repair = o.mode != MODE_CHECK;
+	c.fs = open_fs(devs, nr_devs, o.passphrase_file, repair, &status);
 	if (!c.fs)
 		return status;
+	if (repair && check_not_in_use(c.fs)) {
+		bch_fs_close(c.fs);
+		return EXIT_OPERATIONAL;
+	}
 	c.out = o.findings || (o.json && !strcmp(o.json_file, "-")) ? NULL : stdout;
+	c.collect = repair;
 
 	bch_check_geom_from_sb(&geom, c.fs->sb);
 	if (bch_check_init(&c.chk, &geom, on_finding, &c)) {
@@ -620,7 +985,17 @@ int cmd_fsck(int argc, char *argv[])
 	print_ratelimited(&c);
 	report_devices(&c, jdevs);
 	report_copygc(&c, jroot);
-	report_summary(&c, status, jroot);
+	if (repair && c.nr_findings) {
+		ret = do_repair(&c, devs, nr_devs, &err);
+		if (ret < 0) {
+			die_msg("repair failed: %s", err.msg[0] ? err.msg : bch_errcode_name(ret));
+			status = exit_status_of(ret);
+			goto out;
+		}
+		status = ret;
+	}
+	report_summary(&c, status, !repair ? "nothing was changed (check only)" :
+		       status == EXIT_FIXED ? "all repaired" : "errors left", jroot);
 	if (o.dump_dir && dump_bitmaps(&c))
 		status = EXIT_OPERATIONAL;
 	if (jroot) {
@@ -635,6 +1010,7 @@ out:
 	json_object_put(jdevs);
 	json_object_put(c.jfindings);
 	pb_exit(&c.pb);
+	free_ctx_findings(&c);
 	bch_check_exit(&c.chk);
 	bch_fs_close(c.fs);
 	return status;

@@ -315,3 +315,24 @@ void bch_alloc_to_text(struct printbuf *out, const struct bch_alloc_v4 *a)
 		pb_printf(out, " nr_backpointers %u",
 			  (unsigned)BCH_ALLOC_V4_NR_BACKPOINTERS(a));
 }
+
+void bch_alloc_v4_encode(const struct bch_alloc_v4 *a, uint8_t out[BCH_ALLOC_V4_BYTES])
+{
+	uint32_t flags = (a->flags & ~0x3fffu) | (a->flags & 3) | (8u << 2);
+
+	memset(out, 0, BCH_ALLOC_V4_BYTES);
+	put_le64(out, a->journal_seq_nonempty);
+	put_le32(out + 8, flags);
+	out[12] = a->gen;
+	out[13] = a->oldest_gen;
+	out[14] = a->data_type;
+	out[15] = a->stripe_redundancy;
+	put_le32(out + 16, a->dirty_sectors);
+	put_le32(out + 20, a->cached_sectors);
+	put_le64(out + 24, a->io_time[0]);
+	put_le64(out + 32, a->io_time[1]);
+	put_le32(out + 40, a->stripe);
+	put_le32(out + 44, a->nr_external_backpointers);
+	put_le64(out + 48, a->journal_seq_empty);
+	put_le32(out + 56, a->stripe_sectors);
+}

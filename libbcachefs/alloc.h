@@ -105,6 +105,10 @@ uint64_t bch_alloc_lru_idx_read(const struct bch_alloc_v4 *a);
 /* single line, "field value" pairs */
 void bch_alloc_to_text(struct printbuf *out, const struct bch_alloc_v4 *a);
 
+/* the 64-byte alloc_v4 value (backpointers_start 8, no inline backpointers) */
+#define BCH_ALLOC_V4_BYTES	64u
+void bch_alloc_v4_encode(const struct bch_alloc_v4 *a, uint8_t out[BCH_ALLOC_V4_BYTES]);
+
 /*
  * The variable-length integer of alloc v2/v3 and of inodes (§7.4,
  * new_varint): returns the number of bytes used, or -1 if the encoding

@@ -297,7 +297,7 @@ static int bucket_compare(struct bch_check *c, const struct bkey *ak,
 	*b = (struct bch_check_bucket){
 		.dev = (uint8_t)dev, .bucket = bucket, .gen = a->gen,
 		.data_type = a->data_type, .excess = more, .empty = !more && empty,
-		.bp_first = c->nr_bps, .bp_nr = bb->nr,
+		.bp_first = c->nr_bps, .bp_nr = bb->nr, .a = *a,
 	};
 	memcpy(b->alloc, alloc, sizeof(b->alloc));
 	memcpy(b->bp, sums, sizeof(b->bp));
@@ -310,6 +310,28 @@ static int bucket_compare(struct bch_check *c, const struct bkey *ak,
 		p->bucket_idx = c->nr_buckets - 1;
 	}
 	return 0;
+}
+
+static void apply_fix(const struct bch_check *c, unsigned dev, uint64_t bucket,
+		      struct bch_alloc_v4 *a)
+{
+	size_t lo = 0, hi = c->nr_fixes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct bch_alloc_fix *f = &c->fixes[mid];
+		int cmp = cmp_dev_bucket(f->dev, f->bucket, dev, bucket);
+
+		if (!cmp) {
+			a->dirty_sectors = f->dirty_sectors;
+			a->cached_sectors = f->cached_sectors;
+			return;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 }
 
 /* one valid alloc key: its backpointers, sums, LRU wants */
@@ -332,6 +354,7 @@ static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cu
 		};
 		return report(c, &f);
 	}
+	apply_fix(c, dev, bucket, &a);
 	/* superblock, journal and parity buckets have no backpointer sums to compare */
 	checked = a.data_type != BCH_DATA_sb && a.data_type != BCH_DATA_journal &&
 		  a.data_type != BCH_DATA_parity;
@@ -852,7 +875,7 @@ int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
 			struct bch_finding f = {
 				.kind = BCH_F_alloc_sectors_wrong, .btree_id = BTREE_ID_alloc,
 				.pos = BPOS(b->dev, b->bucket, 0), .dev = b->dev,
-				.bucket = b->bucket, .alloc_gen = b->gen,
+				.bucket = b->bucket, .alloc_gen = b->gen, .alloc = b->a,
 			};
 
 			memcpy(f.alloc_sectors, b->alloc, sizeof(f.alloc_sectors));
@@ -873,7 +896,9 @@ static int check_index_key(struct bch_check *c, unsigned btree_id, const struct 
 {
 	unsigned dev = k->p.inode < 256 ? (unsigned)k->p.inode : 256;
 	const struct bch_check_dev *d = dev < 256 ? &c->geom.dev[dev] : NULL;
-	struct bch_finding f = { .btree_id = btree_id, .pos = k->p, .dev = dev };
+	struct bch_finding f = {
+		.btree_id = btree_id, .pos = k->p, .dev = dev, .key_size = k->size,
+	};
 
 	if (btree_id == BTREE_ID_freespace) {
 		uint64_t end = bch_freespace_offset_bucket(k->p.offset);

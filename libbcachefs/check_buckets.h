@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc.h"
 #include "backpointers.h"
 #include "bcachefs_format.h"
 #include "bitmap.h"
@@ -119,6 +120,8 @@ struct bch_finding {
 	struct bch_backpointer	want;		/* bp_fields_wrong: what it should be */
 	uint8_t			alloc_gen;
 	const char		*why;		/* bad values */
+	uint32_t		key_size;	/* freespace: the key's size */
+	struct bch_alloc_v4	alloc;		/* alloc_sectors_wrong: the key as stored */
 };
 
 typedef int (*bch_finding_fn)(void *ctx, const struct bch_finding *f);
@@ -136,6 +139,7 @@ struct bch_check_bucket {
 	uint64_t	alloc[BCH_CTR_NR];
 	uint64_t	bp[BCH_CTR_NR];
 	uint64_t	ptr[BCH_CTR_NR];	/* from the pointer scan */
+	struct bch_alloc_v4 a;			/* the alloc key */
 	size_t		bp_first;		/* its valid backpointers in bps[] */
 	size_t		bp_nr;
 };
@@ -169,6 +173,14 @@ struct bch_bad_lru {
 	uint64_t	bucket;
 };
 
+/* a corrected alloc key, applied when the walk reads that bucket */
+struct bch_alloc_fix {
+	uint8_t		dev;
+	uint64_t	bucket;
+	uint32_t	dirty_sectors;
+	uint32_t	cached_sectors;
+};
+
 struct bch_check_stats {
 	uint64_t	alloc_keys;
 	uint64_t	backpointers;
@@ -196,6 +208,10 @@ struct bch_check {
 	size_t			nr_lru_wants, lru_wants_size;
 	struct bch_bad_lru	*oob_frag_lru;	/* fragmentation entries past a device end */
 	size_t			nr_oob_frag_lru, oob_frag_lru_size;
+
+	/* repair: check as if these alloc keys were already corrected (sorted) */
+	const struct bch_alloc_fix *fixes;
+	size_t			nr_fixes;
 
 	struct bch_check_stats	stats;
 };

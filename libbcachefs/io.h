@@ -58,6 +58,22 @@ int bch_io_open_mem(const char *name, void *buf, size_t len, bool writable,
 		    struct bch_io **out, struct bch_error *err);
 void bch_io_close(struct bch_io *io);
 
+/*
+ * Fault injection for power-cut tests: writes through wrapped devices
+ * succeed until fail_after of them were done (counted across all devices
+ * sharing the state); the next one writes nothing, or only its first half
+ * when torn, and fails, as do all later ones. The wrapper owns inner.
+ */
+struct bch_io_fault {
+	unsigned	fail_after;
+	bool		torn;
+	unsigned	writes;		/* done so far */
+	bool		tripped;
+};
+
+int bch_io_fault_wrap(struct bch_io *inner, struct bch_io_fault *f, struct bch_io **out,
+		      struct bch_error *err);
+
 /* bounds-checked wrappers: reading past the end is a clear error */
 int bch_io_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
 		struct bch_error *err);

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Repair for check_bucket_bitmaps: turns findings into key updates the
+ * way upstream repairs them, and commits them as one journal entry that
+ * recovery replays (journal_write.c), made visible by marking the
+ * superblocks not clean (super_write.c), after saving every byte about to
+ * be overwritten to an undo file (write_plan.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backpointers.h"
+#include "fs.h"
+#include "fsck_repair.h"
+#include "journal_write.h"
+#include "lru.h"
+#include "super_write.h"
+
+static void bp_encode(uint8_t v[BCH_BACKPOINTER_BYTES], const struct bch_backpointer *bp)
+{
+	memset(v, 0, BCH_BACKPOINTER_BYTES);
+	v[0] = bp->btree_id;
+	v[1] = bp->level;
+	v[2] = bp->data_type;
+	v[3] = bp->bucket_gen;
+	put_le32(v + 4, bp->flags);
+	put_le32(v + 8, bp->bucket_len);
+	bpos_encode(v + 12, bp->pos);
+}
+
+static int del(struct fsck_repair *r, unsigned btree, struct bpos p, uint32_t size)
+{
+	return bch_key_updates_delete(&r->u, btree, 0, p, size);
+}
+
+int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool *fixed)
+{
+	uint8_t v[BCH_BACKPOINTER_BYTES];
+	struct bkey k = { 0 };
+
+	*fixed = true;
+	switch (f->kind) {
+	case BCH_F_lru_invalid_bucket:
+	case BCH_F_lru_wrong_time:
+		return del(r, BTREE_ID_lru, f->pos, 0);
+	case BCH_F_lru_missing:
+		k = (struct bkey){ .p = f->want_pos, .type = KEY_TYPE_set };
+		return bch_key_updates_add(&r->u, BTREE_ID_lru, 0, &k);
+	case BCH_F_alloc_invalid_bucket:
+	case BCH_F_alloc_bad_value:
+		return del(r, BTREE_ID_alloc, f->pos, 0);
+	case BCH_F_bp_wrong_gen:
+	case BCH_F_bp_no_target:
+	case BCH_F_bp_no_alloc_key:
+	case BCH_F_bp_no_device:
+	case BCH_F_bp_bad_value:
+	case BCH_F_bucket_bp_excess_no_target:
+		return del(r, BTREE_ID_backpointers, f->pos, 0);
+	case BCH_F_bp_missing:
+	case BCH_F_bp_fields_wrong:
+		bp_encode(v, &f->want);
+		k = (struct bkey){
+			.p = f->pos, .type = KEY_TYPE_backpointer,
+			.val_bytes = BCH_BACKPOINTER_BYTES, .val = v,
+		};
+		return bch_key_updates_add(&r->u, BTREE_ID_backpointers, 0, &k);
+	case BCH_F_freespace_invalid_bucket:
+		return del(r, BTREE_ID_freespace, f->pos, f->key_size);
+	case BCH_F_need_discard_invalid_bucket:
+		return del(r, BTREE_ID_need_discard, f->pos, 0);
+	case BCH_F_bucket_gens_invalid_dev:
+	case BCH_F_bucket_gens_invalid_bucket:
+		return del(r, BTREE_ID_bucket_gens, f->pos, 0);
+	case BCH_F_bucket_bp_mismatch:
+	case BCH_F_bucket_bp_excess:
+		return 0;	/* the bitmaps: fixed by fixing the backpointers */
+	default:
+		*fixed = false;
+		return 0;
+	}
+}
+
+/* sectors upstream accounts a bucket for (cached buckets: cached sectors) */
+static int64_t bucket_sectors(const struct bch_alloc_v4 *a)
+{
+	return a->data_type == BCH_DATA_cached ? a->cached_sectors
+					       : (int64_t)a->dirty_sectors + a->stripe_sectors;
+}
+
+static int64_t bucket_fragmented(const struct bch_alloc_v4 *a, unsigned bucket_size)
+{
+	int64_t d = bucket_sectors(a);
+
+	return d && d < bucket_size ? bucket_size - d : 0;
+}
+
+/* a dev_data_type accounting delta (bcachefs-format.md §7.11) */
+static int accounting_delta(struct fsck_repair *r, unsigned dev, unsigned data_type,
+			    int64_t sectors, int64_t fragmented)
+{
+	uint8_t pos[20] = { 0 }, val[24];
+	struct bkey k = { .type = KEY_TYPE_accounting, .val_bytes = 24, .val = val };
+	uint8_t raw[20];
+
+	/* [type 3][dev][data type][zeros], stored byte-reversed as the bpos */
+	raw[0] = 3;
+	raw[1] = (uint8_t)dev;
+	raw[2] = (uint8_t)data_type;
+	memset(raw + 3, 0, sizeof(raw) - 3);
+	for (unsigned i = 0; i < 20; i++)
+		pos[i] = raw[19 - i];
+	k.p = bpos_decode(pos);
+	put_le64(val, 0);
+	put_le64(val + 8, (uint64_t)sectors);
+	put_le64(val + 16, (uint64_t)fragmented);
+	return bch_key_updates_add(&r->u, BTREE_ID_accounting, 0, &k);
+}
+
+const char *fsck_repair_alloc_fix(const struct bch_finding *f, const struct bch_check_geom *g,
+				  struct bch_alloc_fix *fix)
+{
+	const struct bch_alloc_v4 *a = &f->alloc;
+	uint64_t dirty = f->ptr_sectors[BCH_CTR_DIRTY], cached = f->ptr_sectors[BCH_CTR_CACHED];
+	unsigned bucket_size = g->dev[f->dev].bucket_size;
+
+	if (dirty + a->stripe_sectors > bucket_size || cached > bucket_size)
+		return "the pointers add up to more than the bucket holds";
+	/* only counters whose bucket keeps its data type: no freespace change */
+	if (a->data_type == BCH_DATA_cached ? (!cached || dirty)
+					    : (!a->dirty_sectors || !dirty))
+		return "the correction would change the bucket's data type";
+	if (a->data_type != BCH_DATA_user && a->data_type != BCH_DATA_btree &&
+	    a->data_type != BCH_DATA_cached)
+		return "only user, btree and cached buckets are corrected";
+	*fix = (struct bch_alloc_fix){
+		.dev = (uint8_t)f->dev, .bucket = f->bucket,
+		.dirty_sectors = (uint32_t)dirty, .cached_sectors = (uint32_t)cached,
+	};
+	return NULL;
+}
+
+int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_finding *f,
+			    const struct bch_alloc_fix *fix, const struct bch_check_geom *g)
+{
+	struct bch_alloc_v4 n = f->alloc;
+	unsigned bucket_size = g->dev[f->dev].bucket_size;
+	uint8_t v[BCH_ALLOC_V4_BYTES];
+	struct bkey k = {
+		.p = BPOS(f->dev, f->bucket, 0), .type = KEY_TYPE_alloc_v4,
+		.val_bytes = BCH_ALLOC_V4_BYTES, .val = v,
+	};
+	int ret;
+
+	n.dirty_sectors = fix->dirty_sectors;
+	n.cached_sectors = fix->cached_sectors;
+	bch_alloc_v4_encode(&n, v);
+	ret = bch_key_updates_add(&r->u, BTREE_ID_alloc, 0, &k);
+	if (ret)
+		return ret;
+	return accounting_delta(r, f->dev, n.data_type,
+				bucket_sectors(&n) - bucket_sectors(&f->alloc),
+				bucket_fragmented(&n, bucket_size) -
+				bucket_fragmented(&f->alloc, bucket_size));
+}
+
+void fsck_repair_init(struct fsck_repair *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void fsck_repair_exit(struct fsck_repair *r)
+{
+	bch_key_updates_free(&r->u);
+}
+
+static int wrap_faults(struct bch_fs *fs, struct bch_io_fault *fault, struct bch_error *err)
+{
+	for (unsigned d = 0; d < fs->nr_devs; d++) {
+		struct bch_dev *dev = fs->devs[d];
+		struct bch_io *w;
+		int ret;
+
+		if (!dev)
+			continue;
+		ret = bch_io_fault_wrap(dev->io, fault, &w, err);
+		if (ret)
+			return ret;
+		dev->io = w;
+	}
+	return 0;
+}
+
+int fsck_repair_commit(struct bch_fs *fs, struct fsck_repair *r, const char *undo_path,
+		       struct bch_io_fault *fault, struct bch_error *err)
+{
+	struct bch_journal_write jw;
+	struct bch_write_plan plan = { 0 };
+	uint8_t *buf;
+	int ret;
+
+	bch_key_updates_finish(&r->u);
+	if (!r->u.nr)
+		return 0;
+	ret = bch_journal_write_prepare(fs, &r->u, &jw, err);
+	if (ret)
+		return ret;
+	r->journal_seq = jw.seq;
+	r->journal_dev = jw.dev;
+	r->journal_offset = jw.offset;
+	r->journal_bytes = jw.len;
+	buf = jw.buf;
+	jw.buf = NULL;
+	/* the entry must be on disk before any superblock points recovery at it */
+	ret = bch_write_plan_add(&plan, jw.dev, jw.offset, buf, jw.len, true) ?:
+	      bch_sb_plan_mark_dirty(fs, &plan, err);
+	if (ret == -BCH_ERR_NOMEM)
+		bch_err(err, BCH_ERR_NOMEM, "out of memory planning the repair");
+	if (!ret && fault)
+		ret = wrap_faults(fs, fault, err);
+	if (!ret)
+		ret = bch_write_plan_execute(fs, &plan, undo_path, err);
+	r->nr_writes = (unsigned)plan.nr;
+	bch_write_plan_free(&plan);
+	bch_journal_write_free(&jw);
+	return ret;
+}

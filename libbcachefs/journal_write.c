@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Building and placing a journal entry (bcachefs-format.md §4.9; upstream
+ * journal_io.c bch2_journal_write() is the reference for the layout).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checksum.h"
+#include "crypt.h"
+#include "fs.h"
+#include "journal_write.h"
+
+#define JSET_ENTRY_MAX_U64S	0xffffu
+
+struct jbuf {
+	uint8_t	*p;
+	size_t	len, size;
+};
+
+static uint8_t *jbuf_reserve(struct jbuf *b, size_t bytes)
+{
+	if (b->len + bytes > b->size) {
+		size_t ns = b->size ? b->size * 2 : 4096;
+		uint8_t *n;
+
+		while (ns < b->len + bytes)
+			ns *= 2;
+		n = realloc(b->p, ns);
+		if (!n)
+			return NULL;
+		memset(n + b->size, 0, ns - b->size);
+		b->p = n;
+		b->size = ns;
+	}
+	b->len += bytes;
+	return b->p + b->len - bytes;
+}
+
+/* one jset_entry header + payload */
+static int add_entry(struct jbuf *b, unsigned type, unsigned btree, unsigned level,
+		     const void *payload, size_t bytes)
+{
+	uint8_t *e = jbuf_reserve(b, 8 + bytes);
+
+	if (!e)
+		return -BCH_ERR_NOMEM;
+	memset(e, 0, 8);
+	put_le16(e, (uint16_t)(bytes / 8));
+	e[2] = (uint8_t)btree;
+	e[3] = (uint8_t)level;
+	e[4] = (uint8_t)type;
+	if (bytes)
+		memcpy(e + 8, payload, bytes);
+	return 0;
+}
+
+/* btree_keys entries, one run per (btree, level), split at the u16 limit */
+static int add_keys(struct jbuf *b, const struct bch_key_updates *u)
+{
+	size_t i = 0;
+
+	while (i < u->nr) {
+		unsigned btree = u->v[i].btree_id, level = u->v[i].level;
+		size_t hdr = b->len, u64s = 0;
+		uint8_t *e = jbuf_reserve(b, 8);
+
+		if (!e)
+			return -BCH_ERR_NOMEM;
+		for (; i < u->nr && u->v[i].btree_id == btree && u->v[i].level == level; i++) {
+			size_t kb = bch_key_update_bytes(&u->v[i]);
+			uint8_t *k;
+
+			if (u64s + kb / 8 > JSET_ENTRY_MAX_U64S)
+				break;
+			k = jbuf_reserve(b, kb);
+			if (!k)
+				return -BCH_ERR_NOMEM;
+			memcpy(k, u->v[i].bytes, kb);
+			u64s += kb / 8;
+		}
+		e = b->p + hdr;
+		memset(e, 0, 8);
+		put_le16(e, (uint16_t)u64s);
+		e[2] = (uint8_t)btree;
+		e[3] = (uint8_t)level;
+		e[4] = BCH_JSET_ENTRY_btree_keys;
+	}
+	return 0;
+}
+
+struct copy_ctx {
+	struct jbuf	*b;
+};
+
+/* the usage (key_version) and clock entries of the state we continue from */
+static int copy_misc(void *ctx, const uint8_t *entry, unsigned type, unsigned btree,
+		     unsigned level, const uint8_t *payload, size_t bytes, uint64_t at,
+		     struct bch_error *err)
+{
+	struct copy_ctx *c = ctx;
+
+	(void)entry;
+	(void)at;
+	(void)err;
+	if (type != BCH_JSET_ENTRY_usage && type != BCH_JSET_ENTRY_clock)
+		return 0;
+	return add_entry(c->b, type, btree, level, payload, bytes);
+}
+
+static int add_misc(struct bch_fs *fs, struct jbuf *b, struct bch_error *err)
+{
+	struct copy_ctx c = { .b = b };
+	const struct bch_journal *j = &fs->journal;
+
+	if (j->from_clean) {
+		const struct bch_sb_field_ref *f = bch_sb_field_get(fs->sb, BCH_SB_FIELD_clean);
+
+		if (!f || f->bytes < 24)
+			return 0;
+		return bch_jset_entries_walk(f->p + 24, f->bytes - 24, 0, "clean field",
+					     copy_misc, &c, err);
+	}
+	if (!j->nr_entries)
+		return 0;
+	const struct bch_journal_entry *e = &j->entries[j->nr_entries - 1];
+
+	return bch_jset_entries_walk(e->buf + 56, e->bytes - 56, 0, "journal entry",
+				     copy_misc, &c, err);
+}
+
+static int add_roots(struct bch_fs *fs, struct jbuf *b)
+{
+	for (unsigned i = 0; i < BTREE_ID_NR_MAX; i++) {
+		const struct bch_btree_root *r = &fs->journal.roots[i];
+		int ret;
+
+		if (!r->present)
+			continue;
+		ret = add_entry(b, BCH_JSET_ENTRY_btree_root, i, r->level, r->raw,
+				(size_t)r->raw[0] * 8);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- where the entry goes ---- */
+
+struct jpos {
+	bool		found;
+	unsigned	dev;
+	unsigned	bucket_idx;	/* index in the device's journal bucket list */
+	uint64_t	end;		/* byte offset in the bucket after the newest entry */
+	uint64_t	max_seq;
+};
+
+/* walk the valid entries of one bucket; note the newest one */
+static void scan_bucket(struct bch_fs *fs, const uint8_t *b, size_t bytes, unsigned dev,
+			unsigned idx, struct jpos *p, uint64_t *min_seq_in_bucket)
+{
+	size_t block = (size_t)fs->block_size * 512, off = 0;
+	uint64_t last = 0;
+
+	*min_seq_in_bucket = UINT64_MAX;
+	while (off + BCH_JSET_HEADER_BYTES <= bytes) {
+		const uint8_t *j = b + off;
+		uint64_t seq = get_le64(j + 24);
+		size_t len = BCH_JSET_HEADER_BYTES + (size_t)get_le32(j + 40) * 8;
+
+		if (get_le64(j + 16) != fs->sb->journal_magic || len > bytes - off || seq < last)
+			break;
+		last = seq;
+		if (seq < *min_seq_in_bucket)
+			*min_seq_in_bucket = seq;
+		if (!p->found || seq > p->max_seq) {
+			p->found = true;
+			p->dev = dev;
+			p->bucket_idx = idx;
+			p->end = off + ROUND_UP(len, block);
+			p->max_seq = seq;
+		}
+		off += ROUND_UP(len, block);
+	}
+}
+
+static int read_bucket(struct bch_dev *d, unsigned idx, uint8_t **out, size_t *bytes,
+		       struct bch_error *err)
+{
+	const struct bch_member *m = &d->sb.members[d->idx];
+
+	*bytes = (size_t)m->bucket_size * 512;
+	*out = malloc(*bytes);
+	if (!*out)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	return bch_io_read(d->io, d->sb.journal_buckets[idx] * *bytes, *out, *bytes, err);
+}
+
+static int find_position(struct bch_fs *fs, size_t need, uint64_t keep_from,
+			 struct bch_journal_write *w, struct bch_error *err)
+{
+	struct jpos p = { 0 };
+	uint64_t min_seq;
+	uint8_t *buf;
+	size_t bytes;
+	int ret;
+
+	for (unsigned d = 0; d < fs->nr_devs; d++) {
+		struct bch_dev *dev = fs->devs[d];
+
+		for (unsigned i = 0; dev && i < dev->sb.nr_journal_buckets; i++) {
+			ret = read_bucket(dev, i, &buf, &bytes, err);
+			if (!ret)
+				scan_bucket(fs, buf, bytes, d, i, &p, &min_seq);
+			free(buf);
+			if (ret)
+				return ret;
+		}
+	}
+	if (!p.found) {
+		/* no entry anywhere: the first bucket of the first journal device */
+		for (unsigned d = 0; d < fs->nr_devs && !p.found; d++)
+			if (fs->devs[d] && fs->devs[d]->sb.nr_journal_buckets)
+				p = (struct jpos){ .found = true, .dev = d };
+		if (!p.found)
+			return bch_err(err, BCH_ERR_UNSUPPORTED, "filesystem has no journal");
+	}
+	struct bch_dev *dev = fs->devs[p.dev];
+	size_t bucket_bytes = (size_t)dev->sb.members[p.dev].bucket_size * 512;
+
+	if (p.end + need > bucket_bytes) {
+		/* next bucket of the ring; it must hold nothing still needed */
+		p.bucket_idx = (p.bucket_idx + 1) % dev->sb.nr_journal_buckets;
+		p.end = 0;
+		ret = read_bucket(dev, p.bucket_idx, &buf, &bytes, err);
+		if (!ret) {
+			struct jpos q = { 0 };
+
+			scan_bucket(fs, buf, bytes, p.dev, p.bucket_idx, &q, &min_seq);
+			if (q.found && q.max_seq >= keep_from)
+				ret = bch_err(err, BCH_ERR_UNSUPPORTED,
+					      "journal is full: the next journal bucket still holds entries to replay");
+		}
+		free(buf);
+		if (ret)
+			return ret;
+		if (need > bucket_bytes)
+			return bch_err(err, BCH_ERR_UNSUPPORTED,
+				       "repair entry of %zu bytes does not fit in a journal bucket of %zu bytes",
+				       need, bucket_bytes);
+	}
+	w->dev = p.dev;
+	w->offset = dev->sb.journal_buckets[p.bucket_idx] * bucket_bytes + p.end;
+	fs->journal.highest_seq_seen = p.max_seq > fs->journal.highest_seq_seen ?
+		p.max_seq : fs->journal.highest_seq_seen;
+	return 0;
+}
+
+static uint64_t next_seq(struct bch_fs *fs)
+{
+	const struct bch_journal *j = &fs->journal;
+	uint64_t seq = j->highest_seq_seen;
+
+	if (j->clean_seq > seq)
+		seq = j->clean_seq;
+	if (j->newest_seq > seq)
+		seq = j->newest_seq;
+	seq++;
+	while (bch_fs_seq_blacklisted(fs, seq))
+		seq++;
+	return seq;
+}
+
+/*
+ * Accounting keys in the journal are deltas, applied when their version
+ * is newer than the btree key's: give each the journal position of the
+ * entry, as upstream does (bcachefs-format.md §1.4, §4.6).
+ */
+static void version_accounting(uint8_t *b, size_t content, uint64_t seq)
+{
+	size_t off = BCH_JSET_HEADER_BYTES;
+
+	while (off + 8 <= content) {
+		uint8_t *e = b + off;
+		size_t payload = (size_t)get_le16(e) * 8, k = 0;
+
+		if (e[4] == BCH_JSET_ENTRY_btree_keys && e[2] == BTREE_ID_accounting) {
+			while (k + BKEY_U64S * 8 <= payload) {
+				uint8_t *key = e + 8 + k;
+				uint64_t pos_u64s = (uint64_t)(key - b - BCH_JSET_HEADER_BYTES) / 8;
+
+				put_le64(key + 4, seq << 32 | pos_u64s);
+				put_le32(key + 12, (uint32_t)(seq >> 32));
+				k += (size_t)key[0] * 8;
+				if (!key[0])
+					break;
+			}
+		}
+		off += 8 + payload;
+	}
+}
+
+int bch_journal_write_prepare(struct bch_fs *fs, const struct bch_key_updates *u,
+			      struct bch_journal_write *w, struct bch_error *err)
+{
+	size_t block = (size_t)fs->block_size * 512;
+	unsigned csum_type = fs->meta_csum_type;
+	struct jbuf b = { 0 };
+	uint64_t now = (uint64_t)time(NULL);
+	struct bch_nonce nonce;
+	struct bch_csum csum;
+	size_t content;
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	if (!jbuf_reserve(&b, BCH_JSET_HEADER_BYTES))
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	ret = add_roots(fs, &b) ?: add_misc(fs, &b, err) ?:
+	      add_entry(&b, BCH_JSET_ENTRY_datetime, 0, 0, &now, 8) ?:
+	      add_keys(&b, u);
+	if (ret)
+		goto fail;
+
+	/* sizes first: the position depends on them */
+	w->len = ROUND_UP(b.len, block);
+	ret = find_position(fs, w->len, fs->journal.from_clean ? 0 : fs->journal.last_seq, w, err);
+	if (ret)
+		goto fail;
+	w->seq = next_seq(fs);
+	w->last_seq = fs->journal.from_clean || !fs->journal.last_seq ? w->seq : fs->journal.last_seq;
+
+	content = b.len;
+	version_accounting(b.p, content, w->seq);
+	if (!jbuf_reserve(&b, w->len - b.len)) {
+		ret = -BCH_ERR_NOMEM;
+		goto fail;
+	}
+	put_le64(b.p + 16, fs->sb->journal_magic);
+	put_le64(b.p + 24, w->seq);
+	put_le32(b.p + 32, fs->sb->version);
+	put_le32(b.p + 36, csum_type);		/* a flush entry, little-endian */
+	/* u64s covers the entries; the padding to the block is zero */
+	put_le32(b.p + 40, (uint32_t)((content - BCH_JSET_HEADER_BYTES) / 8));
+	put_le64(b.p + 48, w->last_seq);
+	nonce = (struct bch_nonce){ { 0, (uint32_t)w->seq, (uint32_t)(w->seq >> 32),
+				      BCH_NONCE_JOURNAL } };
+	if (bch_csum_type_is_encryption(csum_type))
+		bch_chacha20_xor(&fs->key, nonce, b.p + 44, content - 44);
+	if (bch_checksum(csum_type, &fs->key, nonce, b.p + 16, content - 16, &csum)) {
+		ret = bch_err(err, BCH_ERR_INVAL, "cannot checksum the journal entry");
+		goto fail;
+	}
+	put_le64(b.p, csum.lo);
+	put_le64(b.p + 8, csum.hi);
+	w->buf = b.p;
+	return 0;
+fail:
+	free(b.p);
+	if (ret == -BCH_ERR_NOMEM)
+		bch_err(err, BCH_ERR_NOMEM, "out of memory building the journal entry");
+	return ret;
+}
+
+void bch_journal_write_free(struct bch_journal_write *w)
+{
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkey.h"
+#include "key_updates.h"
+
+static int push(struct bch_key_updates *u, unsigned btree_id, unsigned level,
+		const struct bkey *k)
+{
+	struct bch_key_update *n;
+	size_t bytes = BKEY_U64S * 8 + k->val_bytes;
+
+	if (k->val_bytes % 8 || k->val_bytes > BKEY_VAL_U64S_MAX * 8)
+		return -BCH_ERR_INVAL;
+	if (u->nr == u->size) {
+		size_t ns = u->size ? u->size * 2 : 64;
+
+		n = realloc(u->v, ns * sizeof(*n));
+		if (!n)
+			return -BCH_ERR_NOMEM;
+		u->v = n;
+		u->size = ns;
+	}
+	n = &u->v[u->nr];
+	n->bytes = malloc(bytes);
+	if (!n->bytes)
+		return -BCH_ERR_NOMEM;
+	bch_bkey_encode_unpacked(n->bytes, k);
+	if (k->val_bytes)
+		memcpy(n->bytes + BKEY_U64S * 8, k->val, k->val_bytes);
+	n->btree_id = (uint8_t)btree_id;
+	n->level = (uint8_t)level;
+	n->order = u->next_order++;
+	u->nr++;
+	return 0;
+}
+
+int bch_key_updates_add(struct bch_key_updates *u, unsigned btree_id, unsigned level,
+			const struct bkey *k)
+{
+	return push(u, btree_id, level, k);
+}
+
+int bch_key_updates_delete(struct bch_key_updates *u, unsigned btree_id, unsigned level,
+			   struct bpos p, uint32_t size)
+{
+	struct bkey k = { .p = p, .type = KEY_TYPE_deleted, .size = size };
+
+	return push(u, btree_id, level, &k);
+}
+
+static struct bpos upd_pos(const struct bch_key_update *k)
+{
+	return bpos_decode(k->bytes + 20);
+}
+
+static int cmp_update(const void *a, const void *b)
+{
+	const struct bch_key_update *x = a, *y = b;
+	int c;
+
+	if (x->btree_id != y->btree_id)
+		return x->btree_id < y->btree_id ? -1 : 1;
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	c = bpos_cmp(upd_pos(x), upd_pos(y));
+	if (c)
+		return c;
+	/* deletions before inserts, then by order: the last one survives */
+	if ((x->bytes[2] == KEY_TYPE_deleted) != (y->bytes[2] == KEY_TYPE_deleted))
+		return x->bytes[2] == KEY_TYPE_deleted ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void bch_key_updates_finish(struct bch_key_updates *u)
+{
+	size_t i, out = 0;
+
+	qsort(u->v, u->nr, sizeof(*u->v), cmp_update);
+	for (i = 0; i < u->nr; i++) {
+		if (i + 1 < u->nr && u->v[i].btree_id == u->v[i + 1].btree_id &&
+		    u->v[i].level == u->v[i + 1].level &&
+		    bpos_eq(upd_pos(&u->v[i]), upd_pos(&u->v[i + 1]))) {
+			free(u->v[i].bytes);
+			continue;
+		}
+		u->v[out++] = u->v[i];
+	}
+	u->nr = out;
+}
+
+void bch_key_updates_free(struct bch_key_updates *u)
+{
+	for (size_t i = 0; i < u->nr; i++)
+		free(u->v[i].bytes);
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A set of key updates (inserts and deletions) to be committed together:
+ * the key writer shared by repair (and, later, format). Keys are kept
+ * unpacked, as they go into a journal entry's btree_keys.
+ */
+#ifndef BCH_KEY_UPDATES_H
+#define BCH_KEY_UPDATES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bcachefs_format.h"
+#include "errors.h"
+
+struct bch_key_update {
+	uint8_t		btree_id;
+	uint8_t		level;
+	uint32_t	order;		/* insertion order: later wins */
+	uint8_t		*bytes;		/* unpacked key, 8 * bytes[0] long */
+};
+
+struct bch_key_updates {
+	struct bch_key_update	*v;
+	size_t			nr, size;
+	uint32_t		next_order;
+};
+
+/* insert or overwrite k (header fields and value are copied) */
+int bch_key_updates_add(struct bch_key_updates *u, unsigned btree_id, unsigned level,
+			const struct bkey *k);
+/* delete whatever is at p (size: for extents-style btrees, the key's size) */
+int bch_key_updates_delete(struct bch_key_updates *u, unsigned btree_id, unsigned level,
+			   struct bpos p, uint32_t size);
+/*
+ * Sort by (btree, level, position) and keep one update per position: the
+ * last one added, except that an insert beats a deletion at the same
+ * position whatever the order.
+ */
+void bch_key_updates_finish(struct bch_key_updates *u);
+void bch_key_updates_free(struct bch_key_updates *u);
+
+static inline size_t bch_key_update_bytes(const struct bch_key_update *k)
+{
+	return (size_t)k->bytes[0] * 8;
+}
+
+#endif
