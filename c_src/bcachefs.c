@@ -17,9 +17,10 @@ static void usage(FILE *f)
 	      "  show-super [-f FIELDS] DEV...   print the superblock\n"
 	      "  list [-b BTREES] [-s POS] [-e POS] [-l LEVEL] [--format=text|keys|nodes] DEV...\n"
 	      "                                  list the keys or nodes of btrees\n"
-	      "  fsck -n [-v] [--json[=FILE]] [--pass=NAME[,NAME]] DEV...\n"
-	      "                                  check the alloc, backpointer and LRU btrees\n"
-	      "                                  and say whether copygc would fault\n"
+	      "  fsck [-n|-y|-p] [-v] [-z UNDO] [--json[=FILE]] [--pass=NAME[,NAME]] DEV...\n"
+	      "                                  check (and repair) the alloc, backpointer and\n"
+	      "                                  LRU btrees; say whether copygc would fault\n"
+	      "  undo [-n] FILE DEV...           restore what a repair overwrote\n"
 	      "  version                         print the version\n"
 	      "  help                            this message\n"
 	      "\n"
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 	      "multi-device filesystem, or UUID=<uuid> to find them with libblkid.\n"
 	      "Encrypted filesystems: --passphrase-file FILE, or a prompt on a terminal.\n"
 	      "\n"
-	      "Exit status: 0 success (fsck: clean), 4 fsck found errors it left\n"
+	      "Exit status: 0 success (fsck: clean), 1 fsck corrected errors, 4 fsck left errors\n"
 	      "uncorrected, 8 the filesystem could not be read, 16 usage error.\n"
 	      "See bcachefs(8).\n", f);
 }
@@ -54,6 +55,8 @@ int main(int argc, char *argv[])
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "fsck"))
 		return cmd_fsck(argc - 1, argv + 1);
+	if (!strcmp(cmd, "undo"))
+		return cmd_undo(argc - 1, argv + 1);
 
 	fprintf(stderr, "bcachefs: unknown command '%s'\n", cmd);
 	usage(stderr);

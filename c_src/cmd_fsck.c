@@ -633,6 +633,8 @@ static int run_passes(struct fsck_ctx *c, struct bch_error *err)
 enum decision { UNDECIDED, YES, NO };
 
 struct repair_state {
+	struct bch_alloc_fix	*unfixed;	/* alloc keys left wrong (sorted) */
+	size_t			nr_unfixed;
 	enum decision	decide[BCH_F_NR];
 	bool		all_yes, all_no;
 	uint64_t	fixed[BCH_F_NR];
@@ -738,6 +740,16 @@ static bool fault_from_env(struct bch_io_fault *f)
 	return true;
 }
 
+static bool depends_on_unfixed(const struct repair_state *rs, const struct bch_finding *f)
+{
+	struct bch_alloc_fix key = { .dev = (uint8_t)f->dev, .bucket = f->bucket };
+
+	if (f->kind != BCH_F_lru_missing && f->kind != BCH_F_lru_wrong_time)
+		return false;
+	return rs->nr_unfixed &&
+	       bsearch(&key, rs->unfixed, rs->nr_unfixed, sizeof(key), cmp_fix);
+}
+
 /* plan the updates for every finding we fix */
 static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_state *rs,
 			const struct bch_alloc_fix *fixes, size_t nr_fixes,
@@ -766,7 +778,9 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 
 		if (f->kind == BCH_F_alloc_sectors_wrong)
 			continue;
-		if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind]))
+		if (depends_on_unfixed(rs, f))
+			;	/* its LRU entry follows the alloc key we leave alone */
+		else if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind]))
 			ret = fsck_repair_finding(r, f, &fixed);
 		if (fixed) {
 			rs->fixed[f->kind]++;
@@ -815,8 +829,12 @@ static int do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 
 	fsck_repair_init(&r);
 	fixes = calloc(c->nr_found ? c->nr_found : 1, sizeof(*fixes));
-	if (!fixes)
+	rs.unfixed = calloc(c->nr_found ? c->nr_found : 1, sizeof(*rs.unfixed));
+	if (!fixes || !rs.unfixed) {
+		free(fixes);
+		free(rs.unfixed);
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
 
 	/* alloc counters first: everything derived from them is checked again */
 	for (size_t i = 0; i < c->nr_found; i++) {
@@ -825,22 +843,24 @@ static int do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 
 		if (f->kind != BCH_F_alloc_sectors_wrong)
 			continue;
-		if (!decide(c, &rs, f->kind, c->chk.stats.findings[f->kind])) {
-			rs.left[f->kind]++;
-			rs.nr_left++;
-			continue;
-		}
-		why = fsck_repair_alloc_fix(f, &c->chk.geom, &fixes[nr_fixes]);
+		why = decide(c, &rs, f->kind, c->chk.stats.findings[f->kind]) ?
+			fsck_repair_alloc_fix(f, &c->chk.geom, &fixes[nr_fixes]) :
+			c->o->mode == MODE_PREEN ?
+			"alloc corrections are not made unattended (-p); run fsck -y" : "declined";
 		if (why) {
 			fprintf(stderr, "bcachefs: not repairing alloc key %u:%" PRIu64 ": %s\n",
 				f->dev, f->bucket, why);
 			rs.left[f->kind]++;
 			rs.nr_left++;
+			rs.unfixed[rs.nr_unfixed++] = (struct bch_alloc_fix){
+				.dev = (uint8_t)f->dev, .bucket = f->bucket,
+			};
 			continue;
 		}
 		nr_fixes++;
 	}
 	qsort(fixes, nr_fixes, sizeof(*fixes), cmp_fix);
+	qsort(rs.unfixed, rs.nr_unfixed, sizeof(*rs.unfixed), cmp_fix);
 
 	if (nr_fixes) {
 		ret = recheck(c, fixes, nr_fixes, &b, err);
@@ -898,6 +918,7 @@ out:
 		bch_check_exit(&b.chk);
 	pb_exit(&b.pb);
 	free(fixes);
+	free(rs.unfixed);
 	fsck_repair_exit(&r);
 	return ret;
 }

@@ -21,6 +21,7 @@ enum {
 int cmd_show_super(int argc, char *argv[]);
 int cmd_list(int argc, char *argv[]);
 int cmd_fsck(int argc, char *argv[]);
+int cmd_undo(int argc, char *argv[]);
 
 /* shared helpers (c_src/util.c) */
 struct bch_fs;
