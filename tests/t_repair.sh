@@ -190,7 +190,7 @@ st=$?
 dir="$work/undo"
 mkdir -p "$dir"
 a=$(devices copygc-oob "$dir")
-other=$(devices small "$dir")
+other=$(devices tiny-128 "$dir")
 "$B" fsck -y -z "$dir/u" $a > /dev/null 2>&1
 "$B" undo "$dir/u" $other > "$dir/o1" 2>&1
 s1=$?
