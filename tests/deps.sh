@@ -1,11 +1,12 @@
 #!/bin/sh
-# Build and test dependencies (Debian packages). Installs the missing ones
+# Build and test dependencies (Debian packages; strace proves in the tests
+# that -n opens devices read-only, time is for bench/). Installs the missing ones
 # when run as root; otherwise prints the command to run and exits 1.
 set -u
 
 PKGS="build-essential pkg-config libblkid-dev libaio-dev liburcu-dev
 libsodium-dev libzstd-dev libxxhash-dev libisal-dev libcmocka-dev
-libjson-c-dev zstd"
+libjson-c-dev zstd strace time"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: dpkg-query not found (not Debian?); make sure these are installed:" $PKGS >&2
