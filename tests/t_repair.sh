@@ -205,3 +205,33 @@ if [ $s1 -eq 8 ] && grep -q 'does not belong' "$dir/o1" && [ $s2 -eq 8 ] &&
 else
 	fail "undo refusals" "exit $s1/$s2"
 fi
+
+# refuse to write to an image attached to a loop device, or to a block
+# device another process holds open exclusively (needs loop devices)
+dir="$work/loop"
+mkdir -p "$dir"
+img=$(devices copygc-oob "$dir")
+# shellcheck disable=SC2086
+set -- $img
+if command -v python3 >/dev/null 2>&1 && loop=$(losetup -f --show "$1" 2>/dev/null); then
+	"$B" fsck -y --no-undo "$1" > "$dir/o1" 2>&1
+	s1=$?
+	python3 -c 'import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)
+time.sleep(10)' "$loop" 2>/dev/null &
+	holder=$!
+	sleep 1
+	"$B" fsck -y --no-undo "$loop" > "$dir/o2" 2>&1
+	s2=$?
+	kill $holder 2>/dev/null
+	wait $holder 2>/dev/null
+	losetup -d "$loop"
+	if [ $s1 -eq 8 ] && grep -q 'attached to /dev/loop' "$dir/o1" && [ $s2 -eq 8 ] &&
+	   grep -q 'in use' "$dir/o2"; then
+		pass "refuse devices in use"
+	else
+		fail "refuse devices in use" "exit $s1/$s2"
+	fi
+else
+	echo "note: no loop device (or no python3); refusal of devices in use not tested"
+fi
