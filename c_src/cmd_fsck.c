@@ -778,6 +778,8 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 
 		if (f->kind == BCH_F_alloc_sectors_wrong)
 			continue;
+		if (fsck_problem(f->kind)->flags & PR_NOT_ERROR)
+			continue;	/* the bitmaps: mended by the backpointer repairs */
 		if (depends_on_unfixed(rs, f))
 			;	/* its LRU entry follows the alloc key we leave alone */
 		else if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind]))

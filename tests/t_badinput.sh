@@ -265,6 +265,14 @@ else
 	setup_fail superblock-nr-devices-0 bch_corrupt
 fi
 
+# a newer metadata version than we know (1.40) in every copy: refused,
+# naming both versions
+if copy small && corrupt sb-poke --copy all 16 2804; then
+	sb_case superblock-newer-version 8 - 'superblock;1\.40;1\.36;newer'
+else
+	setup_fail superblock-newer-version bch_corrupt
+fi
+
 # --- journal (image dirty: not clean, so its journal is replayed) ---
 
 # the newest flush journal entry and where its keys are
