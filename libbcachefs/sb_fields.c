@@ -38,7 +38,6 @@ struct bch_sb_journal_range bch_sb_journal_v2_range(const uint8_t *f, size_t byt
 
 /* ---- members ---- */
 
-#define MEMBER_DECODE_BYTES	224u
 
 static unsigned members_first(unsigned type)
 {
@@ -62,38 +61,6 @@ unsigned bch_sb_members_nr(const uint8_t *f, size_t bytes, unsigned type)
 	return (unsigned)bch_sb_field_nr_entries(bytes, members_first(type), eb);
 }
 
-static void member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m)
-{
-	uint8_t e[MEMBER_DECODE_BYTES] = { 0 };
-	static const uint8_t zero[16];
-
-	memcpy(e, p, bytes < sizeof(e) ? bytes : sizeof(e));
-	memset(m, 0, sizeof(*m));
-	memcpy(m->uuid, e, 16);
-	m->exists = memcmp(m->uuid, zero, 16) != 0;
-	m->nbuckets = get_le64(e + 16);
-	m->first_bucket = get_le16(e + 24);
-	m->bucket_size = get_le16(e + 26);
-	m->btree_bitmap_shift = e[28];
-	m->last_mount = get_le64(e + 32);
-	m->flags = get_le64(e + 40);
-	for (unsigned i = 0; i < 4; i++)
-		m->iops[i] = get_le32(e + 48 + 4 * i);
-	for (unsigned i = 0; i < 3; i++) {
-		m->errors[i] = get_le64(e + 64 + 8 * i);
-		m->errors_at_reset[i] = get_le64(e + 88 + 8 * i);
-	}
-	m->errors_reset_time = get_le64(e + 112);
-	m->seq = get_le64(e + 120);
-	m->btree_allocated_bitmap = get_le64(e + 128);
-	m->last_journal_bucket = get_le32(e + 136);
-	m->last_journal_bucket_offset = get_le32(e + 140);
-	memcpy(m->device_name, e + 144, 16);
-	m->device_name[16] = 0;
-	memcpy(m->device_model, e + 160, 64);
-	m->device_model[64] = 0;
-}
-
 int bch_sb_member_get(const uint8_t *f, size_t bytes, unsigned type, unsigned i,
 		      struct bch_member *m)
 {
@@ -102,7 +69,7 @@ int bch_sb_member_get(const uint8_t *f, size_t bytes, unsigned type, unsigned i,
 	memset(m, 0, sizeof(*m));
 	if (i >= bch_sb_members_nr(f, bytes, type))
 		return -BCH_ERR_CORRUPT;
-	member_decode(f + members_first(type) + (size_t)i * eb, eb, m);
+	bch_member_decode(f + members_first(type) + (size_t)i * eb, eb, m);
 	return 0;
 }
 

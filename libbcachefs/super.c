@@ -74,9 +74,11 @@ static int layout_validate(const struct bch_sb_layout *l, const char *what,
 	return 0;
 }
 
-static void member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m)
+void bch_member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m)
 {
 	uint8_t e[224] = { 0 };
+
+	memset(m, 0, sizeof(*m));
 
 	/* missing tail fields read as zero */
 	memcpy(e, p, bytes < sizeof(e) ? bytes : sizeof(e));
@@ -145,7 +147,7 @@ static int parse_members(struct bch_sb *sb, const char *where, struct bch_error 
 	for (unsigned i = 0; i < sb->nr_devices; i++) {
 		struct bch_member *m = &sb->members[i];
 
-		member_decode(f->p + first + (size_t)i * entry_bytes, entry_bytes, m);
+		bch_member_decode(f->p + first + (size_t)i * entry_bytes, entry_bytes, m);
 		if (!m->exists)
 			continue;
 		if (!m->bucket_size || m->bucket_size < sb->block_size)

@@ -159,6 +159,9 @@ int bch_sb_parse(uint8_t *bytes, size_t len, uint64_t sector, const char *path,
 		 struct bch_sb *sb, struct bch_error *err);
 void bch_sb_free(struct bch_sb *sb);
 
+/* one member entry of bytes bytes (56 for members_v1); missing fields read 0 */
+void bch_member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m);
+
 const struct bch_sb_field_ref *bch_sb_field_get(const struct bch_sb *sb,
 						unsigned type);
 
