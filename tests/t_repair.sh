@@ -267,4 +267,15 @@ if command -v script >/dev/null 2>&1; then
 	else
 		fail "fsck asks per error type" "$(tr '\r\n' '  ' < "$dir/out" | tail -c 300)"
 	fi
+	# the filesystem is now unclean with our first entry to replay: a second
+	# repair appends after it and keeps it in the replay range
+	"$B" fsck -y --no-undo "$1" > "$dir/y2" 2>&1
+	st=$?
+	"$B" list --format=keys -b all "$1" > "$dir/keys" 2>&1
+	if [ $st -eq 1 ] && "$B" fsck -n "$1" > /dev/null 2>&1 &&
+	   zstd -dc "$IMAGES/small.keys.zst" | cmp -s - "$dir/keys"; then
+		pass "second repair on an unclean filesystem"
+	else
+		fail "second repair on an unclean filesystem" "exit $st"
+	fi
 fi
