@@ -35,6 +35,7 @@ enum fsck_pass {
 	PASS_LRU,
 	PASS_POINTERS,
 	PASS_BUCKET_INDEX,
+	PASS_ACCOUNTING,
 	PASS_NR,
 };
 
@@ -48,6 +49,8 @@ static const struct {
 	[PASS_POINTERS]	    = { "pointers",
 				"pointers into mismatched buckets: missing and dangling backpointers, alloc sectors (needs alloc_backpointers)" },
 	[PASS_BUCKET_INDEX] = { "bucket_index", "freespace, need_discard and bucket_gens entries in range" },
+	[PASS_ACCOUNTING]   = { "accounting",
+				"per-device bucket accounting (buckets, sectors, fragmented per data type) against the alloc keys (needs alloc_backpointers)" },
 };
 
 enum fsck_mode {
@@ -251,6 +254,26 @@ static int pass_bucket_index(struct fsck_ctx *c, struct bch_error *err)
 		ret = bch_check_bucket_index(&c->chk, ids[i], &s, err);
 		bch_btree_iter_exit(&it);
 	}
+	return ret;
+}
+
+static int pass_accounting(struct fsck_ctx *c, struct bch_error *err)
+{
+	const struct bch_journal *j = &c->fs->journal;
+	struct bkey *deltas = calloc(j->nr_acct ? j->nr_acct : 1, sizeof(*deltas));
+	struct bch_btree_iter it;
+	struct bch_key_src s;
+	int ret;
+
+	if (!deltas)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < j->nr_acct; i++)
+		deltas[i] = j->acct[i].k;
+	src_init(&s, &it, c->fs, BTREE_ID_accounting);
+	bch_btree_iter_nodes_only(&it);
+	ret = bch_check_dev_accounting(&c->chk, &s, deltas, j->nr_acct, err);
+	bch_btree_iter_exit(&it);
+	free(deltas);
 	return ret;
 }
 
@@ -500,7 +523,7 @@ static int parse_passes(char *s, struct fsck_opts *o)
 		o->pass[i] = true;
 	}
 	/* the LRU and pointer passes work from what the first pass collected */
-	if (o->pass[PASS_LRU] || o->pass[PASS_POINTERS])
+	if (o->pass[PASS_LRU] || o->pass[PASS_POINTERS] || o->pass[PASS_ACCOUNTING])
 		o->pass[PASS_ALLOC_BP] = true;
 	return 0;
 }
@@ -605,6 +628,7 @@ static int run_passes(struct fsck_ctx *c, struct bch_error *err)
 		[PASS_LRU]		= pass_lru,
 		[PASS_POINTERS]		= pass_pointers,
 		[PASS_BUCKET_INDEX]	= pass_bucket_index,
+		[PASS_ACCOUNTING]	= pass_accounting,
 	};
 
 	for (unsigned i = 0; i < PASS_NR; i++) {

@@ -61,6 +61,9 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	{ BCH_F_bucket_gens_nonzero_invalid, "bucket_gens_nonzero_for_invalid_buckets",
 	  "bucket_gens entry has gens for buckets outside the device",
 	  "zero those gens", 0 },
+	{ BCH_F_accounting_dev_data_type_wrong, "accounting_mismatch",
+	  "device bucket accounting differs from the alloc keys",
+	  "add the difference to the accounting", 0 },
 };
 
 const struct fsck_problem *fsck_problem(enum bch_finding_kind kind)
@@ -182,6 +185,12 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_puts(out, " want lru:");
 		pb_bpos(out, f->want_pos);
 		pb_printf(out, " (time=%" PRIu64 ")", f->time);
+		break;
+	case BCH_F_accounting_dev_data_type_wrong:
+		pb_printf(out, "dev=%u data_type=%s want=[%" PRId64 ", %" PRId64 ", %" PRId64
+			  "] have=[%" PRId64 ", %" PRId64 ", %" PRId64 "]", f->dev,
+			  bch_data_type_name(f->data_type), f->acct_want[0], f->acct_want[1],
+			  f->acct_want[2], f->acct_have[0], f->acct_have[1], f->acct_have[2]);
 		break;
 	default:
 		pb_printf(out, "%s:", bch_btree_id_name(f->btree_id, sb_version));

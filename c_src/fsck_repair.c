@@ -34,6 +34,19 @@ static int del(struct fsck_repair *r, unsigned btree, struct bpos p, uint32_t si
 	return bch_key_updates_delete(&r->u, btree, 0, p, size);
 }
 
+/* add want - have to a dev_data_type accounting key (a journal delta) */
+static int accounting_delta(struct fsck_repair *r, const struct bch_finding *f)
+{
+	uint8_t val[24];
+	struct bkey k = {
+		.p = f->pos, .type = KEY_TYPE_accounting, .val_bytes = 24, .val = val,
+	};
+
+	for (unsigned i = 0; i < 3; i++)
+		put_le64(val + 8 * i, (uint64_t)(f->acct_want[i] - f->acct_have[i]));
+	return bch_key_updates_add(&r->u, BTREE_ID_accounting, 0, &k);
+}
+
 int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool *fixed)
 {
 	uint8_t v[BCH_BACKPOINTER_BYTES];
@@ -72,6 +85,8 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 	case BCH_F_bucket_gens_invalid_dev:
 	case BCH_F_bucket_gens_invalid_bucket:
 		return del(r, BTREE_ID_bucket_gens, f->pos, 0);
+	case BCH_F_accounting_dev_data_type_wrong:
+		return accounting_delta(r, f);
 	case BCH_F_bucket_bp_mismatch:
 	case BCH_F_bucket_bp_excess:
 		return 0;	/* the bitmaps: fixed by fixing the backpointers */
@@ -79,42 +94,6 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 		*fixed = false;
 		return 0;
 	}
-}
-
-/* sectors upstream accounts a bucket for (cached buckets: cached sectors) */
-static int64_t bucket_sectors(const struct bch_alloc_v4 *a)
-{
-	return a->data_type == BCH_DATA_cached ? a->cached_sectors
-					       : (int64_t)a->dirty_sectors + a->stripe_sectors;
-}
-
-static int64_t bucket_fragmented(const struct bch_alloc_v4 *a, unsigned bucket_size)
-{
-	int64_t d = bucket_sectors(a);
-
-	return d && d < bucket_size ? bucket_size - d : 0;
-}
-
-/* a dev_data_type accounting delta (bcachefs-format.md §7.11) */
-static int accounting_delta(struct fsck_repair *r, unsigned dev, unsigned data_type,
-			    int64_t sectors, int64_t fragmented)
-{
-	uint8_t pos[20] = { 0 }, val[24];
-	struct bkey k = { .type = KEY_TYPE_accounting, .val_bytes = 24, .val = val };
-	uint8_t raw[20];
-
-	/* [type 3][dev][data type][zeros], stored byte-reversed as the bpos */
-	raw[0] = 3;
-	raw[1] = (uint8_t)dev;
-	raw[2] = (uint8_t)data_type;
-	memset(raw + 3, 0, sizeof(raw) - 3);
-	for (unsigned i = 0; i < 20; i++)
-		pos[i] = raw[19 - i];
-	k.p = bpos_decode(pos);
-	put_le64(val, 0);
-	put_le64(val + 8, (uint64_t)sectors);
-	put_le64(val + 16, (uint64_t)fragmented);
-	return bch_key_updates_add(&r->u, BTREE_ID_accounting, 0, &k);
 }
 
 const char *fsck_repair_alloc_fix(const struct bch_finding *f, const struct bch_check_geom *g,
@@ -144,24 +123,18 @@ int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_finding *f,
 			    const struct bch_alloc_fix *fix, const struct bch_check_geom *g)
 {
 	struct bch_alloc_v4 n = f->alloc;
-	unsigned bucket_size = g->dev[f->dev].bucket_size;
 	uint8_t v[BCH_ALLOC_V4_BYTES];
 	struct bkey k = {
 		.p = BPOS(f->dev, f->bucket, 0), .type = KEY_TYPE_alloc_v4,
 		.val_bytes = BCH_ALLOC_V4_BYTES, .val = v,
 	};
-	int ret;
 
+	(void)g;
 	n.dirty_sectors = fix->dirty_sectors;
 	n.cached_sectors = fix->cached_sectors;
 	bch_alloc_v4_encode(&n, v);
-	ret = bch_key_updates_add(&r->u, BTREE_ID_alloc, 0, &k);
-	if (ret)
-		return ret;
-	return accounting_delta(r, f->dev, n.data_type,
-				bucket_sectors(&n) - bucket_sectors(&f->alloc),
-				bucket_fragmented(&n, bucket_size) -
-				bucket_fragmented(&f->alloc, bucket_size));
+	/* the accounting follows from the accounting pass, re-run on the fix */
+	return bch_key_updates_add(&r->u, BTREE_ID_alloc, 0, &k);
 }
 
 void fsck_repair_init(struct fsck_repair *r)

@@ -275,6 +275,8 @@ static int iter_start(struct bch_btree_iter *it, struct bch_error *err)
 	it->started = true;
 	it->j_idx = bch_journal_keys_lower_bound(j, it->btree_id, 0, it->start);
 	it->j_end = bch_journal_keys_lower_bound(j, it->btree_id, 1, POS_MIN);
+	if (it->no_journal)
+		it->j_idx = it->j_end;
 	if (!bch_btree_root_expect(it->fs, it->btree_id, &x, err)) {
 		if (err && err->code)
 			return -err->code;

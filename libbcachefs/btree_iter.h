@@ -35,6 +35,7 @@ struct bch_btree_iter {
 	struct bpos		start;
 	struct bpos		end;
 	bool			no_root;
+	bool			no_journal;	/* the btree nodes alone */
 	bool			started;
 	bool			done;
 	unsigned		root_level;
@@ -53,6 +54,12 @@ void bch_btree_iter_init(struct bch_btree_iter *it, struct bch_fs *fs, unsigned 
  * call), 0 at the end, or a negative error. Deleted keys are never
  * returned; whiteouts are.
  */
+/* iterate the keys in the btree nodes only, without the journal overlay */
+static inline void bch_btree_iter_nodes_only(struct bch_btree_iter *it)
+{
+	it->no_journal = true;
+}
+
 int bch_btree_iter_next(struct bch_btree_iter *it, struct bkey *k, struct bch_error *err);
 void bch_btree_iter_exit(struct bch_btree_iter *it);
 

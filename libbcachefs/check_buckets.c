@@ -36,6 +36,7 @@ static const char * const finding_names[BCH_F_NR] = {
 	[BCH_F_bucket_gens_invalid_dev]		= "bucket_gens_invalid_dev",
 	[BCH_F_bucket_gens_invalid_bucket]	= "bucket_gens_invalid_bucket",
 	[BCH_F_bucket_gens_nonzero_invalid]	= "bucket_gens_nonzero_invalid",
+	[BCH_F_accounting_dev_data_type_wrong]	= "accounting_dev_data_type_wrong",
 };
 
 const char *bch_finding_name(enum bch_finding_kind kind)
@@ -75,6 +76,9 @@ int bch_check_init(struct bch_check *c, const struct bch_check_geom *g,
 	c->geom = *g;
 	c->fn = fn;
 	c->fn_ctx = fn_ctx;
+	c->acct = calloc(256, sizeof(*c->acct));
+	if (!c->acct)
+		return -BCH_ERR_NOMEM;
 	for (unsigned d = 0; d < 256; d++) {
 		uint64_t n = g->dev[d].exists ? g->dev[d].nbuckets : 0;
 
@@ -92,6 +96,7 @@ void bch_check_exit(struct bch_check *c)
 		bch_bitmap_free(&c->mismatch[d]);
 		bch_bitmap_free(&c->empty[d]);
 	}
+	free(c->acct);
 	free(c->buckets);
 	free(c->bps);
 	free(c->orphans);
@@ -334,6 +339,32 @@ static void apply_fix(const struct bch_check *c, unsigned dev, uint64_t bucket,
 	}
 }
 
+/* sectors upstream accounts a bucket for: cached buckets their cached sectors */
+static int64_t acct_sectors(const struct bch_alloc_v4 *a)
+{
+	return a->data_type == BCH_DATA_cached ? a->cached_sectors
+					       : (int64_t)a->dirty_sectors + a->stripe_sectors;
+}
+
+/* add (sign 1) or take away (-1) a bucket's contribution to acct */
+static void acct_bucket(int64_t v[BCH_DATA_NR][3], const struct bch_alloc_v4 *a,
+			int64_t bucket_size, int sign)
+{
+	int64_t d = acct_sectors(a);
+
+	if (a->data_type >= BCH_DATA_NR)
+		return;
+	v[a->data_type][0] += sign;
+	v[a->data_type][1] += sign * d;
+	v[a->data_type][2] += sign * (d && d < bucket_size ? bucket_size - d : 0);
+}
+
+static void count_bucket(struct bch_check *c, unsigned dev, const struct bch_alloc_v4 *a)
+{
+	acct_bucket(c->acct[dev].v, a, c->geom.dev[dev].bucket_size, 1);
+	c->acct[dev].counted++;
+}
+
 /* one valid alloc key: its backpointers, sums, LRU wants */
 static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cursor *cur,
 			struct bucket_bps *bb, struct bch_error *err)
@@ -396,6 +427,8 @@ static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cu
 		if (ret)
 			return ret;
 	}
+
+	count_bucket(c, dev, &a);
 
 	uint64_t frag = bch_alloc_lru_idx_fragmentation(&a, d->bucket_size);
 	uint64_t read = bch_alloc_lru_idx_read(&a);
@@ -860,6 +893,7 @@ int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
 {
 	int ret = 0;
 
+	c->ptrs_scanned = true;
 	(void)err;
 	for (size_t i = 0; i < c->nr_buckets && !ret; i++) {
 		const struct bch_check_bucket *b = &c->buckets[i];
@@ -953,6 +987,117 @@ int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
 		if (ret)
 			break;
 	}
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- pass 5: dev_data_type accounting ---- */
+
+/* accounting positions are the byte-reversed disk_accounting_pos (§7.11) */
+struct bpos bch_acct_dev_data_type_pos(unsigned dev, unsigned data_type)
+{
+	return BPOS((3ULL << 56) | (uint64_t)(dev & 0xff) << 48 | (uint64_t)(data_type & 0xff) << 40,
+		    0, 0);
+}
+
+static bool acct_is_dev_data_type(const struct bkey *k, unsigned *dev, unsigned *dt)
+{
+	if (k->type != KEY_TYPE_accounting || k->val_bytes < 24 || k->p.inode >> 56 != 3 ||
+	    k->p.offset || k->p.snapshot || (k->p.inode & ((1ULL << 40) - 1)))
+		return false;
+	*dev = (unsigned)(k->p.inode >> 48) & 0xff;
+	*dt = (unsigned)(k->p.inode >> 40) & 0xff;
+	return *dt < BCH_DATA_NR;
+}
+
+static bool version_newer(struct bversion a, struct bversion b)
+{
+	return a.hi != b.hi ? a.hi > b.hi : a.lo > b.lo;
+}
+
+struct acct_stored {
+	int64_t		v[3];
+	bool		in_btree;
+	struct bversion	version;
+};
+
+int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
+			     const struct bkey *deltas, size_t nr_deltas,
+			     struct bch_error *err)
+{
+	struct acct_stored *st = calloc(256 * BCH_DATA_NR, sizeof(*st));
+	unsigned dev, dt;
+	struct bkey k;
+	int ret;
+
+	if (!st)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	while ((ret = nodes->next(nodes->ctx, &k, err)) > 0) {
+		struct acct_stored *s;
+
+		if (!acct_is_dev_data_type(&k, &dev, &dt))
+			continue;
+		s = &st[dev * BCH_DATA_NR + dt];
+		for (unsigned i = 0; i < 3; i++)
+			s->v[i] = (int64_t)get_le64(k.val + 8 * i);
+		s->in_btree = true;
+		s->version = k.version;
+	}
+	/* journal deltas newer than the btree's key add to it */
+	for (size_t i = 0; !ret && i < nr_deltas; i++) {
+		struct acct_stored *s;
+
+		if (!acct_is_dev_data_type(&deltas[i], &dev, &dt))
+			continue;
+		s = &st[dev * BCH_DATA_NR + dt];
+		if (s->in_btree && !version_newer(deltas[i].version, s->version))
+			continue;
+		for (unsigned j = 0; j < 3; j++)
+			s->v[j] += (int64_t)get_le64(deltas[i].val + 8 * j);
+	}
+	for (dev = 0; !ret && dev < 256; dev++) {
+		const struct bch_check_dev *d = &c->geom.dev[dev];
+		int64_t want[BCH_DATA_NR][3];
+
+		if (!d->exists)
+			continue;
+		memcpy(want, c->acct[dev].v, sizeof(want));
+		/* buckets without alloc key are free */
+		want[BCH_DATA_free][0] += (int64_t)(d->nbuckets - d->first_bucket) -
+					  (int64_t)c->acct[dev].counted;
+		/*
+		 * where an alloc key's counters are wrong (the pointer scan says
+		 * so), the accounting must follow the pointers, not the key
+		 */
+		for (size_t i = 0; i < c->nr_buckets; i++) {
+			const struct bch_check_bucket *b = &c->buckets[i];
+			struct bch_alloc_v4 right = b->a;
+
+			if (b->dev != dev || !c->ptrs_scanned ||
+			    (b->ptr[BCH_CTR_DIRTY] == b->alloc[BCH_CTR_DIRTY] &&
+			     b->ptr[BCH_CTR_CACHED] == b->alloc[BCH_CTR_CACHED]))
+				continue;
+			right.dirty_sectors = (uint32_t)b->ptr[BCH_CTR_DIRTY];
+			right.cached_sectors = (uint32_t)b->ptr[BCH_CTR_CACHED];
+			acct_bucket(want, &b->a, d->bucket_size, -1);
+			acct_bucket(want, &right, d->bucket_size, 1);
+		}
+		for (dt = 0; !ret && dt < BCH_DATA_NR; dt++) {
+			const struct acct_stored *s = &st[dev * BCH_DATA_NR + dt];
+			struct bch_finding f = {
+				.kind = BCH_F_accounting_dev_data_type_wrong,
+				.btree_id = BTREE_ID_accounting,
+				.pos = bch_acct_dev_data_type_pos(dev, dt),
+				.dev = dev, .data_type = dt,
+			};
+
+			if (!memcmp(want[dt], s->v, sizeof(s->v)))
+				continue;
+			memcpy(f.acct_want, want[dt], sizeof(f.acct_want));
+			memcpy(f.acct_have, s->v, sizeof(f.acct_have));
+			ret = report(c, &f);
+		}
+	}
+	free(st);
 	return ret < 0 ? ret : 0;
 }
 

@@ -86,6 +86,7 @@ enum bch_finding_kind {
 	BCH_F_bucket_gens_invalid_dev,
 	BCH_F_bucket_gens_invalid_bucket,
 	BCH_F_bucket_gens_nonzero_invalid,
+	BCH_F_accounting_dev_data_type_wrong,
 	BCH_F_NR,
 };
 
@@ -121,6 +122,9 @@ struct bch_finding {
 	uint8_t			alloc_gen;
 	const char		*why;		/* bad values */
 	uint32_t		key_size;	/* freespace: the key's size */
+	unsigned		data_type;	/* accounting */
+	int64_t			acct_want[3];	/* buckets, sectors, fragmented */
+	int64_t			acct_have[3];
 	struct bch_alloc_v4	alloc;		/* alloc_sectors_wrong: the key as stored */
 };
 
@@ -209,6 +213,14 @@ struct bch_check {
 	struct bch_bad_lru	*oob_frag_lru;	/* fragmentation entries past a device end */
 	size_t			nr_oob_frag_lru, oob_frag_lru_size;
 
+	/* per device and data type: buckets, sectors, fragmented, from alloc */
+	struct bch_dev_acct {
+		int64_t		v[BCH_DATA_NR][3];
+		uint64_t	counted;
+	}			*acct;
+
+	bool			ptrs_scanned;	/* pass 3 ran: bucket ptr sums are known */
+
 	/* repair: check as if these alloc keys were already corrected (sorted) */
 	const struct bch_alloc_fix *fixes;
 	size_t			nr_fixes;
@@ -247,6 +259,18 @@ int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err);
 /* Pass 4: freespace, need_discard and bucket_gens entries in range */
 int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
 			   struct bch_key_src *src, struct bch_error *err);
+
+/*
+ * Pass 5: the dev_data_type accounting against the alloc keys (after pass
+ * 1). nodes: the accounting btree's keys as in its nodes; deltas: the
+ * accounting keys of the journal, all of them (they add up).
+ */
+int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
+			     const struct bkey *deltas, size_t nr_deltas,
+			     struct bch_error *err);
+
+/* the position of a dev_data_type accounting key */
+struct bpos bch_acct_dev_data_type_pos(unsigned dev, unsigned data_type);
 
 /*
  * The copygc verdict for kernels without "Fix reference to invalid bucket

@@ -447,6 +447,23 @@ static void keys_sort_dedup(struct bch_journal *j)
 	j->nr_keys = out;
 }
 
+static int keep_accounting(struct bch_journal *j, struct bch_error *err)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->nr_keys; i++)
+		n += j->keys[i].btree_id == BTREE_ID_accounting && !j->keys[i].level;
+	if (!n)
+		return 0;
+	j->acct = malloc(n * sizeof(*j->acct));
+	if (!j->acct)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < j->nr_keys; i++)
+		if (j->keys[i].btree_id == BTREE_ID_accounting && !j->keys[i].level)
+			j->acct[j->nr_acct++] = j->keys[i];
+	return 0;
+}
+
 static int read_clean(struct bch_fs *fs, struct bch_error *err)
 {
 	const struct bch_sb_field_ref *f = bch_sb_field_get(fs->sb, BCH_SB_FIELD_clean);
@@ -577,6 +594,9 @@ static int collect(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 		r->e[out++] = *e;
 	}
 	r->nr = out;
+	ret = keep_accounting(j, err);
+	if (ret)
+		return ret;
 	keys_sort_dedup(j);
 	return 0;
 }
@@ -613,6 +633,7 @@ void bch_journal_free(struct bch_journal *j)
 		free(j->entries[i].buf);
 	free(j->entries);
 	free(j->keys);
+	free(j->acct);
 	free(j->blacklist);
 	for (unsigned i = 0; i < BTREE_ID_NR_MAX; i++)
 		free(j->roots[i].raw);

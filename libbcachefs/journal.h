@@ -61,6 +61,12 @@ struct bch_journal {
 
 	struct bch_journal_key		*keys;		/* sorted, deduplicated */
 	size_t				nr_keys;
+	/*
+	 * Accounting keys are deltas: all of them, in replay order (keys[]
+	 * keeps only the newest per position, which is what iterators show)
+	 */
+	struct bch_journal_key		*acct;
+	size_t				nr_acct;
 
 	struct bch_blacklist_range	*blacklist;	/* from journal entries */
 	size_t				nr_blacklist;

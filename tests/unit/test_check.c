@@ -280,6 +280,70 @@ static void test_lru_missing_and_no_fault(void **state)
 	free(l);
 }
 
+/* a dev_data_type accounting key: buckets, sectors, fragmented */
+static void add_acct(struct stream *s, unsigned dev, unsigned dt, uint64_t b, uint64_t sec,
+		     uint64_t frag)
+{
+	uint8_t *v = s->val[s->nr];
+
+	put_le64(v, b);
+	put_le64(v + 8, sec);
+	put_le64(v + 16, frag);
+	s->k[s->nr] = (struct bkey){
+		.p = bch_acct_dev_data_type_pos(dev, dt), .type = KEY_TYPE_accounting,
+		.format = 1, .val_bytes = 24, .val = v, .version = { .lo = 10 },
+	};
+	s->nr++;
+}
+
+static void test_accounting(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct stream *n = calloc(1, sizeof(*n));
+	struct bch_key_src ns = { stream_next, n };
+	struct bch_error err = { 0 };
+	struct bkey delta;
+	uint8_t dv[24] = { 0 };
+	struct bch_check c;
+	struct found fd;
+
+	(void)state;
+	add_alloc(a, 0, 10, 0, BCH_DATA_user, 512, 0);
+	add_bp(b, 0, 10 * 512, 0, 0, 512, 1);
+	add_alloc(a, 0, 11, 0, BCH_DATA_user, 384, 0);
+	add_bp(b, 0, 11 * 512, 0, 0, 384, 2);
+	add_alloc(a, 1, 2, 0, BCH_DATA_sb, 8, 0);
+	run_walk(&c, &fd, a, b);
+	/* dev 0: 254 free; user 2 buckets, 896 sectors, 128 fragmented */
+	add_acct(n, 0, BCH_DATA_free, 254, 0, 0);
+	add_acct(n, 0, BCH_DATA_user, 2, 900, 124);	/* off by 4, fixed by the delta */
+	/* dev 1 (127 usable buckets): one sb bucket of 1024 sectors with 8 used */
+	add_acct(n, 1, BCH_DATA_free, 126, 0, 0);
+	add_acct(n, 1, BCH_DATA_sb, 1, 8, 1016);
+	put_le64(dv + 8, (uint64_t)-4);
+	put_le64(dv + 16, 4);
+	delta = (struct bkey){
+		.p = bch_acct_dev_data_type_pos(0, BCH_DATA_user), .type = KEY_TYPE_accounting,
+		.format = 1, .val_bytes = 24, .val = dv, .version = { .lo = 11 },
+	};
+	assert_int_equal(bch_check_dev_accounting(&c, &ns, &delta, 1, &err), 0);
+	for (unsigned k = 0; k < BCH_F_NR; k++)
+		assert_int_equal(fd.n[k], 0);
+
+	/* an older delta is already in the btree key: not added again */
+	n->pos = 0;
+	delta.version.lo = 9;
+	assert_int_equal(bch_check_dev_accounting(&c, &ns, &delta, 1, &err), 0);
+	assert_int_equal(fd.n[BCH_F_accounting_dev_data_type_wrong], 1);
+	assert_int_equal(fd.last[BCH_F_accounting_dev_data_type_wrong].data_type, BCH_DATA_user);
+	assert_true(fd.last[BCH_F_accounting_dev_data_type_wrong].acct_want[1] == 896);
+	assert_true(fd.last[BCH_F_accounting_dev_data_type_wrong].acct_have[1] == 900);
+	bch_check_exit(&c);
+	free(a);
+	free(b);
+	free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_stale_gen_and_excess),
 		cmocka_unit_test(test_keys_past_end),
 		cmocka_unit_test(test_lru_missing_and_no_fault),
+		cmocka_unit_test(test_accounting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
