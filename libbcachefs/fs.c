@@ -153,6 +153,15 @@ static int open_one(struct bch_fs *fs, const char *path, const struct bch_fs_opt
 		dev_free(d);
 		return ret;
 	}
+	if (!ret) {
+		char buf[64];
+		const char *type = blkid_type_of(path, buf, sizeof(buf));
+
+		/* libblkid's view: a second signature means someone wrote over us */
+		if (type && strcmp(type, "bcachefs"))
+			bch_msg(&fs->msgs, BCH_MSG_WARN,
+				"%s: libblkid also finds a %s signature on this device", path, type);
+	}
 	d->idx = d->sb.dev_idx;
 	if (fs->devs[d->idx]) {
 		bch_err(err, BCH_ERR_DEVICES, "%s and %s both claim to be member %u",
