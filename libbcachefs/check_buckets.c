@@ -578,7 +578,8 @@ int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error
 	struct bkey k;
 	int ret;
 
-	qsort(c->lru_wants, c->nr_lru_wants, sizeof(*c->lru_wants), cmp_want_pos);
+	if (c->nr_lru_wants)	/* lru_wants is NULL when no alloc key wants an entry */
+		qsort(c->lru_wants, c->nr_lru_wants, sizeof(*c->lru_wants), cmp_want_pos);
 	idx = malloc((c->nr_lru_wants ? c->nr_lru_wants : 1) * sizeof(*idx));
 	if (!idx)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");

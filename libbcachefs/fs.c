@@ -5,6 +5,7 @@
  * key, and the journal.
  */
 #include <blkid.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,41 @@ static int parse_uuid(const char *s, uint8_t out[16])
 	return n == 32 && !*s ? 0 : -1;
 }
 
-/* all block devices libblkid knows with this bcachefs filesystem UUID */
+static int add_found(char ***paths, unsigned *nr, const char *name)
+{
+	char **n;
+
+	for (unsigned i = 0; i < *nr; i++)
+		if (!strcmp((*paths)[i], name))
+			return 0;
+	n = realloc(*paths, (*nr + 1) * sizeof(*n));
+	if (!n || !(n[*nr] = strdup(name)))
+		return -1;
+	*paths = n;
+	(*nr)++;
+	return 0;
+}
+
+/* is name a member of the filesystem with this (external or internal) UUID? */
+static bool dev_has_uuid(const char *name, const uint8_t want[16])
+{
+	struct bch_error e = { 0 };
+	struct bch_sb sb;
+	bool match;
+
+	if (bch_dev_read_sb(name, NULL, &sb, &e))
+		return false;
+	match = !memcmp(sb.user_uuid, want, 16) || !memcmp(sb.uuid, want, 16);
+	bch_sb_free(&sb);
+	return match;
+}
+
+/*
+ * Members by filesystem UUID: the devices libblkid reports as bcachefs
+ * (libblkid 2.39 and later know it), then, since older libblkid (Debian
+ * 12 has 2.38) does not, every block device in /sys/class/block, each
+ * identified by reading its superblock ourselves.
+ */
 static int find_by_uuid(const char *uuid, char ***paths, unsigned *nr,
 			struct bch_error *err)
 {
@@ -78,35 +113,40 @@ static int find_by_uuid(const char *uuid, char ***paths, unsigned *nr,
 	blkid_dev_iterate it;
 	blkid_dev dev;
 	uint8_t want[16];
+	DIR *dir;
+	struct dirent *de;
 
 	*paths = NULL;
 	*nr = 0;
 	if (parse_uuid(uuid, want))
 		return bch_err(err, BCH_ERR_INVAL, "UUID=%s: not a UUID", uuid);
-	if (blkid_get_cache(&cache, NULL) < 0)
-		return bch_err(err, BCH_ERR_IO, "libblkid: cannot get a cache");
-	blkid_probe_all(cache);
-	it = blkid_dev_iterate_begin(cache);
-	blkid_dev_set_search(it, "TYPE", "bcachefs");
-	while (!blkid_dev_next(it, &dev)) {
-		const char *name = blkid_dev_devname(dev);
-		struct bch_sb sb;
-		struct bch_error e = { 0 };
-		char **n;
+	if (blkid_get_cache(&cache, NULL) >= 0) {
+		blkid_probe_all(cache);
+		it = blkid_dev_iterate_begin(cache);
+		blkid_dev_set_search(it, "TYPE", "bcachefs");
+		while (!blkid_dev_next(it, &dev)) {
+			const char *name = blkid_dev_devname(dev);
 
-		if (bch_dev_read_sb(name, NULL, &sb, &e))
-			continue;
-		if (!memcmp(sb.user_uuid, want, 16) || !memcmp(sb.uuid, want, 16)) {
-			n = realloc(*paths, (*nr + 1) * sizeof(*n));
-			if (n) {
-				*paths = n;
-				n[(*nr)++] = strdup(name);
+			if (dev_has_uuid(name, want) && add_found(paths, nr, name))
+				return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		}
+		blkid_dev_iterate_end(it);
+		blkid_put_cache(cache);
+	}
+	if (!*nr && (dir = opendir("/sys/class/block"))) {
+		while ((de = readdir(dir))) {
+			char name[300];
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(name, sizeof(name), "/dev/%s", de->d_name);
+			if (dev_has_uuid(name, want) && add_found(paths, nr, name)) {
+				closedir(dir);
+				return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 			}
 		}
-		bch_sb_free(&sb);
+		closedir(dir);
 	}
-	blkid_dev_iterate_end(it);
-	blkid_put_cache(cache);
 	if (!*nr)
 		return bch_err(err, BCH_ERR_DEVICES, "no device with filesystem UUID %s found", uuid);
 	return 0;
