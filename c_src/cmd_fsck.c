@@ -921,6 +921,9 @@ static int do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 				rs.left[k]);
 	}
 
+	/* nothing was written: every finding is still there */
+	if (!r.u.nr)
+		after = c->nr_findings;
 	/* read it back as recovery would: what is left? */
 	if (r.u.nr) {
 		bch_fs_close(c->fs);

@@ -12,56 +12,59 @@
 #include "lru.h"
 
 static const struct fsck_problem problems[BCH_F_NR] = {
-	{ BCH_F_alloc_invalid_bucket, "alloc_key_to_missing_dev_bucket",
+	[BCH_F_alloc_invalid_bucket] = { BCH_F_alloc_invalid_bucket, "alloc_key_to_missing_dev_bucket",
 	  "alloc key for a bucket outside its device", "delete the alloc key", 0 },
-	{ BCH_F_alloc_bad_value, "alloc_v4_val_size_bad",
+	[BCH_F_alloc_bad_value] = { BCH_F_alloc_bad_value, "alloc_v4_val_size_bad",
 	  "alloc key value cannot be decoded", "delete the alloc key", 0 },
-	{ BCH_F_alloc_sectors_wrong, "alloc_key_dirty_sectors_wrong",
+	[BCH_F_alloc_sectors_wrong] = { BCH_F_alloc_sectors_wrong, "alloc_key_dirty_sectors_wrong",
 	  "alloc key sector counts differ from the pointers into the bucket",
 	  "correct the alloc key and what derives from it", 0 },
-	{ BCH_F_bucket_bp_mismatch, "bucket_backpointer_mismatch",
+	[BCH_F_bucket_bp_mismatch] = { BCH_F_bucket_bp_mismatch, "bucket_backpointer_mismatch",
 	  "bucket's backpointers add up to less than its alloc counters",
 	  "recreate the missing backpointers", PR_OUR_NAME | PR_NOT_ERROR },
-	{ BCH_F_bucket_bp_excess, "bucket_backpointer_excess",
+	[BCH_F_bucket_bp_excess] = { BCH_F_bucket_bp_excess, "bucket_backpointer_excess",
 	  "bucket's backpointers add up to more than its alloc counters",
 	  "check each backpointer against its target", PR_OUR_NAME | PR_NOT_ERROR },
-	{ BCH_F_bucket_bp_excess_no_target, "backpointer_to_missing_ptr",
+	[BCH_F_bucket_bp_excess_no_target] = { BCH_F_bucket_bp_excess_no_target, "backpointer_to_missing_ptr",
 	  "backpointer of an over-full bucket points to no pointer",
 	  "delete the backpointer", 0 },
-	{ BCH_F_bp_missing, "ptr_to_missing_backpointer",
+	[BCH_F_bp_missing] = { BCH_F_bp_missing, "ptr_to_missing_backpointer",
 	  "pointer without its backpointer", "create the backpointer", 0 },
-	{ BCH_F_bp_no_target, "backpointer_to_missing_ptr",
+	[BCH_F_bp_no_target] = { BCH_F_bp_no_target, "backpointer_to_missing_ptr",
 	  "backpointer doesn't match any pointer", "delete the backpointer", 0 },
-	{ BCH_F_bp_no_alloc_key, "backpointer_to_missing_alloc",
+	[BCH_F_bp_no_alloc_key] = { BCH_F_bp_no_alloc_key, "backpointer_to_missing_alloc",
 	  "backpointer for a bucket without alloc key", "delete the backpointer", 0 },
-	{ BCH_F_bp_no_device, "backpointer_to_missing_device",
+	[BCH_F_bp_no_device] = { BCH_F_bp_no_device, "backpointer_to_missing_device",
 	  "backpointer for a missing device", "delete the backpointer", 0 },
-	{ BCH_F_bp_wrong_gen, "backpointer_to_stale_bucket_gen",
+	[BCH_F_bp_wrong_gen] = { BCH_F_bp_wrong_gen, "backpointer_to_stale_bucket_gen",
 	  "backpointer with a bucket generation other than the bucket's",
 	  "delete the backpointer", PR_OUR_NAME },
-	{ BCH_F_bp_fields_wrong, "ptr_to_missing_backpointer",
+	[BCH_F_bp_fields_wrong] = { BCH_F_bp_fields_wrong, "ptr_to_missing_backpointer",
 	  "backpointer at the right position with wrong fields",
 	  "rewrite the backpointer", 0 },
-	{ BCH_F_bp_bad_value, "backpointer_bad_value",
+	[BCH_F_bp_bad_value] = { BCH_F_bp_bad_value, "backpointer_bad_value",
 	  "backpointer value cannot be decoded", "delete the backpointer", PR_OUR_NAME },
-	{ BCH_F_lru_invalid_bucket, "lru_entry_to_invalid_bucket",
+	[BCH_F_lru_invalid_bucket] = { BCH_F_lru_invalid_bucket, "lru_entry_to_invalid_bucket",
 	  "LRU entry points outside its device", "delete the LRU entry", 0 },
-	{ BCH_F_lru_wrong_time, "lru_entry_bad",
+	[BCH_F_lru_wrong_time] = { BCH_F_lru_wrong_time, "lru_entry_bad",
 	  "LRU entry disagrees with its bucket's alloc key", "delete the LRU entry", 0 },
-	{ BCH_F_lru_missing, "alloc_key_to_missing_lru_entry",
+	[BCH_F_lru_missing] = { BCH_F_lru_missing, "alloc_key_to_missing_lru_entry",
 	  "alloc key without the LRU entry it needs", "create the LRU entry", 0 },
-	{ BCH_F_freespace_invalid_bucket, "need_discard_freespace_key_to_invalid_dev_bucket",
+	[BCH_F_freespace_invalid_bucket] = { BCH_F_freespace_invalid_bucket, "need_discard_freespace_key_to_invalid_dev_bucket",
 	  "freespace entry for buckets outside a device", "delete the freespace entry", 0 },
-	{ BCH_F_need_discard_invalid_bucket, "need_discard_freespace_key_to_invalid_dev_bucket",
+	[BCH_F_need_discard_invalid_bucket] = { BCH_F_need_discard_invalid_bucket, "need_discard_freespace_key_to_invalid_dev_bucket",
 	  "need_discard entry for a bucket outside a device", "delete the need_discard entry", 0 },
-	{ BCH_F_bucket_gens_invalid_dev, "bucket_gens_to_invalid_dev",
+	[BCH_F_bucket_gens_invalid_dev] = { BCH_F_bucket_gens_invalid_dev, "bucket_gens_to_invalid_dev",
 	  "bucket_gens entry for a missing device", "delete the bucket_gens entry", 0 },
-	{ BCH_F_bucket_gens_invalid_bucket, "bucket_gens_to_invalid_buckets",
+	[BCH_F_bucket_gens_invalid_bucket] = { BCH_F_bucket_gens_invalid_bucket, "bucket_gens_to_invalid_buckets",
 	  "bucket_gens entry past the end of its device", "delete the bucket_gens entry", 0 },
-	{ BCH_F_bucket_gens_nonzero_invalid, "bucket_gens_nonzero_for_invalid_buckets",
+	[BCH_F_bucket_gens_nonzero_invalid] = { BCH_F_bucket_gens_nonzero_invalid, "bucket_gens_nonzero_for_invalid_buckets",
 	  "bucket_gens entry has gens for buckets outside the device",
 	  "zero those gens", 0 },
-	{ BCH_F_accounting_dev_data_type_wrong, "accounting_mismatch",
+	[BCH_F_ptr_gen_mismatch] = { BCH_F_ptr_gen_mismatch, "stale_dirty_ptr",
+	  "dirty pointer whose generation is not its bucket's",
+	  "(not repaired: the extent must be fixed)", 0 },
+	[BCH_F_accounting_dev_data_type_wrong] = { BCH_F_accounting_dev_data_type_wrong, "accounting_mismatch",
 	  "device bucket accounting differs from the alloc keys",
 	  "add the difference to the accounting", 0 },
 };
@@ -73,6 +76,11 @@ const struct fsck_problem *fsck_problem(enum bch_finding_kind kind)
 
 const char *fsck_finding_error_name(const struct bch_finding *f)
 {
+	if (f->kind == BCH_F_ptr_gen_mismatch && (int8_t)(f->ptr_gen - f->alloc_gen) > 0)
+		return "ptr_gen_newer_than_bucket_gen";
+	if (f->kind == BCH_F_alloc_sectors_wrong &&
+	    f->ptr_sectors[BCH_CTR_STRIPE] != f->alloc_sectors[BCH_CTR_STRIPE])
+		return "alloc_key_stripe_sectors_wrong";
 	if (f->kind == BCH_F_alloc_sectors_wrong &&
 	    f->ptr_sectors[BCH_CTR_DIRTY] == f->alloc_sectors[BCH_CTR_DIRTY])
 		return "alloc_key_cached_sectors_wrong";
@@ -185,6 +193,11 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_puts(out, " want lru:");
 		pb_bpos(out, f->want_pos);
 		pb_printf(out, " (time=%" PRIu64 ")", f->time);
+		break;
+	case BCH_F_ptr_gen_mismatch:
+		pb_bp_target(out, &f->bp, sb_version);
+		pb_printf(out, " level=%u bucket=%u:%" PRIu64 " ptr_gen=%u bucket_gen=%u",
+			  f->bp.level, f->dev, f->bucket, f->ptr_gen, f->alloc_gen);
 		break;
 	case BCH_F_accounting_dev_data_type_wrong:
 		pb_printf(out, "dev=%u data_type=%s want=[%" PRId64 ", %" PRId64 ", %" PRId64

@@ -103,6 +103,10 @@ const char *fsck_repair_alloc_fix(const struct bch_finding *f, const struct bch_
 	uint64_t dirty = f->ptr_sectors[BCH_CTR_DIRTY], cached = f->ptr_sectors[BCH_CTR_CACHED];
 	unsigned bucket_size = g->dev[f->dev].bucket_size;
 
+	if (f->ptr_gen_mismatch)
+		return "pointers of another generation point into the bucket: the extents need fixing first";
+	if (f->ptr_sectors[BCH_CTR_STRIPE] != a->stripe_sectors)
+		return "stripe sectors are not corrected by this tool";
 	if (dirty + a->stripe_sectors > bucket_size || cached > bucket_size)
 		return "the pointers add up to more than the bucket holds";
 	/* only counters whose bucket keeps its data type: no freespace change */

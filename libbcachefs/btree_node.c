@@ -318,7 +318,8 @@ static int merge_bsets(struct node_ctx *c, struct bch_error *err)
 	struct bch_btree_node *n = c->n;
 	size_t i, out = 0;
 
-	qsort(c->keys, c->nr, sizeof(c->keys[0]), cmp_node_key);
+	if (c->nr)	/* keys is NULL for a node without keys */
+		qsort(c->keys, c->nr, sizeof(c->keys[0]), cmp_node_key);
 	n->keys = malloc((c->nr ? c->nr : 1) * sizeof(*n->keys));
 	if (!n->keys)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");

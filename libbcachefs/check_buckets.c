@@ -37,6 +37,7 @@ static const char * const finding_names[BCH_F_NR] = {
 	[BCH_F_bucket_gens_invalid_bucket]	= "bucket_gens_invalid_bucket",
 	[BCH_F_bucket_gens_nonzero_invalid]	= "bucket_gens_nonzero_invalid",
 	[BCH_F_accounting_dev_data_type_wrong]	= "accounting_dev_data_type_wrong",
+	[BCH_F_ptr_gen_mismatch]		= "ptr_gen_mismatch",
 };
 
 const char *bch_finding_name(enum bch_finding_kind kind)
@@ -689,6 +690,21 @@ static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct
 	/* stale cached pointers count for nothing and need no backpointer */
 	if (p->cached && bch_gen_cmp(b->gen, p->gen) > 0)
 		return 0;
+	/*
+	 * a dirty pointer of another generation is the extent's problem (upstream
+	 * drops or fixes the pointer): no backpointer is wanted for it here
+	 */
+	if (p->gen != b->gen) {
+		b->ptr_gen_mismatch = true;
+
+		struct bch_finding f = {
+			.kind = BCH_F_ptr_gen_mismatch, .btree_id = want->btree_id,
+			.pos = want->pos, .dev = p->dev, .bucket = bucket,
+			.alloc_gen = b->gen, .ptr_gen = p->gen, .bp = *want,
+		};
+
+		return report(c, &f);
+	}
 	b->ptr[bp_counter(want->data_type)] += want->bucket_len;
 
 	have = find_bp(c->bps + b->bp_first, b->bp_nr, bp_pos);
@@ -906,11 +922,13 @@ int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
 				ret = report_dangling(c, bp, b);
 		}
 		if (!ret && (b->ptr[BCH_CTR_DIRTY] != b->alloc[BCH_CTR_DIRTY] ||
-			     b->ptr[BCH_CTR_CACHED] != b->alloc[BCH_CTR_CACHED])) {
+			     b->ptr[BCH_CTR_CACHED] != b->alloc[BCH_CTR_CACHED] ||
+			     b->ptr[BCH_CTR_STRIPE] != b->alloc[BCH_CTR_STRIPE])) {
 			struct bch_finding f = {
 				.kind = BCH_F_alloc_sectors_wrong, .btree_id = BTREE_ID_alloc,
 				.pos = BPOS(b->dev, b->bucket, 0), .dev = b->dev,
 				.bucket = b->bucket, .alloc_gen = b->gen, .alloc = b->a,
+				.ptr_gen_mismatch = b->ptr_gen_mismatch,
 			};
 
 			memcpy(f.alloc_sectors, b->alloc, sizeof(f.alloc_sectors));
@@ -1073,7 +1091,9 @@ int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 			const struct bch_check_bucket *b = &c->buckets[i];
 			struct bch_alloc_v4 right = b->a;
 
-			if (b->dev != dev || !c->ptrs_scanned ||
+			/* only where the key can be corrected from its pointers alone */
+			if (b->dev != dev || !c->ptrs_scanned || b->ptr_gen_mismatch ||
+			    b->ptr[BCH_CTR_STRIPE] != b->alloc[BCH_CTR_STRIPE] ||
 			    (b->ptr[BCH_CTR_DIRTY] == b->alloc[BCH_CTR_DIRTY] &&
 			     b->ptr[BCH_CTR_CACHED] == b->alloc[BCH_CTR_CACHED]))
 				continue;

@@ -87,6 +87,7 @@ enum bch_finding_kind {
 	BCH_F_bucket_gens_invalid_bucket,
 	BCH_F_bucket_gens_nonzero_invalid,
 	BCH_F_accounting_dev_data_type_wrong,
+	BCH_F_ptr_gen_mismatch,
 	BCH_F_NR,
 };
 
@@ -120,6 +121,8 @@ struct bch_finding {
 	struct bch_backpointer	bp;		/* as found, or as it should be */
 	struct bch_backpointer	want;		/* bp_fields_wrong: what it should be */
 	uint8_t			alloc_gen;
+	uint8_t			ptr_gen;	/* ptr_gen_mismatch */
+	bool			ptr_gen_mismatch; /* alloc_sectors_wrong: stale pointers too */
 	const char		*why;		/* bad values */
 	uint32_t		key_size;	/* freespace: the key's size */
 	unsigned		data_type;	/* accounting */
@@ -144,6 +147,7 @@ struct bch_check_bucket {
 	uint64_t	bp[BCH_CTR_NR];
 	uint64_t	ptr[BCH_CTR_NR];	/* from the pointer scan */
 	struct bch_alloc_v4 a;			/* the alloc key */
+	bool		ptr_gen_mismatch;	/* pointers of another generation */
 	size_t		bp_first;		/* its valid backpointers in bps[] */
 	size_t		bp_nr;
 };

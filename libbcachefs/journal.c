@@ -613,7 +613,8 @@ int bch_journal_read(struct bch_fs *fs, struct bch_error *err)
 		if (fs->devs[d] && fs->devs[d]->sb.nr_journal_buckets)
 			ret = scan_device(&r, fs->devs[d], err);
 	if (!ret) {
-		qsort(r.e, r.nr, sizeof(r.e[0]), cmp_entry_seq);
+		if (r.nr)	/* r.e is NULL when no entry was found */
+			qsort(r.e, r.nr, sizeof(r.e[0]), cmp_entry_seq);
 		ret = pick_range(fs, &r, err) ?: collect(fs, &r, err);
 	}
 	if (ret) {

@@ -77,6 +77,8 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 {
 	size_t i, out = 0;
 
+	if (!u->nr)	/* u->v is NULL before the first update */
+		return;
 	qsort(u->v, u->nr, sizeof(*u->v), cmp_update);
 	for (i = 0; i < u->nr; i++) {
 		if (i + 1 < u->nr && u->v[i].btree_id == u->v[i + 1].btree_id &&
