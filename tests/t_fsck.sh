@@ -76,6 +76,19 @@ tail -n +2 "$IMAGES/index.tsv" | while IFS='	' read -r name devs version kind pa
 		pass "fsck $name"
 	fi
 
+	# 1b. the sanitizer build agrees and reports nothing
+	if [ -n "${BCACHEFS_SAN:-}" ] && [ -x "$BCACHEFS_SAN" ]; then
+		# shellcheck disable=SC2086
+		"$BCACHEFS_SAN" fsck -n --findings $popt $files > "$work/san.raw" 2> "$work/san.err"
+		sst=$?
+		if [ "$sst" -ne "$want_status" ] || ! sort "$work/san.raw" | cmp -s - "$work/got" ||
+		   grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$work/san.err"; then
+			fail "fsck-san $name" "exit $sst: $(grep -m1 -E 'ERROR|runtime error' "$work/san.err")"
+		else
+			pass "fsck-san $name"
+		fi
+	fi
+
 	# 2. verdict, human report and JSON
 	want_v=$(expected_verdict "$name")
 	# shellcheck disable=SC2086

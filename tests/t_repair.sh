@@ -279,3 +279,26 @@ if command -v script >/dev/null 2>&1; then
 		fail "second repair on an unclean filesystem" "exit $st"
 	fi
 fi
+
+# dirty pointers of another generation (alloc gens poked, found by fuzzing):
+# reported, not repaired, and a second -y writes nothing (no repair loop)
+if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_corrupt" ]; then
+	dir="$work/stale"
+	mkdir -p "$dir"
+	files=$(devices two-dev-oob "$dir")
+	# shellcheck disable=SC2086
+	set -- $files
+	"$BUILD/tools/bch_corrupt" "$2" node-poke 9344 4150 36 --fix-csum > /dev/null 2>&1 &&
+	"$BUILD/tools/bch_corrupt" "$1" node-poke 6912 43234 f37fff --fix-csum > /dev/null 2>&1 &&
+	"$BUILD/tools/bch_corrupt" "$2" node-poke 9344 4142 ffffff --fix-csum > /dev/null 2>&1
+	"$B" fsck -y --no-undo $files > "$dir/y1" 2>&1
+	s1=$?
+	"$B" fsck -y --no-undo $files > "$dir/y2" 2>&1
+	s2=$?
+	if [ $s1 -eq 4 ] && [ $s2 -eq 4 ] && grep -q 'not fixed: stale_dirty_ptr' "$dir/y2" &&
+	   ! grep -q '^repair:' "$dir/y2"; then
+		pass "stale dirty pointers left alone"
+	else
+		fail "stale dirty pointers left alone" "exit $s1/$s2: $(grep -E 'fixed|repair:' "$dir/y2" | tr '\n' ' ')"
+	fi
+fi
