@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The passes of bcachefs fsck, in order (--list-passes):
+ *   alloc_backpointers  alloc and backpointers walked together: bucket
+ *                       bitmaps, stale and orphan backpointers
+ *   lru                 LRU entries against the alloc keys
+ *   pointers            extents, reflink, stripes and btree node pointers
+ *                       into the buckets that did not add up
+ *   bucket_index        freespace, need_discard, bucket_gens in range
+ *   accounting          per-device bucket accounting against the alloc keys
+ * The checks themselves are in libbcachefs/check_buckets.c; this feeds
+ * them the btrees.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "btree_iter.h"
+#include "fs.h"
+#include "fsck_ctx.h"
+
+const struct fsck_pass_info fsck_passes[PASS_NR] = {
+	[PASS_ALLOC_BP]	    = { "alloc_backpointers",
+				"alloc x backpointers merge walk: mismatch/empty bitmaps, stale and orphan backpointers" },
+	[PASS_LRU]	    = { "lru", "LRU entries against the alloc keys (needs alloc_backpointers)" },
+	[PASS_POINTERS]	    = { "pointers",
+				"pointers into mismatched buckets: missing and dangling backpointers, alloc sectors (needs alloc_backpointers)" },
+	[PASS_BUCKET_INDEX] = { "bucket_index", "freespace, need_discard and bucket_gens entries in range" },
+	[PASS_ACCOUNTING]   = { "accounting",
+				"per-device bucket accounting (buckets, sectors, fragmented per data type) against the alloc keys (needs alloc_backpointers)" },
+};
+
+/* ---- key sources over btree iterators ---- */
+
+static int iter_next(void *ctx, struct bkey *k, struct bch_error *err)
+{
+	return bch_btree_iter_next(ctx, k, err);
+}
+
+static void src_init(struct bch_key_src *s, struct bch_btree_iter *it, struct bch_fs *fs,
+		     unsigned btree)
+{
+	bch_btree_iter_init(it, fs, btree, POS_MIN, SPOS_MAX);
+	s->next = iter_next;
+	s->ctx = it;
+}
+
+
+/* ---- passes ---- */
+
+static int pass_alloc_bp(struct fsck_ctx *c, struct bch_error *err)
+{
+	struct bch_btree_iter ai, bi;
+	struct bch_key_src as, bs;
+	int ret;
+
+	src_init(&as, &ai, c->fs, BTREE_ID_alloc);
+	src_init(&bs, &bi, c->fs, BTREE_ID_backpointers);
+	ret = bch_check_alloc_backpointers(&c->chk, &as, &bs, err);
+	bch_btree_iter_exit(&ai);
+	bch_btree_iter_exit(&bi);
+	return ret;
+}
+
+static int pass_lru(struct fsck_ctx *c, struct bch_error *err)
+{
+	struct bch_btree_iter it;
+	struct bch_key_src s;
+	int ret;
+
+	src_init(&s, &it, c->fs, BTREE_ID_lru);
+	ret = bch_check_lru(&c->chk, &s, err);
+	bch_btree_iter_exit(&it);
+	return ret;
+}
+
+struct ptr_scan {
+	struct fsck_ctx	*c;
+	unsigned	btree;
+};
+
+static bool btree_has_data(unsigned id)
+{
+	return id == BTREE_ID_extents || id == BTREE_ID_reflink || id == BTREE_ID_stripes;
+}
+
+static int scan_visit(void *ctx, const struct bch_node_expect *x, const struct bch_btree_node *n,
+		      const struct bkey *kids, size_t nr, struct bch_error *err)
+{
+	struct ptr_scan *s = ctx;
+	int ret = 0;
+
+	(void)x;
+	if (!n->level && !btree_has_data(s->btree))
+		return 0;
+	for (size_t i = 0; i < nr && !ret; i++)
+		ret = bch_check_ptr_key(&s->c->chk, s->btree, n->level, &kids[i], err);
+	return ret;
+}
+
+static int pass_pointers(struct fsck_ctx *c, struct bch_error *err)
+{
+	int ret = 0;
+
+	if (!bch_check_need_ptr_scan(&c->chk))
+		return 0;
+	for (unsigned id = 0; id < BTREE_ID_NR_MAX && !ret; id++) {
+		const struct bch_btree_root *r = &c->fs->journal.roots[id];
+		struct ptr_scan s = { .c = c, .btree = id };
+
+		if (!r->present)
+			continue;
+		/* the root's own pointer: its backpointer has level root + 1 */
+		ret = bch_check_ptr_key(&c->chk, id, r->level + 1, &r->k, err) ?:
+		      bch_btree_walk_nodes_from(c->fs, id, btree_has_data(id) ? 0 : 1,
+						scan_visit, &s, err);
+	}
+	return ret ?: bch_check_ptrs_finish(&c->chk, err);
+}
+
+static int pass_bucket_index(struct fsck_ctx *c, struct bch_error *err)
+{
+	static const unsigned ids[] = {
+		BTREE_ID_freespace, BTREE_ID_need_discard, BTREE_ID_bucket_gens,
+	};
+	int ret = 0;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(ids) && !ret; i++) {
+		struct bch_btree_iter it;
+		struct bch_key_src s;
+
+		src_init(&s, &it, c->fs, ids[i]);
+		ret = bch_check_bucket_index(&c->chk, ids[i], &s, err);
+		bch_btree_iter_exit(&it);
+	}
+	return ret;
+}
+
+static int pass_accounting(struct fsck_ctx *c, struct bch_error *err)
+{
+	const struct bch_journal *j = &c->fs->journal;
+	struct bkey *deltas = calloc(j->nr_acct ? j->nr_acct : 1, sizeof(*deltas));
+	struct bch_btree_iter it;
+	struct bch_key_src s;
+	int ret;
+
+	if (!deltas)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < j->nr_acct; i++)
+		deltas[i] = j->acct[i].k;
+	src_init(&s, &it, c->fs, BTREE_ID_accounting);
+	bch_btree_iter_nodes_only(&it);
+	ret = bch_check_dev_accounting(&c->chk, &s, deltas, j->nr_acct, err);
+	bch_btree_iter_exit(&it);
+	free(deltas);
+	return ret;
+}
+
+
+int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
+{
+	static int (*const fns[PASS_NR])(struct fsck_ctx *, struct bch_error *) = {
+		[PASS_ALLOC_BP]		= pass_alloc_bp,
+		[PASS_LRU]		= pass_lru,
+		[PASS_POINTERS]		= pass_pointers,
+		[PASS_BUCKET_INDEX]	= pass_bucket_index,
+		[PASS_ACCOUNTING]	= pass_accounting,
+	};
+
+	for (unsigned i = 0; i < PASS_NR; i++) {
+		int ret;
+
+		if (!c->o->pass[i])
+			continue;
+		ret = fns[i](c, err);
+		if (ret) {
+			bch_err_prefix(err, "pass %s", fsck_passes[i].name);
+			return ret;
+		}
+		if (c->out && c->o->verbose)
+			fprintf(c->out, "pass %s done: %" PRIu64 " alloc keys, %" PRIu64
+				" backpointers, %" PRIu64 " lru keys, %" PRIu64
+				" keys and %" PRIu64 " pointers scanned\n", fsck_passes[i].name,
+				c->chk.stats.alloc_keys, c->chk.stats.backpointers,
+				c->chk.stats.lru_keys, c->chk.stats.keys_scanned,
+				c->chk.stats.ptrs_scanned);
+	}
+	return 0;
+}
+

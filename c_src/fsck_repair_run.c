@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bcachefs fsck -y/-p/ask: decide what to fix, correct alloc keys and
+ * check again against the corrected counters, plan the key updates,
+ * commit them (fsck_repair.c), read the result back.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmds.h"
+#include "fs.h"
+#include "fsck.h"
+#include "fsck_ctx.h"
+#include "fsck_repair.h"
+
+enum decision { UNDECIDED, YES, NO };
+
+struct repair_state {
+	struct bch_alloc_fix	*unfixed;	/* alloc keys left wrong (sorted) */
+	size_t			nr_unfixed;
+	enum decision	decide[BCH_F_NR];
+	bool		all_yes, all_no;
+	uint64_t	fixed[BCH_F_NR];
+	uint64_t	left[BCH_F_NR];
+	uint64_t	nr_left;
+};
+
+/* alloc corrections rewrite what the LRU and accounting derive from them */
+static bool kind_is_safe(enum bch_finding_kind k)
+{
+	return k != BCH_F_alloc_sectors_wrong;
+}
+
+static bool decide(struct fsck_ctx *c, struct repair_state *rs, enum bch_finding_kind k,
+		   uint64_t n)
+{
+	char line[64];
+
+	if (rs->decide[k] != UNDECIDED)
+		return rs->decide[k] == YES;
+	if (c->o->mode == MODE_YES || rs->all_yes)
+		rs->decide[k] = YES;
+	else if (c->o->mode == MODE_PREEN)
+		rs->decide[k] = kind_is_safe(k) ? YES : NO;
+	else if (rs->all_no)
+		rs->decide[k] = NO;
+	else {
+		fprintf(stderr, "Fix %" PRIu64 " %s (%s: %s)? [y/n/Y=yes to all/N=no to all] ",
+			n, fsck_problem(k)->upstream, bch_finding_name(k), fsck_problem(k)->msg);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = 'n';
+		rs->all_yes = line[0] == 'Y';
+		rs->all_no = line[0] == 'N';
+		rs->decide[k] = line[0] == 'y' || line[0] == 'Y' ? YES : NO;
+	}
+	return rs->decide[k] == YES;
+}
+
+static int cmp_fix(const void *a, const void *b)
+{
+	const struct bch_alloc_fix *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
+}
+
+/* check again, silently, as if the alloc keys were corrected */
+static int recheck(struct fsck_ctx *a, const struct bch_alloc_fix *fixes, size_t nr,
+		   struct fsck_ctx *b, struct bch_error *err)
+{
+	struct bch_check_geom geom = a->chk.geom;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->fs = a->fs;
+	b->o = a->o;
+	b->collect = true;
+	if (bch_check_init(&b->chk, &geom, fsck_on_finding, b))
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	b->chk.fixes = fixes;
+	b->chk.nr_fixes = nr;
+	/* the findings mode must not print this pass */
+	struct fsck_opts quiet = *a->o;
+
+	quiet.findings = false;
+	b->o = &quiet;
+	ret = fsck_run_passes(b, err);
+	b->o = a->o;
+	return ret;
+}
+
+static const char *default_undo_name(struct bch_fs *fs, char *buf, size_t size)
+{
+	struct printbuf pb = PRINTBUF;
+	time_t now = time(NULL);
+	char stamp[32];
+
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", gmtime(&now));
+	pb_uuid(&pb, fs->sb->user_uuid);
+	snprintf(buf, size, "bcachefs-fsck-%s-%s.undo", pb.buf ? pb.buf : "fs", stamp);
+	pb_exit(&pb);
+	return buf;
+}
+
+static bool fault_from_env(struct bch_io_fault *f)
+{
+	const char *e = getenv("BCACHEFS_TEST_FAIL_AFTER_WRITES");
+	char *end;
+
+	if (!e || !*e)
+		return false;
+	memset(f, 0, sizeof(*f));
+	f->fail_after = (unsigned)strtoul(e, &end, 10);
+	f->torn = !strcmp(end, ":torn");
+	return true;
+}
+
+static bool depends_on_unfixed(const struct repair_state *rs, const struct bch_finding *f)
+{
+	struct bch_alloc_fix key = { .dev = (uint8_t)f->dev, .bucket = f->bucket };
+
+	if (f->kind != BCH_F_lru_missing && f->kind != BCH_F_lru_wrong_time)
+		return false;
+	return rs->nr_unfixed &&
+	       bsearch(&key, rs->unfixed, rs->nr_unfixed, sizeof(key), cmp_fix);
+}
+
+/* plan the updates for every finding we fix */
+static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_state *rs,
+			const struct bch_alloc_fix *fixes, size_t nr_fixes,
+			struct fsck_repair *r, struct bch_error *err)
+{
+	int ret = 0;
+
+	/* the alloc corrections, from the first check's findings */
+	for (size_t i = 0, j = 0; i < c->nr_found && j < nr_fixes && !ret; i++) {
+		const struct bch_finding *f = &c->found[i];
+		struct bch_alloc_fix key = { .dev = (uint8_t)f->dev, .bucket = f->bucket };
+		const struct bch_alloc_fix *fix;
+
+		if (f->kind != BCH_F_alloc_sectors_wrong)
+			continue;
+		fix = bsearch(&key, fixes, nr_fixes, sizeof(*fixes), cmp_fix);
+		if (!fix)
+			continue;
+		ret = fsck_repair_alloc_apply(r, f, fix, &c->chk.geom);
+		rs->fixed[f->kind]++;
+	}
+	/* everything else, from the check that saw the corrected alloc keys */
+	for (size_t i = 0; i < b->nr_found && !ret; i++) {
+		const struct bch_finding *f = &b->found[i];
+		bool fixed = false;
+
+		if (f->kind == BCH_F_alloc_sectors_wrong)
+			continue;
+		if (fsck_problem(f->kind)->flags & PR_NOT_ERROR)
+			continue;	/* the bitmaps: mended by the backpointer repairs */
+		if (depends_on_unfixed(rs, f))
+			;	/* its LRU entry follows the alloc key we leave alone */
+		else if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind]))
+			ret = fsck_repair_finding(r, f, &fixed);
+		if (fixed) {
+			rs->fixed[f->kind]++;
+		} else if (!(fsck_problem(f->kind)->flags & PR_NOT_ERROR)) {
+			rs->left[f->kind]++;
+			rs->nr_left++;
+		}
+	}
+	if (ret == -BCH_ERR_NOMEM)
+		bch_err(err, BCH_ERR_NOMEM, "out of memory planning the repair");
+	return ret;
+}
+
+static int count_after(struct bch_fs *fs, const struct fsck_opts *o, uint64_t *nr,
+		       struct bch_error *err)
+{
+	struct fsck_opts quiet = *o;
+	struct fsck_ctx v = { .fs = fs, .o = &quiet };
+	struct bch_check_geom geom;
+	int ret;
+
+	quiet.findings = false;
+	bch_check_geom_from_sb(&geom, fs->sb);
+	if (bch_check_init(&v.chk, &geom, fsck_on_finding, &v))
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	ret = fsck_run_passes(&v, err);
+	*nr = v.nr_findings;
+	bch_check_exit(&v.chk);
+	pb_exit(&v.pb);
+	return ret;
+}
+
+int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
+		     struct bch_error *err)
+{
+	struct repair_state rs = { 0 };
+	struct bch_alloc_fix *fixes = NULL;
+	size_t nr_fixes = 0;
+	struct fsck_ctx b = { 0 };
+	struct fsck_repair r;
+	struct bch_io_fault fault;
+	char undo_buf[512];
+	const char *undo = NULL;
+	uint64_t after = 0;
+	int ret = 0, status;
+
+	fsck_repair_init(&r);
+	fixes = calloc(c->nr_found ? c->nr_found : 1, sizeof(*fixes));
+	rs.unfixed = calloc(c->nr_found ? c->nr_found : 1, sizeof(*rs.unfixed));
+	if (!fixes || !rs.unfixed) {
+		free(fixes);
+		free(rs.unfixed);
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
+
+	/* alloc counters first: everything derived from them is checked again */
+	for (size_t i = 0; i < c->nr_found; i++) {
+		const struct bch_finding *f = &c->found[i];
+		const char *why;
+
+		if (f->kind != BCH_F_alloc_sectors_wrong)
+			continue;
+		why = decide(c, &rs, f->kind, c->chk.stats.findings[f->kind]) ?
+			fsck_repair_alloc_fix(f, &c->chk.geom, &fixes[nr_fixes]) :
+			c->o->mode == MODE_PREEN ?
+			"alloc corrections are not made unattended (-p); run fsck -y" : "declined";
+		if (why) {
+			fprintf(stderr, "bcachefs: not repairing alloc key %u:%" PRIu64 ": %s\n",
+				f->dev, f->bucket, why);
+			rs.left[f->kind]++;
+			rs.nr_left++;
+			rs.unfixed[rs.nr_unfixed++] = (struct bch_alloc_fix){
+				.dev = (uint8_t)f->dev, .bucket = f->bucket,
+			};
+			continue;
+		}
+		nr_fixes++;
+	}
+	qsort(fixes, nr_fixes, sizeof(*fixes), cmp_fix);
+	qsort(rs.unfixed, rs.nr_unfixed, sizeof(*rs.unfixed), cmp_fix);
+
+	if (nr_fixes) {
+		ret = recheck(c, fixes, nr_fixes, &b, err);
+	} else {
+		b.found = c->found;
+		b.nr_found = c->nr_found;
+		b.chk.stats = c->chk.stats;
+	}
+	ret = ret ?: plan_updates(c, &b, &rs, fixes, nr_fixes, &r, err);
+	if (ret)
+		goto out;
+
+	if (!c->o->no_undo)
+		undo = c->o->undo_file ?: default_undo_name(c->fs, undo_buf, sizeof(undo_buf));
+	ret = fsck_repair_commit(c->fs, &r, undo, fault_from_env(&fault) ? &fault : NULL, err);
+	if (ret)
+		goto out;
+	if (r.u.nr && c->out) {
+		fprintf(c->out, "repair: %zu key updates in journal entry %" PRIu64
+			" (device %u, byte %" PRIu64 ", %zu bytes); superblocks marked for replay\n",
+			r.u.nr, r.journal_seq, r.journal_dev, r.journal_offset, r.journal_bytes);
+		if (undo)
+			fprintf(c->out, "undo file: %s (restore with: bcachefs undo %s DEV...)\n",
+				undo, undo);
+	}
+	for (unsigned k = 0; k < BCH_F_NR && c->out; k++) {
+		if (rs.fixed[k] && !(fsck_problem(k)->flags & PR_NOT_ERROR))
+			fprintf(c->out, "fixed: %s %" PRIu64 "\n", fsck_problem(k)->upstream,
+				rs.fixed[k]);
+		if (rs.left[k])
+			fprintf(c->out, "not fixed: %s %" PRIu64 "\n", fsck_problem(k)->upstream,
+				rs.left[k]);
+	}
+
+	/* nothing was written: every finding is still there */
+	if (!r.u.nr)
+		after = c->nr_findings;
+	/* read it back as recovery would: what is left? */
+	if (r.u.nr) {
+		bch_fs_close(c->fs);
+		c->fs = open_fs(devs, nr_devs, c->o->passphrase_file, false, &status);
+		if (!c->fs) {
+			ret = bch_err(err, BCH_ERR_IO, "cannot reopen the filesystem after repair");
+			goto out;
+		}
+		ret = count_after(c->fs, c->o, &after, err);
+		if (ret)
+			goto out;
+		if (c->out)
+			fprintf(c->out, "after repair: %" PRIu64 " finding%s\n", after,
+				after == 1 ? "" : "s");
+	}
+	ret = rs.nr_left || after ? EXIT_UNCORRECTED : r.u.nr ? EXIT_FIXED : EXIT_OK;
+out:
+	if (b.found != c->found)
+		fsck_free_findings(&b);
+	if (nr_fixes)
+		bch_check_exit(&b.chk);
+	pb_exit(&b.pb);
+	free(fixes);
+	free(rs.unfixed);
+	fsck_repair_exit(&r);
+	return ret;
+}
+
+/* an image file attached to a loop device may be mounted: refuse */

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bcachefs fsck reports: findings, devices and bitmaps, verdict, summary, JSON. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmds.h"
+#include "fs.h"
+#include "fsck.h"
+#include "fsck_ctx.h"
+#include "json_compat.h"
+
+/* ---- findings ---- */
+
+int fsck_on_finding(void *ctx, const struct bch_finding *f)
+{
+	struct fsck_ctx *c = ctx;
+	unsigned version = c->fs->sb->version;
+
+	c->nr_findings++;
+	if (c->collect) {
+		if (c->nr_found == c->found_size) {
+			size_t ns = c->found_size ? c->found_size * 2 : 64;
+			struct bch_finding *n = realloc(c->found, ns * sizeof(*n));
+
+			if (!n)
+				return -BCH_ERR_NOMEM;
+			c->found = n;
+			c->found_size = ns;
+		}
+		c->found[c->nr_found++] = *f;
+	}
+	if (c->jfindings) {
+		json_object *j = json_object_new_object();
+		const char *btree = bch_btree_id_name(f->btree_id, version);
+
+		pb_reset(&c->pb);
+		pb_bpos(&c->pb, f->pos);
+		json_object_object_add(j, "error", json_object_new_string(fsck_finding_error_name(f)));
+		json_object_object_add(j, "kind", json_object_new_string(bch_finding_name(f->kind)));
+		json_object_object_add(j, "btree", json_object_new_string(btree ? btree : "?"));
+		json_object_object_add(j, "pos", json_object_new_string(c->pb.buf));
+		json_object_object_add(j, "dev", json_object_new_int64(f->dev));
+		json_object_object_add(j, "bucket", json_object_new_uint64(f->bucket));
+		pb_reset(&c->pb);
+		fsck_finding_line(&c->pb, f, &c->chk.geom, version);
+		json_object_object_add(j, "detail", json_object_new_string(c->pb.buf));
+		json_object_array_add(c->jfindings, j);
+	}
+	if (c->o->findings) {
+		pb_reset(&c->pb);
+		fsck_finding_line(&c->pb, f, &c->chk.geom, version);
+		printf("%s\n", c->pb.buf);
+		return 0;
+	}
+	if (!c->out)
+		return 0;
+	if (!c->o->verbose && c->printed[f->kind]++ >= FSCK_RATELIMIT)
+		return 0;
+	pb_reset(&c->pb);
+	fsck_finding_text(&c->pb, f, version);
+	fprintf(c->out, "%s\n", c->pb.buf);
+	return 0;
+}
+
+void fsck_print_ratelimited(struct fsck_ctx *c)
+{
+	for (unsigned k = 0; k < BCH_F_NR && c->out && !c->o->verbose; k++) {
+		uint64_t n = c->chk.stats.findings[k];
+
+		if (n > FSCK_RATELIMIT)
+			fprintf(c->out, "... and %" PRIu64 " more %s (%s); -v shows all\n",
+				n - FSCK_RATELIMIT, fsck_problem(k)->upstream, bch_finding_name(k));
+	}
+}
+
+
+/* ---- reports ---- */
+
+/* [from, to] ranges of set bits, at most max of them (0: all) */
+static void bitmap_ranges(const struct bch_bitmap *b, unsigned max, struct printbuf *pb,
+			  json_object *jarr)
+{
+	uint64_t bit = 0, from, to;
+	unsigned n = 0;
+
+	while (bch_bitmap_next_set(b, bit, &from)) {
+		to = from;
+		while (to + 1 < b->nbits && bch_bitmap_test(b, to + 1) == 1)
+			to++;
+		if (jarr) {
+			json_object *r = json_object_new_array();
+
+			json_object_array_add(r, json_object_new_uint64(from));
+			json_object_array_add(r, json_object_new_uint64(to));
+			json_object_array_add(jarr, r);
+		}
+		if (pb && (!max || n < max)) {
+			if (from == to)
+				pb_printf(pb, " %" PRIu64, from);
+			else
+				pb_printf(pb, " %" PRIu64 "-%" PRIu64, from, to);
+		} else if (pb && n == max) {
+			pb_puts(pb, " ...");
+		}
+		n++;
+		bit = to + 1;
+	}
+}
+
+void fsck_report_devices(struct fsck_ctx *c, json_object *jdevs)
+{
+	const struct bch_check_geom *g = &c->chk.geom;
+
+	for (unsigned d = 0; d < g->nr_devs; d++) {
+		const struct bch_bitmap *m = &c->chk.mismatch[d], *e = &c->chk.empty[d];
+
+		if (!g->dev[d].exists)
+			continue;
+		if (c->out) {
+			fprintf(c->out, "device %u: %" PRIu64 " buckets (first %u, %u sectors each): %" PRIu64
+				" mismatched, %" PRIu64 " empty\n", d, g->dev[d].nbuckets,
+				g->dev[d].first_bucket, g->dev[d].bucket_size,
+				bch_bitmap_weight(m), bch_bitmap_weight(e));
+			if (bch_bitmap_weight(m)) {
+				pb_reset(&c->pb);
+				bitmap_ranges(m, 16, &c->pb, NULL);
+				fprintf(c->out, "  mismatch:%s\n", c->pb.buf);
+			}
+			if (bch_bitmap_weight(e)) {
+				pb_reset(&c->pb);
+				bitmap_ranges(e, 16, &c->pb, NULL);
+				fprintf(c->out, "  empty:%s\n", c->pb.buf);
+			}
+		}
+		if (jdevs) {
+			json_object *j = json_object_new_object();
+			json_object *jm = json_object_new_array(), *je = json_object_new_array();
+
+			json_object_object_add(j, "dev", json_object_new_int(d));
+			json_object_object_add(j, "nbuckets", json_object_new_uint64(g->dev[d].nbuckets));
+			json_object_object_add(j, "first_bucket", json_object_new_int(g->dev[d].first_bucket));
+			json_object_object_add(j, "bucket_size", json_object_new_int(g->dev[d].bucket_size));
+			bitmap_ranges(m, 0, NULL, jm);
+			bitmap_ranges(e, 0, NULL, je);
+			json_object_object_add(j, "mismatch", jm);
+			json_object_object_add(j, "empty", je);
+			json_object_array_add(jdevs, j);
+		}
+	}
+}
+
+void fsck_report_copygc(struct fsck_ctx *c, json_object *jroot)
+{
+	bool any, fault = bch_check_copygc_would_fault(&c->chk, &any);
+	json_object *jl = jroot ? json_object_new_array() : NULL;
+
+	for (size_t i = 0; i < c->chk.nr_oob_frag_lru; i++) {
+		const struct bch_bad_lru *l = &c->chk.oob_frag_lru[i];
+
+		pb_reset(&c->pb);
+		pb_bpos(&c->pb, l->pos);
+		if (jl)
+			json_object_array_add(jl, json_object_new_string(c->pb.buf));
+		if (c->out)
+			fprintf(c->out, "copygc: fragmentation LRU entry lru:%s points at bucket %" PRIu64
+				" of device %u, which has %" PRIu64 " buckets (%" PRIu64 " mismatched)\n",
+				c->pb.buf, l->bucket, l->dev, c->chk.geom.dev[l->dev].nbuckets,
+				bch_bitmap_weight(&c->chk.mismatch[l->dev]));
+	}
+	if (c->out)
+		fprintf(c->out, "copygc verdict: %s\n", fault ?
+			"WOULD FAULT on kernels without \"Fix reference to invalid bucket in copygc\" (July 2025): "
+			"copygc would test a mismatch bitmap bit past the end of its device"
+			: c->chk.nr_oob_frag_lru ?
+			"would not fault (LRU entries past a device end, but that device has no mismatched bucket)"
+			: "would not fault (no fragmentation LRU entry past a device end)");
+	if (jroot) {
+		json_object_object_add(jroot, "copygc_would_fault", json_object_new_boolean(fault));
+		json_object_object_add(jroot, "copygc_oob_lru_entries", jl);
+		json_object_object_add(jroot, "any_mismatch", json_object_new_boolean(any));
+	}
+}
+
+struct dump_file {
+	FILE	*f;
+};
+
+static int dump_write(void *ctx, const void *buf, size_t len)
+{
+	struct dump_file *d = ctx;
+
+	return fwrite(buf, 1, len, d->f) == len ? 0 : -BCH_ERR_IO;
+}
+
+int fsck_dump_bitmaps(struct fsck_ctx *c)
+{
+	const char *dir = c->o->dump_dir;
+
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		die_msg("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (unsigned d = 0; d < c->chk.geom.nr_devs; d++) {
+		const char *what[2] = { "mismatch", "empty" };
+		const struct bch_bitmap *b[2] = { &c->chk.mismatch[d], &c->chk.empty[d] };
+
+		if (!c->chk.geom.dev[d].exists)
+			continue;
+		for (unsigned i = 0; i < 2; i++) {
+			char path[4096];
+			struct dump_file df;
+			int ret;
+
+			snprintf(path, sizeof(path), "%s/dev%u.%s", dir, d, what[i]);
+			df.f = fopen(path, "w");
+			if (!df.f) {
+				die_msg("cannot write %s: %s", path, strerror(errno));
+				return -1;
+			}
+			ret = bch_bitmap_export(b[i], dump_write, &df);
+			if (fclose(df.f) || ret) {
+				die_msg("error writing %s", path);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void fsck_report_summary(struct fsck_ctx *c, int status, const char *what, json_object *jroot)
+{
+	json_object *jc = jroot ? json_object_new_object() : NULL;
+	bool first = true;
+
+	if (c->out)
+		fprintf(c->out, "summary: %" PRIu64 " finding%s", c->nr_findings,
+			c->nr_findings == 1 ? "" : "s");
+	for (unsigned k = 0; k < BCH_F_NR; k++) {
+		uint64_t n = c->chk.stats.findings[k];
+
+		if (!n)
+			continue;
+		if (c->out)
+			fprintf(c->out, "%s %s %" PRIu64, first ? ":" : ",", bch_finding_name(k), n);
+		first = false;
+		if (jc)
+			json_object_object_add(jc, bch_finding_name(k), json_object_new_uint64(n));
+	}
+	if (c->out)
+		fprintf(c->out, "; %s; exit status %d\n", c->nr_findings ? what : "clean", status);
+	if (jroot) {
+		json_object_object_add(jroot, "counts", jc);
+		json_object_object_add(jroot, "exit_status", json_object_new_int(status));
+	}
+}
+
+int fsck_write_json(struct fsck_ctx *c, json_object *jroot)
+{
+	const char *s = json_object_to_json_string_ext(jroot, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE);
+	FILE *f = strcmp(c->o->json_file, "-") ? fopen(c->o->json_file, "w") : stdout;
+
+	if (!f) {
+		die_msg("cannot write %s: %s", c->o->json_file, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%s\n", s);
+	if (f != stdout && fclose(f)) {
+		die_msg("error writing %s", c->o->json_file);
+		return -1;
+	}
+	return 0;
+}
+
+
+void fsck_free_findings(struct fsck_ctx *c)
+{
+	free(c->found);
+	c->found = NULL;
+	c->nr_found = c->found_size = 0;
+}
