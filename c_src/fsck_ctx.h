@@ -35,7 +35,6 @@ struct fsck_pass_info {
 
 extern const struct fsck_pass_info fsck_passes[PASS_NR];
 
-
 enum fsck_mode {
 	MODE_CHECK,	/* -n, or no terminal to ask on */
 	MODE_YES,	/* -y: fix everything */
