@@ -190,7 +190,7 @@ int fsck_repair_commit(struct bch_fs *fs, struct fsck_repair *r, const char *und
 	jw.buf = NULL;
 	/* the entry must be on disk before any superblock points recovery at it */
 	ret = bch_write_plan_add(&plan, jw.dev, jw.offset, buf, jw.len, true) ?:
-	      bch_sb_plan_mark_dirty(fs, &plan, err);
+	      bch_sb_plan_mark_dirty(fs, &plan, jw.dev, err);
 	if (ret == -BCH_ERR_NOMEM)
 		bch_err(err, BCH_ERR_NOMEM, "out of memory planning the repair");
 	if (!ret && fault)

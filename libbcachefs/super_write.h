@@ -14,8 +14,12 @@ struct bch_fs;
 /* features upstream sets whenever the filesystem is dirty (§2.5) */
 #define BCH_FEATURES_ALWAYS	0x63200ULL
 
-/* add one write per superblock copy of every opened device */
+/*
+ * Add one write per superblock copy of every opened device; the replicas
+ * field gains {journal, journal_dev} if it lacks it (1.33+ drop it when
+ * clean, and recovery wants the replayed entry's device marked).
+ */
 int bch_sb_plan_mark_dirty(struct bch_fs *fs, struct bch_write_plan *plan,
-			   struct bch_error *err);
+			   unsigned journal_dev, struct bch_error *err);
 
 #endif
