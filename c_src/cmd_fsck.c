@@ -63,7 +63,8 @@ static int parse_passes(char *s, struct fsck_opts *o)
 		o->pass[i] = true;
 	}
 	/* the LRU and pointer passes work from what the first pass collected */
-	if (o->pass[PASS_LRU] || o->pass[PASS_POINTERS] || o->pass[PASS_ACCOUNTING])
+	if (o->pass[PASS_LRU] || o->pass[PASS_POINTERS] || o->pass[PASS_ACCOUNTING] ||
+	    o->pass[PASS_RECONCILE_PHYS])
 		o->pass[PASS_ALLOC_BP] = true;
 	return 0;
 }

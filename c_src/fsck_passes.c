@@ -27,6 +27,8 @@ const struct fsck_pass_info fsck_passes[PASS_NR] = {
 	[PASS_BUCKET_INDEX] = { "bucket_index", "freespace, need_discard and bucket_gens entries in range" },
 	[PASS_ACCOUNTING]   = { "accounting",
 				"per-device bucket accounting (buckets, sectors, fragmented per data type) against the alloc keys (needs alloc_backpointers)" },
+	[PASS_RECONCILE_PHYS] = { "reconcile_phys",
+				"1.33+: reconcile_hipri_phys/reconcile_work_phys keys against the backpointers' reconcile class (needs alloc_backpointers)" },
 };
 
 /* ---- key sources over btree iterators ---- */
@@ -156,6 +158,20 @@ static int pass_accounting(struct fsck_ctx *c, struct bch_error *err)
 }
 
 
+static int pass_reconcile_phys(struct fsck_ctx *c, struct bch_error *err)
+{
+	struct bch_btree_iter hi, wi;
+	struct bch_key_src hs, ws;
+	int ret;
+
+	src_init(&hs, &hi, c->fs, BTREE_ID_reconcile_hipri_phys);
+	src_init(&ws, &wi, c->fs, BTREE_ID_reconcile_work_phys);
+	ret = bch_check_reconcile_phys(&c->chk, &hs, &ws, err);
+	bch_btree_iter_exit(&hi);
+	bch_btree_iter_exit(&wi);
+	return ret;
+}
+
 int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 {
 	static int (*const fns[PASS_NR])(struct fsck_ctx *, struct bch_error *) = {
@@ -164,6 +180,7 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 		[PASS_POINTERS]		= pass_pointers,
 		[PASS_BUCKET_INDEX]	= pass_bucket_index,
 		[PASS_ACCOUNTING]	= pass_accounting,
+		[PASS_RECONCILE_PHYS]	= pass_reconcile_phys,
 	};
 
 	for (unsigned i = 0; i < PASS_NR; i++) {

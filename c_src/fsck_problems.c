@@ -64,6 +64,9 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_ptr_gen_mismatch] = { BCH_F_ptr_gen_mismatch, "stale_dirty_ptr",
 	  "dirty pointer whose generation is not its bucket's",
 	  "(not repaired: the extent must be fixed)", 0 },
+	[BCH_F_reconcile_phys_wrong] = { BCH_F_reconcile_phys_wrong, "reconcile_work_phys_incorrectly_set",
+	  "reconcile phys key disagrees with the backpointer's reconcile class",
+	  "set or delete the key", 0 },
 	[BCH_F_accounting_dev_data_type_wrong] = { BCH_F_accounting_dev_data_type_wrong, "accounting_mismatch",
 	  "device bucket accounting differs from the alloc keys",
 	  "add the difference to the accounting", 0 },
@@ -198,6 +201,11 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_bp_target(out, &f->bp, sb_version);
 		pb_printf(out, " level=%u bucket=%u:%" PRIu64 " ptr_gen=%u bucket_gen=%u",
 			  f->bp.level, f->dev, f->bucket, f->ptr_gen, f->alloc_gen);
+		break;
+	case BCH_F_reconcile_phys_wrong:
+		pb_printf(out, "%s:", bch_btree_id_name(f->btree_id, sb_version));
+		pb_bpos(out, f->pos);
+		pb_printf(out, " found_class=%" PRIu64 " bp_class=%" PRIu64, f->time, f->expected_time);
 		break;
 	case BCH_F_accounting_dev_data_type_wrong:
 		pb_printf(out, "dev=%u data_type=%s want=[%" PRId64 ", %" PRId64 ", %" PRId64

@@ -87,6 +87,11 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 		return del(r, BTREE_ID_bucket_gens, f->pos, 0);
 	case BCH_F_accounting_dev_data_type_wrong:
 		return accounting_delta(r, f);
+	case BCH_F_reconcile_phys_wrong:
+		if (f->time)	/* a key where none (or the other one) belongs */
+			return del(r, f->btree_id, f->pos, 0);
+		k = (struct bkey){ .p = f->pos, .type = KEY_TYPE_set };
+		return bch_key_updates_add(&r->u, f->btree_id, 0, &k);
 	case BCH_F_bucket_bp_mismatch:
 	case BCH_F_bucket_bp_excess:
 		return 0;	/* the bitmaps: fixed by fixing the backpointers */

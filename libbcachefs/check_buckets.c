@@ -38,6 +38,7 @@ static const char * const finding_names[BCH_F_NR] = {
 	[BCH_F_bucket_gens_nonzero_invalid]	= "bucket_gens_nonzero_invalid",
 	[BCH_F_accounting_dev_data_type_wrong]	= "accounting_dev_data_type_wrong",
 	[BCH_F_ptr_gen_mismatch]		= "ptr_gen_mismatch",
+	[BCH_F_reconcile_phys_wrong]		= "reconcile_phys_wrong",
 };
 
 const char *bch_finding_name(enum bch_finding_kind kind)
@@ -98,6 +99,7 @@ void bch_check_exit(struct bch_check *c)
 		bch_bitmap_free(&c->empty[d]);
 	}
 	free(c->acct);
+	free(c->phys);
 	free(c->buckets);
 	free(c->bps);
 	free(c->orphans);
@@ -192,8 +194,16 @@ static int bp_decode_or_report(struct bch_check *c, const struct bp_cursor *cur,
 {
 	const char *why = NULL;
 
-	if (cur->k.type == KEY_TYPE_backpointer && !bch_backpointer_decode(&cur->k, bp, &why))
+	if (cur->k.type == KEY_TYPE_backpointer && !bch_backpointer_decode(&cur->k, bp, &why)) {
+		if (c->geom.version >= BCH_VERSION_RECONCILE && (bp->flags & 3)) {
+			struct bch_phys_want *w = PUSH(c, phys);
+
+			if (!w)
+				return -BCH_ERR_NOMEM;
+			*w = (struct bch_phys_want){ .pos = cur->k.p, .class = bp->flags & 3 };
+		}
 		return 0;
+	}
 	struct bch_finding f = {
 		.kind = BCH_F_bp_bad_value, .btree_id = BTREE_ID_backpointers,
 		.pos = cur->k.p, .dev = cur->dev, .bucket = cur->bucket,
@@ -1005,6 +1015,79 @@ int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
 		ret = check_index_key(c, btree_id, &k);
 		if (ret)
 			break;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- pass 6: reconcile phys ---- */
+
+static struct bch_phys_want *find_phys(struct bch_check *c, struct bpos p)
+{
+	size_t lo = 0, hi = c->nr_phys;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = bpos_cmp(c->phys[mid].pos, p);
+
+		if (!cmp)
+			return &c->phys[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int phys_btree(struct bch_check *c, struct bch_key_src *src, unsigned btree,
+		      unsigned class, struct bch_error *err)
+{
+	struct bkey k;
+	int ret;
+
+	while ((ret = src->next(src->ctx, &k, err)) > 0) {
+		struct bch_phys_want *w = find_phys(c, k.p);
+
+		if (k.type != KEY_TYPE_set)
+			continue;
+		if (w && w->class == class) {
+			w->found = true;
+			continue;
+		}
+		struct bch_finding f = {
+			.kind = BCH_F_reconcile_phys_wrong, .btree_id = btree, .pos = k.p,
+			.dev = k.p.inode < 256 ? (unsigned)k.p.inode : 256,
+			.time = class, .expected_time = w ? w->class : 0,
+		};
+
+		ret = report(c, &f);
+		if (ret)
+			break;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+int bch_check_reconcile_phys(struct bch_check *c, struct bch_key_src *hipri,
+			     struct bch_key_src *work, struct bch_error *err)
+{
+	int ret;
+
+	if (c->geom.version < BCH_VERSION_RECONCILE)
+		return 0;
+	ret = phys_btree(c, hipri, BTREE_ID_reconcile_hipri_phys, 1, err) ?:
+	      phys_btree(c, work, BTREE_ID_reconcile_work_phys, 2, err);
+	for (size_t i = 0; !ret && i < c->nr_phys; i++) {
+		const struct bch_phys_want *w = &c->phys[i];
+		struct bch_finding f = {
+			.kind = BCH_F_reconcile_phys_wrong,
+			.btree_id = w->class == 1 ? BTREE_ID_reconcile_hipri_phys
+						  : BTREE_ID_reconcile_work_phys,
+			.pos = w->pos, .dev = (unsigned)w->pos.inode,
+			.time = 0, .expected_time = w->class,
+		};
+
+		if (!w->found && w->class <= 2)
+			ret = report(c, &f);
 	}
 	return ret < 0 ? ret : 0;
 }

@@ -88,6 +88,7 @@ enum bch_finding_kind {
 	BCH_F_bucket_gens_nonzero_invalid,
 	BCH_F_accounting_dev_data_type_wrong,
 	BCH_F_ptr_gen_mismatch,
+	BCH_F_reconcile_phys_wrong,
 	BCH_F_NR,
 };
 
@@ -225,6 +226,14 @@ struct bch_check {
 
 	bool			ptrs_scanned;	/* pass 3 ran: bucket ptr sums are known */
 
+	/* 1.33+: backpointers with a reconcile class, and the class (sorted) */
+	struct bch_phys_want {
+		struct bpos	pos;
+		uint8_t		class;
+		bool		found;
+	}			*phys;
+	size_t			nr_phys, phys_size;
+
 	/* repair: check as if these alloc keys were already corrected (sorted) */
 	const struct bch_alloc_fix *fixes;
 	size_t			nr_fixes;
@@ -272,6 +281,17 @@ int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
 int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 			     const struct bkey *deltas, size_t nr_deltas,
 			     struct bch_error *err);
+
+/*
+ * Pass 6 (1.33+): the set keys of reconcile_hipri_phys and
+ * reconcile_work_phys against the backpointers' reconcile class (1
+ * hipri, 2 normal): a key where the class says none or the other btree,
+ * or no key where the class wants one. In the finding, btree_id is the
+ * btree the key is in (or should be in), time the class found there,
+ * expected_time the backpointer's class.
+ */
+int bch_check_reconcile_phys(struct bch_check *c, struct bch_key_src *hipri,
+			     struct bch_key_src *work, struct bch_error *err);
 
 /* the position of a dev_data_type accounting key */
 struct bpos bch_acct_dev_data_type_pos(unsigned dev, unsigned data_type);

@@ -302,3 +302,30 @@ if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_corrupt" ]; then
 		fail "stale dirty pointers left alone" "exit $s1/$s2: $(grep -E 'fixed|repair:' "$dir/y2" | tr '\n' ' ')"
 	fi
 fi
+
+# 1.36: a backpointer given reconcile class 1 (hipri) without its
+# reconcile_hipri_phys key: found, then set by the repair
+if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_corrupt" ]; then
+	dir="$work/phys"
+	mkdir -p "$dir"
+	files=$(devices v136-small "$dir")
+	# shellcheck disable=SC2086
+	set -- $files
+	sector=$("$B" list --format=nodes -b backpointers "$1" | awk '{ split($5, p, ":"); print p[2]; exit }')
+	# key 18 of that leaf: header 3 u64s, flags at value byte 4
+	byte=$("$BUILD/tools/bch_corrupt" "$1" node-keys "$sector" |
+		awk '$1 == "key" && $2 == 18 { print $6 + 8 * 3 + 4 }')
+	"$BUILD/tools/bch_corrupt" "$1" node-poke "$sector" "$byte" 01 --fix-csum > /dev/null 2>&1
+	"$B" fsck -n --findings "$1" > "$dir/n1" 2>&1
+	s1=$?
+	"$B" fsck -y --no-undo "$1" > "$dir/y" 2>&1
+	s2=$?
+	"$B" fsck -n "$1" > "$dir/n2" 2>&1
+	s3=$?
+	if [ $s1 -eq 4 ] && grep -q '^reconcile_phys_wrong reconcile_hipri_phys:.* found_class=0 bp_class=1' "$dir/n1" &&
+	   [ $s2 -eq 1 ] && [ $s3 -eq 0 ]; then
+		pass "reconcile phys key set"
+	else
+		fail "reconcile phys key set" "exit $s1/$s2/$s3: $(head -2 "$dir/n1" | tr '\n' ' ')"
+	fi
+fi
