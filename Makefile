@@ -16,6 +16,7 @@ LDLIBS		+= $(shell $(PKG_CONFIG) --libs blkid libisal libxxhash libsodium libzst
 LIB_SRCS	:= $(sort $(wildcard libbcachefs/*.c))
 CMD_SRCS	:= $(sort $(wildcard c_src/*.c))
 UNIT_SRCS	:= $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRCS	:= $(sort $(wildcard tests/tools/*.c))
 
 BUILD		:= build
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -29,6 +30,7 @@ SAN_CMD_OBJS	:= $(CMD_SRCS:%.c=$(BUILD)/san/%.o)
 SAN_LIB		:= $(BUILD)/san/libbcachefs.a
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 SAN_UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/unit/%)
+TOOL_BINS	:= $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps check demo install uninstall clean unit unit-san bench
 
@@ -65,8 +67,8 @@ $(BUILD)/san/unit/%: tests/unit/%.c $(SAN_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(SAN_LIB) $(LDLIBS) -lcmocka
 
-# test tool that damages image copies (tests/t_badinput.sh)
-$(BUILD)/tools/bch_corrupt: tests/tools/bch_corrupt.c $(LIB)
+# test tools: bch_corrupt damages image copies, bch_inject commits keys to them
+$(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
@@ -76,7 +78,7 @@ deps:
 unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 check: deps
-	@$(MAKE) --no-print-directory bcachefs $(BUILD)/san/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(BUILD)/tools/bch_corrupt
+	@$(MAKE) --no-print-directory bcachefs $(BUILD)/san/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS)
 	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
 demo: deps

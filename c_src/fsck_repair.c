@@ -11,11 +11,10 @@
 #include <string.h>
 
 #include "backpointers.h"
+#include "commit.h"
 #include "fs.h"
 #include "fsck_repair.h"
-#include "journal_write.h"
 #include "lru.h"
-#include "super_write.h"
 
 static void bp_encode(uint8_t v[BCH_BACKPOINTER_BYTES], const struct bch_backpointer *bp)
 {
@@ -156,54 +155,16 @@ void fsck_repair_exit(struct fsck_repair *r)
 	bch_key_updates_free(&r->u);
 }
 
-static int wrap_faults(struct bch_fs *fs, struct bch_io_fault *fault, struct bch_error *err)
-{
-	for (unsigned d = 0; d < fs->nr_devs; d++) {
-		struct bch_dev *dev = fs->devs[d];
-		struct bch_io *w;
-		int ret;
-
-		if (!dev)
-			continue;
-		ret = bch_io_fault_wrap(dev->io, fault, &w, err);
-		if (ret)
-			return ret;
-		dev->io = w;
-	}
-	return 0;
-}
-
 int fsck_repair_commit(struct bch_fs *fs, struct fsck_repair *r, const char *undo_path,
 		       struct bch_io_fault *fault, struct bch_error *err)
 {
-	struct bch_journal_write jw;
-	struct bch_write_plan plan = { 0 };
-	uint8_t *buf;
-	int ret;
+	struct bch_commit_info info;
+	int ret = bch_commit_updates(fs, &r->u, undo_path, fault, &info, err);
 
-	bch_key_updates_finish(&r->u);
-	if (!r->u.nr)
-		return 0;
-	ret = bch_journal_write_prepare(fs, &r->u, &jw, err);
-	if (ret)
-		return ret;
-	r->journal_seq = jw.seq;
-	r->journal_dev = jw.dev;
-	r->journal_offset = jw.offset;
-	r->journal_bytes = jw.len;
-	buf = jw.buf;
-	jw.buf = NULL;
-	/* the entry must be on disk before any superblock points recovery at it */
-	ret = bch_write_plan_add(&plan, jw.dev, jw.offset, buf, jw.len, true) ?:
-	      bch_sb_plan_mark_dirty(fs, &plan, jw.dev, err);
-	if (ret == -BCH_ERR_NOMEM)
-		bch_err(err, BCH_ERR_NOMEM, "out of memory planning the repair");
-	if (!ret && fault)
-		ret = wrap_faults(fs, fault, err);
-	if (!ret)
-		ret = bch_write_plan_execute(fs, &plan, undo_path, err);
-	r->nr_writes = (unsigned)plan.nr;
-	bch_write_plan_free(&plan);
-	bch_journal_write_free(&jw);
+	r->journal_seq = info.journal_seq;
+	r->journal_dev = info.journal_dev;
+	r->journal_offset = info.journal_offset;
+	r->journal_bytes = info.journal_bytes;
+	r->nr_writes = info.nr_writes;
 	return ret;
 }

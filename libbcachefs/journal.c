@@ -132,8 +132,14 @@ static int jset_decode(struct bch_fs *fs, const uint8_t *buf, size_t bytes,
 	if (!bch_checksum(csum_type, &fs->key, journal_nonce(n->seq), buf + 16,
 			  bytes - 16, &want))
 		n->csum_ok = bch_csum_eq(want, bch_csum_decode(buf));
-	if (n->csum_ok && bch_csum_type_is_encryption(csum_type))
-		bch_chacha20_xor(&fs->key, journal_nonce(n->seq), n->buf + 44, bytes - 44);
+	if (bch_csum_type_is_encryption(csum_type)) {
+		/* last_seq is inside the encrypted part (from byte 44 on) */
+		n->last_seq = 0;
+		if (n->csum_ok) {
+			bch_chacha20_xor(&fs->key, journal_nonce(n->seq), n->buf + 44, bytes - 44);
+			n->last_seq = n->no_flush ? 0 : get_le64(n->buf + 48);
+		}
+	}
 	return 0;
 }
 
