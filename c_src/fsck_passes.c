@@ -186,6 +186,11 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 	for (unsigned i = 0; i < PASS_NR; i++) {
 		int ret;
 
+		if (i == PASS_POINTERS && !c->o->pass[i]) {
+			ret = bch_check_report_orphans_unverified(&c->chk);
+			if (ret)
+				return ret;
+		}
 		if (!c->o->pass[i])
 			continue;
 		ret = fns[i](c, err);

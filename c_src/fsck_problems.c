@@ -67,6 +67,9 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_reconcile_phys_wrong] = { BCH_F_reconcile_phys_wrong, "reconcile_work_phys_incorrectly_set",
 	  "reconcile phys key disagrees with the backpointer's reconcile class",
 	  "set or delete the key", 0 },
+	[BCH_F_alloc_missing] = { BCH_F_alloc_missing, "ptr_to_missing_alloc_key",
+	  "bucket in use (pointers and backpointers into it) has no alloc key",
+	  "(not repaired: the alloc key must be rebuilt)", 0 },
 	[BCH_F_accounting_dev_data_type_wrong] = { BCH_F_accounting_dev_data_type_wrong, "accounting_mismatch",
 	  "device bucket accounting differs from the alloc keys",
 	  "add the difference to the accounting", 0 },
@@ -158,6 +161,9 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_bp_target(out, &f->bp, sb_version);
 		if (f->kind == BCH_F_bp_no_target)
 			pb_printf(out, " level=%u", f->bp.level);
+		break;
+	case BCH_F_alloc_missing:
+		pb_printf(out, "bucket=%u:%" PRIu64, f->dev, f->bucket);
 		break;
 	case BCH_F_bp_no_alloc_key:
 		pb_puts(out, "backpointers:");

@@ -39,6 +39,7 @@ static const char * const finding_names[BCH_F_NR] = {
 	[BCH_F_accounting_dev_data_type_wrong]	= "accounting_dev_data_type_wrong",
 	[BCH_F_ptr_gen_mismatch]		= "ptr_gen_mismatch",
 	[BCH_F_reconcile_phys_wrong]		= "reconcile_phys_wrong",
+	[BCH_F_alloc_missing]			= "alloc_missing",
 };
 
 const char *bch_finding_name(enum bch_finding_kind kind)
@@ -212,30 +213,35 @@ static int bp_decode_or_report(struct bch_check *c, const struct bp_cursor *cur,
 	return report(c, &f) ?: 1;
 }
 
-/* a backpointer in no alloc key's bucket */
+/*
+ * A backpointer in no alloc key's bucket. On a missing device it is
+ * reported now; otherwise only after the pointer scan: if a pointer wants
+ * it, the bucket is in use and it is its alloc key that is missing.
+ */
 static int bp_orphan(struct bch_check *c, struct bp_cursor *cur)
 {
 	struct bch_backpointer bp;
 	struct bch_check_bp *o;
 	bool no_dev = cur->dev >= 256 || !c->geom.dev[cur->dev].exists;
-	struct bch_finding f = {
-		.kind = no_dev ? BCH_F_bp_no_device : BCH_F_bp_no_alloc_key,
-		.btree_id = BTREE_ID_backpointers, .pos = cur->k.p,
-		.dev = cur->dev, .bucket = cur->bucket,
-	};
 	int ret = bp_decode_or_report(c, cur, &bp);
 
 	if (ret)
 		return ret > 0 ? 0 : ret;
-	f.bp = bp;
-	ret = report(c, &f);
-	if (ret)
-		return ret;
+	if (no_dev) {
+		struct bch_finding f = {
+			.kind = BCH_F_bp_no_device, .btree_id = BTREE_ID_backpointers,
+			.pos = cur->k.p, .dev = cur->dev, .bucket = cur->bucket, .bp = bp,
+		};
+
+		ret = report(c, &f);
+		if (ret)
+			return ret;
+	}
 	o = PUSH(c, orphans);
 	if (!o)
 		return -BCH_ERR_NOMEM;
 	*o = (struct bch_check_bp){
-		.pos = cur->k.p, .bp = bp,
+		.pos = cur->k.p, .bp = bp, .bucket = cur->bucket,
 		.origin = no_dev ? BCH_BP_NO_DEVICE : BCH_BP_NO_ALLOC,
 	};
 	return 0;
@@ -916,6 +922,36 @@ static int report_dangling(struct bch_check *c, const struct bch_check_bp *bp,
 	return report(c, &f);
 }
 
+static int report_orphan(struct bch_check *c, const struct bch_check_bp *o,
+			 const struct bch_check_bp *prev)
+{
+	unsigned dev = (unsigned)o->pos.inode;
+
+	if (o->origin == BCH_BP_NO_DEVICE)
+		return o->matched ? 0 : report_dangling(c, o, NULL);
+	if (o->matched) {
+		/* a bucket in use without alloc key: once per bucket */
+		struct bch_finding f = {
+			.kind = BCH_F_alloc_missing, .btree_id = BTREE_ID_alloc,
+			.pos = BPOS(dev, o->bucket, 0), .dev = dev, .bucket = o->bucket,
+		};
+
+		if (prev && prev->origin == BCH_BP_NO_ALLOC && prev->matched &&
+		    prev->pos.inode == o->pos.inode && prev->bucket == o->bucket)
+			return 0;
+		if (dev < 256)
+			c->alloc_missing[dev]++;
+		return report(c, &f);
+	}
+	struct bch_finding f = {
+		.kind = BCH_F_bp_no_alloc_key, .btree_id = BTREE_ID_backpointers,
+		.pos = o->pos, .dev = dev, .bucket = o->bucket, .bp = o->bp,
+	};
+	int ret = report(c, &f);
+
+	return ret ?: report_dangling(c, o, NULL);
+}
+
 int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
 {
 	int ret = 0;
@@ -948,8 +984,25 @@ int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
 		}
 	}
 	for (size_t i = 0; i < c->nr_orphans && !ret; i++)
-		if (!c->orphans[i].matched)
-			ret = report_dangling(c, &c->orphans[i], NULL);
+		ret = report_orphan(c, &c->orphans[i], i ? &c->orphans[i - 1] : NULL);
+	return ret < 0 ? ret : 0;
+}
+
+int bch_check_report_orphans_unverified(struct bch_check *c)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nr_orphans && !ret; i++) {
+		const struct bch_check_bp *o = &c->orphans[i];
+		struct bch_finding f = {
+			.kind = BCH_F_bp_no_alloc_key, .btree_id = BTREE_ID_backpointers,
+			.pos = o->pos, .dev = (unsigned)o->pos.inode, .bucket = o->bucket,
+			.bp = o->bp,
+		};
+
+		if (o->origin == BCH_BP_NO_ALLOC)
+			ret = report(c, &f);
+	}
 	return ret < 0 ? ret : 0;
 }
 
@@ -1160,7 +1213,8 @@ int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 		const struct bch_check_dev *d = &c->geom.dev[dev];
 		int64_t want[BCH_DATA_NR][3];
 
-		if (!d->exists)
+		/* with alloc keys missing, the alloc keys say nothing about the totals */
+		if (!d->exists || c->alloc_missing[dev])
 			continue;
 		memcpy(want, c->acct[dev].v, sizeof(want));
 		/* buckets without alloc key are free */

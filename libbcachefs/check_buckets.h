@@ -89,6 +89,7 @@ enum bch_finding_kind {
 	BCH_F_accounting_dev_data_type_wrong,
 	BCH_F_ptr_gen_mismatch,
 	BCH_F_reconcile_phys_wrong,
+	BCH_F_alloc_missing,
 	BCH_F_NR,
 };
 
@@ -166,6 +167,7 @@ struct bch_check_bp {
 	bool			matched;	/* a pointer wants exactly this */
 	bool			explained;	/* reported as bp_fields_wrong */
 	size_t			bucket_idx;	/* BCH_BP_IN_BUCKET */
+	uint64_t		bucket;		/* BCH_BP_NO_ALLOC */
 };
 
 struct bch_lru_want {
@@ -225,6 +227,8 @@ struct bch_check {
 	}			*acct;
 
 	bool			ptrs_scanned;	/* pass 3 ran: bucket ptr sums are known */
+	/* buckets in use (pointers and backpointers) without an alloc key */
+	uint64_t		alloc_missing[256];
 
 	/* 1.33+: backpointers with a reconcile class, and the class (sorted) */
 	struct bch_phys_want {
@@ -268,6 +272,9 @@ int bch_check_ptr_key(struct bch_check *c, unsigned btree_id, unsigned level,
 		      const struct bkey *k, struct bch_error *err);
 /* after all pointers were fed: missing and dangling backpointers, sectors */
 int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err);
+
+/* when pass 3 does not run: every orphan backpointer as bp_no_alloc_key */
+int bch_check_report_orphans_unverified(struct bch_check *c);
 
 /* Pass 4: freespace, need_discard and bucket_gens entries in range */
 int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
