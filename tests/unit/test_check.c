@@ -164,6 +164,9 @@ static void test_mismatch_empty_and_gaps(void **state)
 	run_walk(&c, &fd, a, b);
 
 	assert_int_equal(fd.n[BCH_F_bucket_bp_mismatch], 2);
+	/* without alloc key: told only once the pointers are known */
+	assert_int_equal(fd.n[BCH_F_bp_no_alloc_key], 0);
+	assert_int_equal(bch_check_report_orphans_unverified(&c), 0);
 	assert_int_equal(fd.n[BCH_F_bp_no_alloc_key], 2);
 	assert_int_equal(fd.n[BCH_F_bp_no_device], 1);
 	assert_int_equal(bch_bitmap_test(&c.mismatch[0], 10), 1);
@@ -227,6 +230,7 @@ static void test_keys_past_end(void **state)
 	add_bp(b, 0, 256 * 512, 0, 0, 8, 9);			/* bp past the end */
 	run_walk(&c, &fd, a, b);
 	assert_int_equal(fd.n[BCH_F_alloc_invalid_bucket], 4);
+	assert_int_equal(bch_check_report_orphans_unverified(&c), 0);
 	assert_int_equal(fd.n[BCH_F_bp_no_alloc_key], 1);
 	assert_int_equal(fd.n[BCH_F_bucket_bp_mismatch], 1);
 
@@ -278,6 +282,42 @@ static void test_lru_missing_and_no_fault(void **state)
 	free(a);
 	free(b);
 	free(l);
+}
+
+/* a bucket whose alloc key is gone but whose pointer and backpointer are there */
+static void test_alloc_missing(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct bch_error err = { 0 };
+	uint8_t v[16];
+	struct bch_check c;
+	struct found fd;
+	struct bkey k;
+
+	(void)state;
+	add_alloc(a, 0, 10, 0, BCH_DATA_user, 512, 0);
+	add_bp(b, 0, 10 * 512, 0, 0, 512, 1);
+	add_bp(b, 0, 12 * 512, 0, 0, 8, 4096);		/* bucket 12: no alloc key */
+	add_bp(b, 0, 13 * 512, 0, 0, 8, 4097);		/* bucket 13: nor a pointer */
+	run_walk(&c, &fd, a, b);
+	assert_true(bch_check_need_ptr_scan(&c));
+	/* the extent 4096:8 with one pointer to sector 12 * 512 */
+	put_le64(v, 1 | (uint64_t)(12 * 512) << 4);
+	put_le64(v + 8, 0);
+	k = (struct bkey){
+		.p = BPOS(4096, 8, UINT32_MAX), .size = 8, .type = KEY_TYPE_extent,
+		.format = 1, .val_bytes = 8, .val = v,
+	};
+	assert_int_equal(bch_check_ptr_key(&c, BTREE_ID_extents, 0, &k, &err), 0);
+	assert_int_equal(bch_check_ptrs_finish(&c, &err), 0);
+	assert_int_equal(fd.n[BCH_F_alloc_missing], 1);
+	assert_true(fd.last[BCH_F_alloc_missing].bucket == 12);
+	assert_int_equal(fd.n[BCH_F_bp_no_alloc_key], 1);
+	assert_true(fd.last[BCH_F_bp_no_alloc_key].bucket == 13);
+	assert_int_equal(fd.n[BCH_F_bp_no_target], 1);
+	bch_check_exit(&c);
+	free(a);
+	free(b);
 }
 
 /* a dev_data_type accounting key: buckets, sectors, fragmented */
@@ -353,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_keys_past_end),
 		cmocka_unit_test(test_lru_missing_and_no_fault),
 		cmocka_unit_test(test_accounting),
+		cmocka_unit_test(test_alloc_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
