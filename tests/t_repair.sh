@@ -361,3 +361,26 @@ if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_inject" ]; then
 		fail "encrypted: injected entry found, repaired, undone" "exit $s1/$s2/$s3/$s4: $(head -c 200 "$dir/n1")"
 	fi
 fi
+
+# an in-use bucket's alloc key deleted (no triggers, as upstream's tools
+# can): reported, not repaired, and its live backpointers are kept
+if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_inject" ]; then
+	dir="$work/noalloc"
+	mkdir -p "$dir"
+	files=$(devices small "$dir")
+	# shellcheck disable=SC2086
+	set -- $files
+	"$BUILD/tools/bch_inject" "$1" -- delete alloc 0:108:0 > /dev/null 2>&1
+	injected=$(sha256sum < "$1")
+	"$B" fsck -n --findings "$1" > "$dir/n" 2>&1
+	s1=$?
+	"$B" fsck -y --no-undo "$1" > "$dir/y" 2>&1
+	s2=$?
+	if [ $s1 -eq 4 ] && grep -qx 'alloc_missing bucket=0:108' "$dir/n" && [ $s2 -eq 4 ] &&
+	   grep -q 'not fixed: ptr_to_missing_alloc_key 1' "$dir/y" &&
+	   [ "$(sha256sum < "$1")" = "$injected" ]; then
+		pass "missing alloc key: reported, nothing deleted"
+	else
+		fail "missing alloc key: reported, nothing deleted" "exit $s1/$s2"
+	fi
+fi
