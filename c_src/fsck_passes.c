@@ -49,12 +49,66 @@ static void src_init(struct bch_key_src *s, struct bch_btree_iter *it, struct bc
 
 /* ---- passes ---- */
 
+/* the buckets the superblock copies and the journal live in (bcachefs-format.md §2.1) */
+static int set_meta_buckets(struct fsck_ctx *c, struct bch_error *err)
+{
+	for (unsigned d = 0; d < c->fs->nr_devs; d++) {
+		const struct bch_dev *dev = c->fs->devs[d];
+		const struct bch_sb *sb = dev ? &dev->sb : NULL;
+		const struct bch_member *m = bch_fs_member(c->fs, d);
+		uint64_t *b;
+		uint8_t *t;
+		size_t nr = 0, max;
+		int ret;
+
+		if (!dev || !m || !m->bucket_size)
+			continue;
+		max = sb->nr_journal_buckets + 64;
+		for (unsigned i = 0; i < sb->layout.nr_superblocks; i++)
+			max += ((1ULL << sb->layout.sb_max_size_bits) / m->bucket_size) + 2;
+		b = malloc(max * sizeof(*b));
+		t = malloc(max);
+		if (!b || !t) {
+			free(b);
+			free(t);
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		}
+		/* sectors 0..7, then each copy's whole area */
+		for (uint64_t x = 0; x <= 7 / m->bucket_size; x++) {
+			b[nr] = x;
+			t[nr++] = BCH_DATA_sb;
+		}
+		for (unsigned i = 0; i < sb->layout.nr_superblocks; i++) {
+			uint64_t start = sb->layout.sb_offset[i];
+			uint64_t end = start + (1ULL << sb->layout.sb_max_size_bits) - 1;
+
+			for (uint64_t x = start / m->bucket_size; x <= end / m->bucket_size && nr < max; x++) {
+				b[nr] = x;
+				t[nr++] = BCH_DATA_sb;
+			}
+		}
+		for (unsigned i = 0; i < sb->nr_journal_buckets && nr < max; i++) {
+			b[nr] = sb->journal_buckets[i];
+			t[nr++] = BCH_DATA_journal;
+		}
+		ret = bch_check_set_meta_buckets(&c->chk, d, b, t, nr);
+		free(b);
+		free(t);
+		if (ret)
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int pass_alloc_bp(struct fsck_ctx *c, struct bch_error *err)
 {
 	struct bch_btree_iter ai, bi;
 	struct bch_key_src as, bs;
 	int ret;
 
+	ret = set_meta_buckets(c, err);
+	if (ret)
+		return ret;
 	src_init(&as, &ai, c->fs, BTREE_ID_alloc);
 	src_init(&bs, &bi, c->fs, BTREE_ID_backpointers);
 	ret = bch_check_alloc_backpointers(&c->chk, &as, &bs, err);

@@ -82,6 +82,9 @@ const struct fsck_problem *fsck_problem(enum bch_finding_kind kind)
 
 const char *fsck_finding_error_name(const struct bch_finding *f)
 {
+	/* a superblock or journal bucket without alloc key reads as free */
+	if (f->kind == BCH_F_alloc_missing && f->data_type)
+		return "alloc_key_data_type_wrong";
 	if (f->kind == BCH_F_ptr_gen_mismatch && (int8_t)(f->ptr_gen - f->alloc_gen) > 0)
 		return "ptr_gen_newer_than_bucket_gen";
 	if (f->kind == BCH_F_alloc_sectors_wrong &&
@@ -164,6 +167,8 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		break;
 	case BCH_F_alloc_missing:
 		pb_printf(out, "bucket=%u:%" PRIu64, f->dev, f->bucket);
+		if (f->data_type)
+			pb_printf(out, " data_type=%s", bch_data_type_name(f->data_type));
 		break;
 	case BCH_F_bp_no_alloc_key:
 		pb_puts(out, "backpointers:");

@@ -99,6 +99,11 @@ void bch_check_exit(struct bch_check *c)
 		bch_bitmap_free(&c->mismatch[d]);
 		bch_bitmap_free(&c->empty[d]);
 	}
+	for (unsigned d = 0; d < 256; d++) {
+		free(c->meta[d].b);
+		free(c->meta[d].type);
+		free(c->meta[d].seen);
+	}
 	free(c->acct);
 	free(c->phys);
 	free(c->buckets);
@@ -455,6 +460,96 @@ static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cu
 	return ret;
 }
 
+struct meta_sort {
+	uint64_t	b;
+	uint8_t		type;
+};
+
+static int cmp_meta(const void *a, const void *b)
+{
+	const struct meta_sort *x = a, *y = b;
+
+	return x->b < y->b ? -1 : x->b > y->b;
+}
+
+int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t *buckets,
+			       const uint8_t *types, size_t nr)
+{
+	struct bch_meta_buckets *m = &c->meta[dev];
+	struct meta_sort *v = malloc((nr ? nr : 1) * sizeof(*v));
+	size_t out = 0;
+
+	if (dev >= 256 || !v) {
+		free(v);
+		return -BCH_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < nr; i++)
+		v[i] = (struct meta_sort){ buckets[i], types[i] };
+	qsort(v, nr, sizeof(*v), cmp_meta);
+	free(m->b);
+	free(m->type);
+	free(m->seen);
+	m->b = malloc((nr ? nr : 1) * sizeof(*m->b));
+	m->type = malloc(nr ? nr : 1);
+	m->seen = calloc(nr ? nr : 1, sizeof(*m->seen));
+	if (!m->b || !m->type || !m->seen) {
+		free(v);
+		return -BCH_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		if (out && m->b[out - 1] == v[i].b)
+			continue;
+		m->b[out] = v[i].b;
+		m->type[out++] = v[i].type;
+	}
+	m->nr = out;
+	free(v);
+	return 0;
+}
+
+static void meta_seen(struct bch_check *c, unsigned dev, uint64_t bucket)
+{
+	struct bch_meta_buckets *m = &c->meta[dev];
+	size_t lo = 0, hi = m->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->b[mid] == bucket) {
+			m->seen[mid] = true;
+			return;
+		}
+		if (m->b[mid] < bucket)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+}
+
+/* superblock and journal buckets without alloc key */
+static int meta_missing(struct bch_check *c)
+{
+	int ret = 0;
+
+	for (unsigned d = 0; d < 256 && !ret; d++) {
+		const struct bch_meta_buckets *m = &c->meta[d];
+
+		for (size_t i = 0; i < m->nr && !ret; i++) {
+			struct bch_finding f = {
+				.kind = BCH_F_alloc_missing, .btree_id = BTREE_ID_alloc,
+				.pos = BPOS(d, m->b[i], 0), .dev = d, .bucket = m->b[i],
+				.data_type = m->type[i],
+			};
+
+			if (m->seen[i] || !bch_geom_bucket_valid(&c->geom, d, m->b[i]))
+				continue;
+			c->alloc_missing[d]++;
+			ret = report(c, &f);
+		}
+	}
+	return ret;
+}
+
 int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 				 struct bch_key_src *bps, struct bch_error *err)
 {
@@ -479,6 +574,7 @@ int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 				break;
 			continue;
 		}
+		meta_seen(c, dev, ak.p.offset);
 		/* backpointers before this bucket have no alloc key */
 		while (!(ret = bp_peek(c, &cur, err)) && cur.have &&
 		       cmp_dev_bucket(cur.dev, cur.bucket, dev, ak.p.offset) < 0) {
@@ -497,6 +593,8 @@ int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 		cur.have = false;
 		ret = bp_orphan(c, &cur);
 	}
+	if (!ret)
+		ret = meta_missing(c);
 	free(bb.v);
 	if (ret == -BCH_ERR_NOMEM)
 		bch_err(err, BCH_ERR_NOMEM, "out of memory in the alloc/backpointers walk");

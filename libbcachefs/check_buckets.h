@@ -230,6 +230,14 @@ struct bch_check {
 	/* buckets in use (pointers and backpointers) without an alloc key */
 	uint64_t		alloc_missing[256];
 
+	/* superblock and journal buckets per device, which need alloc keys */
+	struct bch_meta_buckets {
+		uint64_t	*b;		/* sorted */
+		uint8_t		*type;		/* BCH_DATA_sb or BCH_DATA_journal */
+		bool		*seen;
+		size_t		nr;
+	}			meta[256];
+
 	/* 1.33+: backpointers with a reconcile class, and the class (sorted) */
 	struct bch_phys_want {
 		struct bpos	pos;
@@ -248,6 +256,13 @@ struct bch_check {
 int bch_check_init(struct bch_check *c, const struct bch_check_geom *g,
 		   bch_finding_fn fn, void *fn_ctx);
 void bch_check_exit(struct bch_check *c);
+
+/*
+ * Before pass 1: the device's superblock (sb) and journal buckets, which
+ * must have alloc keys of those types (copied; unsorted is fine).
+ */
+int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t *buckets,
+			       const uint8_t *types, size_t nr);
 
 /*
  * Pass 1: alloc and backpointers walked together in position order.
