@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* The bcachefs command: dispatch to the subcommands. */
 #include <stdio.h>
 #include <string.h>

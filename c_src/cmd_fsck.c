@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * bcachefs fsck: options, then the passes (fsck_passes.c), the reports
  * (fsck_report.c) and, unless -n, the repair (fsck_repair_run.c).

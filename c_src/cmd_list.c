@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * bcachefs list: the keys or nodes of btrees, as recovery would see them
  * (btree nodes with the journal overlaid). --format=keys and nodes are

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* bcachefs show-super: print the superblock of each device given. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * bcachefs undo FILE DEV...: put back what a repair overwrote. Refuses an
  * undo file of another filesystem, or a device whose bytes are no longer

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* The subcommands of the bcachefs tool, its exit codes and shared helpers. */
 #ifndef BCH_CMDS_H
 #define BCH_CMDS_H
 

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bcachefs fsck: the passes, the problem table (our finding kinds mapped
  * to upstream's sb_errors names and messages) and the reports.

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bcachefs fsck, the command's parts: options and state (here), the passes
  * (fsck_passes.c), the reports (fsck_report.c), the repair run

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * The passes of bcachefs fsck, in order (--list-passes):
  *   alloc_backpointers  alloc and backpointers walked together: bucket

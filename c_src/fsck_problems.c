@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * The problem table of check_bucket_bitmaps: each finding kind with the
  * upstream fsck error name it is reported under (the sb_errors names,

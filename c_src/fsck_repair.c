@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Repair for check_bucket_bitmaps: turns findings into key updates the
  * way upstream repairs them, and commits them as one journal entry that

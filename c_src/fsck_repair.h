@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* Turning fsck findings into key updates, and committing them. */
 #ifndef BCH_FSCK_REPAIR_H
 #define BCH_FSCK_REPAIR_H
 

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * bcachefs fsck -y/-p/ask: decide what to fix, correct alloc keys and
  * check again against the corrected counters, plan the key updates,

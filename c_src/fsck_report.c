@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* bcachefs fsck reports: findings, devices and bitmaps, verdict, summary, JSON. */
 #include <errno.h>
 #include <inttypes.h>

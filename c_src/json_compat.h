@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * json-c declares its own "struct printbuf", which clashes with ours.
  * Include json-c through here: its struct is renamed in this translation

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* Helpers shared by the subcommands: messages, exit codes, opening a filesystem. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

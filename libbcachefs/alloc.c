@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Alloc key decoding: every alloc value version into the alloc_v4 form,
  * and the quantities derived from it (data type, LRU times).

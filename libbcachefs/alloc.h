@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Alloc keys (btree 4): one key per bucket, position dev:bucket:0.
  * Every value version (alloc v1..v3, alloc_v4) is decoded into the

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Backpointer values and their printing (bcachefs-format.md §7.9, §36.4). */
 #include "backpointers.h"
 #include "bkey_to_text.h"

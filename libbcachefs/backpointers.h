@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Backpointers (btree 13, key type 28): one per pointer to a bucket, at
  *   dev : (ptr.offset << shift) + crc.offset : 0

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * On-disk constants of the bcachefs format and the small in-memory types
  * (positions, versions, unpacked key headers) the rest of the library uses.

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Chunked, bounds-checked bucket bitmaps. */
 #include <stdlib.h>
 #include <string.h>

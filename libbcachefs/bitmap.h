@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Per-device bucket bitmaps (the backpointer "mismatch" and "empty"
  * bitmaps). Exactly nbits bits; every access is bounds-checked and an

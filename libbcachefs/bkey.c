@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Packed key layout (bcachefs-format.md §6.2): the first key_u64s
  * little-endian words form one integer whose most significant word is

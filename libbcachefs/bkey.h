@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Key headers: bkey_format validation and unpacking of packed keys.
  * bcachefs-format.md §6 (upstream libbcachefs/bkey.c).

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Keys as text: header, then the value decoded by key type. */
 #include "alloc.h"
 #include "backpointers.h"

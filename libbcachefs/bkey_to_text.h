@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A key as text, in the style of upstream's `bcachefs list`:
  *   u64s 13 type alloc_v4 0:60:0 len 0 ver 0:0: gen 0 oldest_gen 0 ...

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Btree iteration with the journal overlay (bcachefs-format.md §4.6 and
  * Appendix E; upstream btree_journal_iter.c overlays the same way).

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * In-order iteration over a btree as recovery would see it: the keys of
  * the nodes reachable from the root, with the journal keys overlaid

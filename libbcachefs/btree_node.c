@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Btree node decoding (bcachefs-format.md §5.2-5.6; upstream btree_io.c
  * bch2_btree_node_read_done(), validate_bset(), validate_bset_keys()).

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Btree nodes: reading one node from a replica, verifying and decrypting
  * each bset up to sectors_written, unpacking its keys with the node's

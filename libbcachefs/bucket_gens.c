@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* bucket_gens values (bcachefs-format.md §7.7). */
 #include "bucket_gens.h"
 #include "errors.h"

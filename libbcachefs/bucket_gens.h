@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bucket_gens (btree 14, key type 30): the gens of 256 buckets per key,
  * at dev : bucket >> 8 : 0, gens[bucket & 255]. A missing key means all

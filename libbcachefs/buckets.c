@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Bucket arithmetic and freespace keys (bcachefs-format.md §7.2, §7.8). */
 #include "buckets.h"
 #include "errors.h"

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Bucket arithmetic, generations, and the freespace / need_discard
  * index positions. bcachefs-format.md §7.2 (pointer -> bucket,

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * check_bucket_bitmaps: alloc x backpointers merge walk, LRU check,
  * pointer scan of the buckets that do not add up, bucket index range

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * check_bucket_bitmaps: the offline consistency check of the alloc,
  * backpointers and LRU btrees, and of the pointers into buckets whose

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Checksums of metadata and data (enum bch_csum_type).
  *

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Metadata and data checksums (enum bch_csum_type) over byte ranges.
  * CRCs come from isa-l, xxhash from libxxhash, the MAC types from

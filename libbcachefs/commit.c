@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* One commit: journal entry, then superblocks (commit.h). */
 #include <string.h>
 

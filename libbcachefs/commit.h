@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Committing a set of key updates to a filesystem the way upstream's own
  * commits reach the disk: one journal entry that recovery replays, then

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * ChaCha20, Poly1305 and the superblock crypt field, on top of libsodium.
  *

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Encrypted filesystems: the master key in the superblock crypt field,
  * unlocked with a passphrase through scrypt; ChaCha20 for metadata and

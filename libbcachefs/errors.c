@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* Error codes and messages of the library (errors.h). */
 #include <stdio.h>
 #include <string.h>
 

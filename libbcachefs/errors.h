@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Error reporting of the library: functions return 0 or a negative
  * bch_errcode and fill a struct bch_error with a message that names the

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Extent entry decoding (bcachefs-format.md §7.1, §7.2, §36.6). */
 #include "extents.h"
 

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Extent entries: the pointer lists of extent, btree_ptr(_v2), reflink_v
  * and stripe values. bcachefs-format.md §7.2 and §36.6 (upstream

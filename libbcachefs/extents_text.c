@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Text form of extent entries and of the values built from them
  * (bcachefs-format.md §7.1-§7.3, §36.6).

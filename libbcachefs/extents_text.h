@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Printing of the values that carry extent entries (extent, reflink_v,
  * btree_ptr, btree_ptr_v2, stripe) and of reflink_p and reservation,

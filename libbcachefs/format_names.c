@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Names of on-disk enums as upstream spells them (they appear in our
  * output and in the conformance dumps). Sources: upstream

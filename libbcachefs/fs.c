@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Opening a filesystem: member devices (by path or by UUID through
  * libblkid), the superblock with the highest sequence number, the master

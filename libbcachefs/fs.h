@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * An opened filesystem: its member devices, the superblock that won, the
  * master key when encrypted, and the journal state recovery would start

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Inode unpacking and printing (layouts in inode.h). */
 #include <stddef.h>
 

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Inode values (btree 1): inode (8), inode_v2 (23), inode_v3 (29),
  * unpacked into one struct. The inode number is the key's offset.

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The I/O layer: one interface, several back ends (in the style of
  * e2fsprogs' io managers). "unix" reads files and block devices with

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Fault-injecting back end: a power cut after the k-th write (io.h). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* In-memory back end of the I/O layer. */
 #include <stdlib.h>
 #include <string.h>

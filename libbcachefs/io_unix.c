@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Unix back end: regular files and block devices. Single reads use
  * pread; batches go through libaio, on an O_DIRECT descriptor when the

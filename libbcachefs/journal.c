@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Journal reading (bcachefs-format.md §4.5-4.8; upstream journal_io.c
  * bch2_journal_read() and recovery.c journal_replay_early()).

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Journal reading as recovery does it: scan every journal bucket of every
  * member, keep the entries from the newest usable flush entry's last_seq

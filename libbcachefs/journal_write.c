@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Building and placing a journal entry (bcachefs-format.md §4.9; upstream
  * journal_io.c bch2_journal_write() is the reference for the layout).

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Writing one journal entry that upstream recovery replays: the keys of
  * a set of updates plus the btree roots, placed after the newest entry

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* A set of key inserts and deletions to commit together (key_updates.h). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A set of key updates (inserts and deletions) to be committed together:
  * the key writer shared by repair (and, later, format). Keys are kept

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* LRU position encoding and printing (bcachefs-format.md §7.10). */
 #include "errors.h"
 #include "lru.h"

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * LRU btree (10) positions: `set` keys at
  *   inode  = lru_id << 48 | time

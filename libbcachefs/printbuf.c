@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* The growable text buffer the formatters write into (printbuf.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

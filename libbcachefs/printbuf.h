@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /* A growable string the text formatters append to. */
 #ifndef BCH_PRINTBUF_H
 #define BCH_PRINTBUF_H

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Bounds-checked decoders of superblock fields (bcachefs-format.md §2.8,
  * §36.2). Offsets are from the start of the field, header included.

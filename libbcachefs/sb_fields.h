@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Decoders of the superblock's variable fields that the checker itself
  * does not need but show-super prints: replicas, disk groups, errors,

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Superblock reading and validation (bcachefs-format.md §2; upstream
  * libbcachefs/super-io.c read_one_super() and bch2_sb_validate()).

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Superblock: reading a copy (primary, then the backups of the layout),
  * validating it, and parsing the header and the variable fields we use.

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * show-super's text: labels as upstream prints them, values decoded from
  * the raw superblock bytes (bcachefs-format.md §2, §36.2). Superblocks

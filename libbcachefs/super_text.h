@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The superblock as text for people (show-super): the header, the options
  * stored in flags[], the layout and the variable fields, named as upstream

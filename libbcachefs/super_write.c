@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* Rewriting every superblock copy for a commit (super_write.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Rewriting the superblock copies: marked not clean (so recovery reads
  * the journal), "always" feature bits set, sequence number bumped, each

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Undo file reading and writing (format in undo.h). */
 #include <errno.h>
 #include <fcntl.h>

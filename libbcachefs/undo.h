@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Undo files: the bytes a repair is about to overwrite, saved before the
  * first write, so that `bcachefs undo` can put the filesystem back byte

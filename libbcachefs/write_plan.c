@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Executing a write plan with an undo file (write_plan.h). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A plan of writes, executed in order after every byte it will overwrite
  * has been saved to an undo file. The repair is one such plan: the

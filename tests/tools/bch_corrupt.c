@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * bch_corrupt: damage a bcachefs image in controlled ways for the
  * bad-input tests (tests/t_badinput.sh). It edits FILE IN PLACE: run it

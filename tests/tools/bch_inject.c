@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * bch_inject: commit keys to an image the way upstream commits them (one
  * journal entry, superblocks marked for replay), through the library's

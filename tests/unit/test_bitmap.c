@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Unit tests of the bucket bitmap type. */
 #include <stdarg.h>
 #include <stddef.h>

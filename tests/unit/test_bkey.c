@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Unit tests: bkey_format validation, key unpacking, bpos ordering. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of check_bucket_bitmaps on synthetic key streams: the
  * alloc x backpointers merge walk (gaps on either side, several devices,

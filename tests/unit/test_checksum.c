@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Unit tests of checksum.c and crypt.c against known vectors. */
 #include <stdarg.h>
 #include <stddef.h>

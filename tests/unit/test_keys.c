@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of the key value decoders: alloc (v1..v4), backpointers,
  * LRU positions, bucket_gens, freespace, extents text, inodes and

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of sb_fields.c (and the field printing of super_text.c) on
  * hand-made superblock field bytes, whole and truncated.
