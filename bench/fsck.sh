@@ -6,10 +6,8 @@
 # Prints wall time, CPU time (user+sys) and peak RSS, best of 3 runs.
 set -u
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-IMAGES=$(cd "${1:-$ROOT/../shared/images}" && pwd) || exit 1
-BIN=$ROOT/bcachefs
-[ -x "$BIN" ] || { echo "bench: build first (make bcachefs)" >&2; exit 1; }
+. "$(dirname "$0")/../tests/lib.sh"
+repo_setup "$0" "${1:-}"
 [ -x /usr/bin/time ] || { echo "bench: needs GNU time (/usr/bin/time, Debian package time)" >&2; exit 1; }
 
 src=$(ls -S "$IMAGES"/*.img.zst | grep -v '\.dev[0-9]' | head -1)

@@ -5,18 +5,8 @@
 # the image file for comparison.
 set -u
 
-unset CDPATH
-IMAGES=${1:-}
-case $0 in
-*/*) ROOT=$(cd "${0%/*}/.." && pwd) ;;
-*) ROOT=$(cd .. && pwd) ;;
-esac
-# IMAGES relative to the caller's directory; default ../shared/images of the repository
-[ -n "$IMAGES" ] || IMAGES=$ROOT/../shared/images
-IMAGES=$(cd "$IMAGES" 2>/dev/null && pwd) || { echo "${0##*/}: no images directory ${1:-}" >&2; exit 1; }
-cd "$ROOT" || exit 1
-BIN=$ROOT/bcachefs
-[ -x "$BIN" ] || { echo "bench: $BIN not built (make bcachefs)" >&2; exit 1; }
+. "$(dirname "$0")/../tests/lib.sh"
+repo_setup "$0" "${1:-}"
 
 # the largest single-device image, by compressed size
 src=

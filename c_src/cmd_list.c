@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkey.h"
 #include "bkey_to_text.h"
 #include "btree_iter.h"
 #include "cmds.h"
@@ -41,31 +42,6 @@ static void list_usage(FILE *f)
 	      "  -f, --format=text|keys|nodes  output format (default text)\n"
 	      "      --passphrase-file=FILE    passphrase of an encrypted filesystem\n"
 	      "  -h, --help                    this message\n", f);
-}
-
-static int parse_pos(const char *s, struct bpos *p)
-{
-	unsigned long long i, o;
-	unsigned snap = 0;
-	int n;
-
-	if (!strcmp(s, "min")) {
-		*p = POS_MIN;
-		return 0;
-	}
-	if (!strcmp(s, "max")) {
-		*p = SPOS_MAX;
-		return 0;
-	}
-	if (sscanf(s, "%llu:%llu:%u%n", &i, &o, &snap, &n) == 3 && !s[n]) {
-		*p = BPOS(i, o, snap);
-		return 0;
-	}
-	if (sscanf(s, "%llu:%llu%n", &i, &o, &n) == 2 && !s[n]) {
-		*p = BPOS(i, o, 0);
-		return 0;
-	}
-	return -1;
 }
 
 static int parse_btrees(char *s, struct list_opts *o)
@@ -321,7 +297,7 @@ static int parse_list_opts(int argc, char *argv[], struct list_opts *o)
 			break;
 		case 's':
 		case 'e':
-			if (parse_pos(optarg, c == 's' ? &o->start : &o->end)) {
+			if (bch_bpos_parse(optarg, c == 's' ? &o->start : &o->end)) {
 				die_msg("bad position '%s' (want inode:offset[:snapshot])", optarg);
 				return EXIT_USAGE;
 			}

@@ -102,28 +102,8 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 const char *fsck_repair_alloc_fix(const struct bch_finding *f, const struct bch_check_geom *g,
 				  struct bch_alloc_fix *fix)
 {
-	const struct bch_alloc_v4 *a = &f->alloc;
-	uint64_t dirty = f->ptr_sectors[BCH_CTR_DIRTY], cached = f->ptr_sectors[BCH_CTR_CACHED];
-	unsigned bucket_size = g->dev[f->dev].bucket_size;
-
-	if (f->ptr_gen_mismatch)
-		return "pointers of another generation point into the bucket: the extents need fixing first";
-	if (f->ptr_sectors[BCH_CTR_STRIPE] != a->stripe_sectors)
-		return "stripe sectors are not corrected by this tool";
-	if (dirty + a->stripe_sectors > bucket_size || cached > bucket_size)
-		return "the pointers add up to more than the bucket holds";
-	/* only counters whose bucket keeps its data type: no freespace change */
-	if (a->data_type == BCH_DATA_cached ? (!cached || dirty)
-					    : (!a->dirty_sectors || !dirty))
-		return "the correction would change the bucket's data type";
-	if (a->data_type != BCH_DATA_user && a->data_type != BCH_DATA_btree &&
-	    a->data_type != BCH_DATA_cached)
-		return "only user, btree and cached buckets are corrected";
-	*fix = (struct bch_alloc_fix){
-		.dev = (uint8_t)f->dev, .bucket = f->bucket,
-		.dirty_sectors = (uint32_t)dirty, .cached_sectors = (uint32_t)cached,
-	};
-	return NULL;
+	return bch_alloc_correction(&f->alloc, f->ptr_sectors, f->ptr_gen_mismatch, f->dev,
+				    f->bucket, g->dev[f->dev].bucket_size, fix);
 }
 
 int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_finding *f,

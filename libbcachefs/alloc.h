@@ -56,12 +56,6 @@ struct bch_alloc_v4 {
 #define BCH_ALLOC_V4_FLAG_NEED_INC_GEN		(1u << 1)
 #define BCH_ALLOC_V4_BP_START_SHIFT		2
 
-static inline bool bch_is_alloc_type(unsigned type)
-{
-	return type == KEY_TYPE_alloc || type == KEY_TYPE_alloc_v2 ||
-	       type == KEY_TYPE_alloc_v3 || type == KEY_TYPE_alloc_v4;
-}
-
 /*
  * Decode an alloc, alloc_v2, alloc_v3 or alloc_v4 value into *out.
  * alloc_v4: flags are kept as stored (so BACKPOINTERS_START shows what

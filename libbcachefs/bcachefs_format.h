@@ -275,9 +275,6 @@ enum btree_id {
 const char *bch_btree_id_name(unsigned id, unsigned sb_version);
 /* id of a name (either era's spelling), or -1 */
 int bch_btree_id_parse(const char *name);
-/* extents-style btree: key position is the end, size is used */
-bool bch_btree_id_is_extents(unsigned id);
-
 /* ---- data types, checksums ---- */
 
 enum bch_data_type {

@@ -4,6 +4,8 @@
  * the last; fields are taken from the top down in index order, each
  * bits_per_field[i] wide, and hold value - field_offset[i].
  */
+#include <stdio.h>
+
 #include "bkey.h"
 
 static const unsigned field_width[BKEY_NR_FIELDS] = { 64, 64, 32, 32, 32, 64 };
@@ -146,4 +148,26 @@ void bch_bkey_encode_unpacked(void *p, const struct bkey *k)
 	put_le32(b + 12, k->version.hi);
 	put_le32(b + 16, k->size);
 	bpos_encode(b + 20, k->p);
+}
+
+int bch_bpos_parse(const char *s, struct bpos *p)
+{
+	unsigned long long i, o;
+	unsigned snap = 0;
+	int n = 0;
+
+	if (!strcmp(s, "min") || !strcmp(s, "max")) {
+		*p = s[1] == 'i' ? POS_MIN : SPOS_MAX;
+		return 0;
+	}
+	if (sscanf(s, "%llu:%llu:%u%n", &i, &o, &snap, &n) == 3 && !s[n]) {
+		*p = BPOS(i, o, snap);
+		return 0;
+	}
+	n = 0;
+	if (sscanf(s, "%llu:%llu%n", &i, &o, &n) == 2 && !s[n]) {
+		*p = BPOS(i, o, 0);
+		return 0;
+	}
+	return -1;
 }

@@ -23,6 +23,9 @@ const char *bch_bkey_format_invalid(const struct bkey_format *f);
 size_t bch_bkey_decode(const struct bkey_format *f, const uint8_t *p,
 		       size_t avail, struct bkey *k, const char **why);
 
+/* "inode:offset[:snapshot]", "min" or "max"; 0 or -1 */
+int bch_bpos_parse(const char *s, struct bpos *p);
+
 /* encode an unpacked key header (40 bytes) */
 void bch_bkey_encode_unpacked(void *p, const struct bkey *k);
 

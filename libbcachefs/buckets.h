@@ -123,11 +123,6 @@ static inline struct bpos bch_need_discard_pos(unsigned dev, uint64_t bucket)
 	return BPOS(dev, bucket, 0);
 }
 
-static inline unsigned bch_need_discard_pos_dev(struct bpos p)
-{
-	return (unsigned)p.inode;
-}
-
 static inline uint64_t bch_need_discard_pos_bucket(struct bpos p)
 {
 	return p.offset;

@@ -1103,6 +1103,32 @@ int bch_check_report_orphans_unverified(struct bch_check *c)
 	return ret < 0 ? ret : 0;
 }
 
+const char *bch_alloc_correction(const struct bch_alloc_v4 *a, const uint64_t ptr[BCH_CTR_NR],
+				 bool ptr_gen_mismatch, unsigned dev, uint64_t bucket,
+				 unsigned bucket_size, struct bch_alloc_fix *fix)
+{
+	uint64_t dirty = ptr[BCH_CTR_DIRTY], cached = ptr[BCH_CTR_CACHED];
+
+	if (ptr_gen_mismatch)
+		return "pointers of another generation point into the bucket: the extents need fixing first";
+	if (ptr[BCH_CTR_STRIPE] != a->stripe_sectors)
+		return "stripe sectors are not corrected by this tool";
+	if (dirty + a->stripe_sectors > bucket_size || cached > bucket_size)
+		return "the pointers add up to more than the bucket holds";
+	/* only counters whose bucket keeps its data type: no freespace change */
+	if (a->data_type == BCH_DATA_cached ? (!cached || dirty)
+					    : (!a->dirty_sectors || !dirty))
+		return "the correction would change the bucket's data type";
+	if (a->data_type != BCH_DATA_user && a->data_type != BCH_DATA_btree &&
+	    a->data_type != BCH_DATA_cached)
+		return "only user, btree and cached buckets are corrected";
+	*fix = (struct bch_alloc_fix){
+		.dev = (uint8_t)dev, .bucket = bucket,
+		.dirty_sectors = (uint32_t)dirty, .cached_sectors = (uint32_t)cached,
+	};
+	return NULL;
+}
+
 /* ---- pass 4: bucket indexes ---- */
 
 static int check_index_key(struct bch_check *c, unsigned btree_id, const struct bkey *k)
@@ -1306,6 +1332,26 @@ int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 		for (unsigned j = 0; j < 3; j++)
 			s->v[j] += (int64_t)get_le64(deltas[i].val + 8 * j);
 	}
+	/*
+	 * where an alloc key's counters are wrong (the pointer scan says so)
+	 * and would be corrected, the accounting must follow the correction
+	 */
+	for (size_t i = 0; c->ptrs_scanned && i < c->nr_buckets; i++) {
+		const struct bch_check_bucket *b = &c->buckets[i];
+		unsigned size = c->geom.dev[b->dev].bucket_size;
+		struct bch_alloc_v4 right = b->a;
+		struct bch_alloc_fix fix;
+
+		if ((b->ptr[BCH_CTR_DIRTY] == b->alloc[BCH_CTR_DIRTY] &&
+		     b->ptr[BCH_CTR_CACHED] == b->alloc[BCH_CTR_CACHED]) ||
+		    bch_alloc_correction(&b->a, b->ptr, b->ptr_gen_mismatch, b->dev, b->bucket,
+					 size, &fix))
+			continue;
+		right.dirty_sectors = fix.dirty_sectors;
+		right.cached_sectors = fix.cached_sectors;
+		acct_bucket(c->acct[b->dev].v, &b->a, size, -1);
+		acct_bucket(c->acct[b->dev].v, &right, size, 1);
+	}
 	for (dev = 0; !ret && dev < 256; dev++) {
 		const struct bch_check_dev *d = &c->geom.dev[dev];
 		int64_t want[BCH_DATA_NR][3];
@@ -1317,25 +1363,6 @@ int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 		/* buckets without alloc key are free */
 		want[BCH_DATA_free][0] += (int64_t)(d->nbuckets - d->first_bucket) -
 					  (int64_t)c->acct[dev].counted;
-		/*
-		 * where an alloc key's counters are wrong (the pointer scan says
-		 * so), the accounting must follow the pointers, not the key
-		 */
-		for (size_t i = 0; i < c->nr_buckets; i++) {
-			const struct bch_check_bucket *b = &c->buckets[i];
-			struct bch_alloc_v4 right = b->a;
-
-			/* only where the key can be corrected from its pointers alone */
-			if (b->dev != dev || !c->ptrs_scanned || b->ptr_gen_mismatch ||
-			    b->ptr[BCH_CTR_STRIPE] != b->alloc[BCH_CTR_STRIPE] ||
-			    (b->ptr[BCH_CTR_DIRTY] == b->alloc[BCH_CTR_DIRTY] &&
-			     b->ptr[BCH_CTR_CACHED] == b->alloc[BCH_CTR_CACHED]))
-				continue;
-			right.dirty_sectors = (uint32_t)b->ptr[BCH_CTR_DIRTY];
-			right.cached_sectors = (uint32_t)b->ptr[BCH_CTR_CACHED];
-			acct_bucket(want, &b->a, d->bucket_size, -1);
-			acct_bucket(want, &right, d->bucket_size, 1);
-		}
 		for (dt = 0; !ret && dt < BCH_DATA_NR; dt++) {
 			const struct acct_stored *s = &st[dev * BCH_DATA_NR + dt];
 			struct bch_finding f = {

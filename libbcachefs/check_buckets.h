@@ -274,6 +274,16 @@ int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 /* Pass 2: the LRU btree against the alloc keys (after pass 1) */
 int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error *err);
 
+/*
+ * The alloc key correction the pointers into a bucket call for: NULL and
+ * the new counters in *fix, or why the key is better left alone (stale
+ * pointers, stripes, a change of data type). The accounting pass and the
+ * repair use this one rule.
+ */
+const char *bch_alloc_correction(const struct bch_alloc_v4 *a, const uint64_t ptr[BCH_CTR_NR],
+				 bool ptr_gen_mismatch, unsigned dev, uint64_t bucket,
+				 unsigned bucket_size, struct bch_alloc_fix *fix);
+
 /* does pass 3 have anything to do? */
 bool bch_check_need_ptr_scan(const struct bch_check *c);
 

@@ -63,12 +63,6 @@ int bch_btree_id_parse(const char *name)
 	return -1;
 }
 
-bool bch_btree_id_is_extents(unsigned id)
-{
-	return id == BTREE_ID_extents || id == BTREE_ID_reflink ||
-	       id == BTREE_ID_freespace;
-}
-
 static const char * const data_type_names[BCH_DATA_NR] = {
 	"free", "sb", "journal", "btree", "user", "cached", "parity",
 	"stripe", "need_gc_gens", "need_discard", "unstriped",

@@ -291,11 +291,3 @@ void bch_inode_to_text(struct printbuf *out, const struct bch_inode_unpacked *u)
 	}
 }
 
-int bch_inode_generation_decode(const struct bkey *k, uint32_t *generation)
-{
-	*generation = 0;
-	if (k->val_bytes < 8)
-		return -BCH_ERR_CORRUPT;
-	*generation = get_le32(k->val);
-	return 0;
-}

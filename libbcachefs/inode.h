@@ -75,12 +75,6 @@ struct bch_inode_unpacked {
 
 #define BCH_INODE_STR_HASH(u)		((unsigned)bits64((u)->bi_flags, 20, 24))
 
-static inline bool bch_is_inode_type(unsigned type)
-{
-	return type == KEY_TYPE_inode || type == KEY_TYPE_inode_v2 ||
-	       type == KEY_TYPE_inode_v3;
-}
-
 /*
  * Unpack an inode, inode_v2 or inode_v3 key. Returns 0, or
  * -BCH_ERR_CORRUPT with the reason in *why (why may be NULL).
@@ -96,8 +90,5 @@ const char *bch_inode_mode_type_name(uint16_t mode);
  * hash_type=siphash bi_size=.. bi_sectors=.. bi_version=.. bi_atime=.. ..."
  */
 void bch_inode_to_text(struct printbuf *out, const struct bch_inode_unpacked *u);
-
-/* inode_generation (9): bi_generation le32. 0 or -BCH_ERR_CORRUPT */
-int bch_inode_generation_decode(const struct bkey *k, uint32_t *generation);
 
 #endif

@@ -142,9 +142,25 @@ static int jset_decode(struct bch_fs *fs, const uint8_t *buf, size_t bytes,
 	return 0;
 }
 
-/* scan one journal bucket already in memory */
+/* the newest entry on disk so far, and its bucket's newest seq */
+static void note_position(struct bch_journal *j, unsigned dev, unsigned idx, uint64_t seq,
+			  uint64_t end)
+{
+	if (j->bucket_seq[dev] && seq > j->bucket_seq[dev][idx])
+		j->bucket_seq[dev][idx] = seq;
+	if (!j->tail_found || seq > j->highest_seq_seen) {
+		j->tail_found = true;
+		j->tail_dev = dev;
+		j->tail_bucket = idx;
+		j->tail_end = end;
+	}
+	if (seq > j->highest_seq_seen)
+		j->highest_seq_seen = seq;
+}
+
+/* scan one journal bucket (index idx of the device's list) already in memory */
 static int scan_bucket(struct jread *r, const uint8_t *b, size_t bucket_bytes,
-		       unsigned dev, uint64_t start_sector, struct bch_error *err)
+		       unsigned dev, unsigned idx, uint64_t start_sector, struct bch_error *err)
 {
 	struct bch_fs *fs = r->fs;
 	size_t block = (size_t)fs->block_size * 512, off = 0;
@@ -184,8 +200,7 @@ static int scan_bucket(struct jread *r, const uint8_t *b, size_t bucket_bytes,
 		ret = jset_decode(fs, j, bytes, dev, sector, &n, err);
 		if (ret)
 			return ret;
-		if (n.seq > fs->journal.highest_seq_seen)
-			fs->journal.highest_seq_seen = n.seq;
+		note_position(&fs->journal, dev, idx, n.seq, off + ROUND_UP(bytes, block));
 		if (!n.csum_ok)
 			saw_bad = true;
 		ret = jread_add(r, &n, err);
@@ -220,7 +235,7 @@ static int scan_device(struct jread *r, struct bch_dev *d, struct bch_error *err
 			};
 		ret = bch_io_read_batch(d->io, reqs, n, err);
 		for (unsigned i = 0; i < n && !ret; i++)
-			ret = scan_bucket(r, reqs[i].buf, bucket_bytes, d->idx,
+			ret = scan_bucket(r, reqs[i].buf, bucket_bytes, d->idx, start + i,
 					  reqs[i].offset / 512, err);
 		free(buf);
 	}
@@ -606,26 +621,59 @@ static int collect(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 	return 0;
 }
 
+static void jread_free(struct jread *r)
+{
+	for (size_t i = 0; i < r->nr; i++)
+		entry_free(&r->e[i]);
+	free(r->e);
+}
+
+static int scan_devices(struct bch_fs *fs, struct jread *r, struct bch_error *err)
+{
+	int ret = 0;
+
+	for (unsigned d = 0; d < fs->nr_devs && !ret; d++) {
+		struct bch_dev *dev = fs->devs[d];
+
+		if (!dev || !dev->sb.nr_journal_buckets)
+			continue;
+		fs->journal.bucket_seq[d] = calloc(dev->sb.nr_journal_buckets, sizeof(uint64_t));
+		if (!fs->journal.bucket_seq[d])
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		ret = scan_device(r, dev, err);
+	}
+	fs->journal.scanned = !ret;
+	return ret;
+}
+
+int bch_journal_scan(struct bch_fs *fs, struct bch_error *err)
+{
+	struct jread r = { .fs = fs };
+	int ret;
+
+	if (fs->journal.scanned)
+		return 0;
+	ret = scan_devices(fs, &r, err);
+	jread_free(&r);
+	return ret;
+}
+
 int bch_journal_read(struct bch_fs *fs, struct bch_error *err)
 {
 	struct jread r = { .fs = fs };
-	int ret = 0;
+	int ret;
 
 	if (BCH_SB_CLEAN(fs->sb))
 		return read_clean(fs, err);
 
-	for (unsigned d = 0; d < fs->nr_devs && !ret; d++)
-		if (fs->devs[d] && fs->devs[d]->sb.nr_journal_buckets)
-			ret = scan_device(&r, fs->devs[d], err);
+	ret = scan_devices(fs, &r, err);
 	if (!ret) {
 		if (r.nr)	/* r.e is NULL when no entry was found */
 			qsort(r.e, r.nr, sizeof(r.e[0]), cmp_entry_seq);
 		ret = pick_range(fs, &r, err) ?: collect(fs, &r, err);
 	}
 	if (ret) {
-		for (size_t i = 0; i < r.nr; i++)
-			entry_free(&r.e[i]);
-		free(r.e);
+		jread_free(&r);
 		return ret;
 	}
 	fs->journal.entries = r.e;
@@ -643,5 +691,7 @@ void bch_journal_free(struct bch_journal *j)
 	free(j->blacklist);
 	for (unsigned i = 0; i < BTREE_ID_NR_MAX; i++)
 		free(j->roots[i].raw);
+	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++)
+		free(j->bucket_seq[i]);
 	memset(j, 0, sizeof(*j));
 }

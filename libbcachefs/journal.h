@@ -58,6 +58,18 @@ struct bch_journal {
 	uint64_t			newest_seq;
 	uint64_t			highest_seq_seen;
 
+	/*
+	 * What the scan saw on disk, for appending: the newest entry's
+	 * device, bucket (index in that device's list) and end (bytes into
+	 * the bucket), and each bucket's newest seq (0: no entry).
+	 */
+	bool				scanned;
+	bool				tail_found;
+	unsigned			tail_dev;
+	unsigned			tail_bucket;
+	uint64_t			tail_end;
+	uint64_t			*bucket_seq[BCH_SB_MAX_DEVICES];
+
 	struct bch_journal_key		*keys;		/* sorted, deduplicated */
 	size_t				nr_keys;
 	/*
@@ -74,6 +86,8 @@ struct bch_journal {
 };
 
 int bch_journal_read(struct bch_fs *fs, struct bch_error *err);
+/* scan every journal bucket for the fields above (done by the read when unclean) */
+int bch_journal_scan(struct bch_fs *fs, struct bch_error *err);
 void bch_journal_free(struct bch_journal *j);
 
 /* first journal key of (btree, level) at or after pos; index into keys */

@@ -145,114 +145,51 @@ static int add_roots(struct bch_fs *fs, struct jbuf *b)
 	return 0;
 }
 
-/* ---- where the entry goes ---- */
-
-struct jpos {
-	bool		found;
-	unsigned	dev;
-	unsigned	bucket_idx;	/* index in the device's journal bucket list */
-	uint64_t	end;		/* byte offset in the bucket after the newest entry */
-	uint64_t	max_seq;
-};
-
-/* walk the valid entries of one bucket; note the newest one */
-static void scan_bucket(struct bch_fs *fs, const uint8_t *b, size_t bytes, unsigned dev,
-			unsigned idx, struct jpos *p, uint64_t *min_seq_in_bucket)
-{
-	size_t block = (size_t)fs->block_size * 512, off = 0;
-	uint64_t last = 0;
-
-	*min_seq_in_bucket = UINT64_MAX;
-	while (off + BCH_JSET_HEADER_BYTES <= bytes) {
-		const uint8_t *j = b + off;
-		uint64_t seq = get_le64(j + 24);
-		size_t len = BCH_JSET_HEADER_BYTES + (size_t)get_le32(j + 40) * 8;
-
-		if (get_le64(j + 16) != fs->sb->journal_magic || len > bytes - off || seq < last)
-			break;
-		last = seq;
-		if (seq < *min_seq_in_bucket)
-			*min_seq_in_bucket = seq;
-		if (!p->found || seq > p->max_seq) {
-			p->found = true;
-			p->dev = dev;
-			p->bucket_idx = idx;
-			p->end = off + ROUND_UP(len, block);
-			p->max_seq = seq;
-		}
-		off += ROUND_UP(len, block);
-	}
-}
-
-static int read_bucket(struct bch_dev *d, unsigned idx, uint8_t **out, size_t *bytes,
-		       struct bch_error *err)
-{
-	const struct bch_member *m = &d->sb.members[d->idx];
-
-	*bytes = (size_t)m->bucket_size * 512;
-	*out = malloc(*bytes);
-	if (!*out)
-		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-	return bch_io_read(d->io, d->sb.journal_buckets[idx] * *bytes, *out, *bytes, err);
-}
+/* ---- where the entry goes: after the newest entry the journal scan saw ---- */
 
 static int find_position(struct bch_fs *fs, size_t need, uint64_t keep_from,
 			 struct bch_journal_write *w, struct bch_error *err)
 {
-	struct jpos p = { 0 };
-	uint64_t min_seq;
-	uint8_t *buf;
-	size_t bytes;
-	int ret;
+	const struct bch_journal *j = &fs->journal;
+	unsigned d, idx;
+	uint64_t end;
+	const struct bch_dev *dev;
+	size_t bucket_bytes;
+	int ret = bch_journal_scan(fs, err);
 
-	for (unsigned d = 0; d < fs->nr_devs; d++) {
-		struct bch_dev *dev = fs->devs[d];
-
-		for (unsigned i = 0; dev && i < dev->sb.nr_journal_buckets; i++) {
-			ret = read_bucket(dev, i, &buf, &bytes, err);
-			if (!ret)
-				scan_bucket(fs, buf, bytes, d, i, &p, &min_seq);
-			free(buf);
-			if (ret)
-				return ret;
-		}
-	}
-	if (!p.found) {
+	if (ret)
+		return ret;
+	if (!j->tail_found) {
 		/* no entry anywhere: the first bucket of the first journal device */
-		for (unsigned d = 0; d < fs->nr_devs && !p.found; d++)
+		for (d = 0; d < fs->nr_devs; d++)
 			if (fs->devs[d] && fs->devs[d]->sb.nr_journal_buckets)
-				p = (struct jpos){ .found = true, .dev = d };
-		if (!p.found)
+				break;
+		if (d == fs->nr_devs)
 			return bch_err(err, BCH_ERR_UNSUPPORTED, "filesystem has no journal");
+		idx = 0;
+		end = 0;
+	} else {
+		d = j->tail_dev;
+		idx = j->tail_bucket;
+		end = j->tail_end;
 	}
-	struct bch_dev *dev = fs->devs[p.dev];
-	size_t bucket_bytes = (size_t)dev->sb.members[p.dev].bucket_size * 512;
-
-	if (p.end + need > bucket_bytes) {
-		/* next bucket of the ring; it must hold nothing still needed */
-		p.bucket_idx = (p.bucket_idx + 1) % dev->sb.nr_journal_buckets;
-		p.end = 0;
-		ret = read_bucket(dev, p.bucket_idx, &buf, &bytes, err);
-		if (!ret) {
-			struct jpos q = { 0 };
-
-			scan_bucket(fs, buf, bytes, p.dev, p.bucket_idx, &q, &min_seq);
-			if (q.found && q.max_seq >= keep_from)
-				ret = bch_err(err, BCH_ERR_UNSUPPORTED,
-					      "journal is full: the next journal bucket still holds entries to replay");
-		}
-		free(buf);
-		if (ret)
-			return ret;
-		if (need > bucket_bytes)
+	dev = fs->devs[d];
+	bucket_bytes = (size_t)dev->sb.members[d].bucket_size * 512;
+	if (need > bucket_bytes)
+		return bch_err(err, BCH_ERR_UNSUPPORTED,
+			       "repair entry of %zu bytes does not fit in a journal bucket of %zu bytes",
+			       need, bucket_bytes);
+	if (end + need > bucket_bytes) {
+		/* the next bucket of the ring; it must hold nothing still needed */
+		idx = (idx + 1) % dev->sb.nr_journal_buckets;
+		end = 0;
+		if (j->bucket_seq[d] && j->bucket_seq[d][idx] >= keep_from &&
+		    j->bucket_seq[d][idx])
 			return bch_err(err, BCH_ERR_UNSUPPORTED,
-				       "repair entry of %zu bytes does not fit in a journal bucket of %zu bytes",
-				       need, bucket_bytes);
+				       "journal is full: the next journal bucket still holds entries to replay");
 	}
-	w->dev = p.dev;
-	w->offset = dev->sb.journal_buckets[p.bucket_idx] * bucket_bytes + p.end;
-	fs->journal.highest_seq_seen = p.max_seq > fs->journal.highest_seq_seen ?
-		p.max_seq : fs->journal.highest_seq_seen;
+	w->dev = d;
+	w->offset = dev->sb.journal_buckets[idx] * bucket_bytes + end;
 	return 0;
 }
 
@@ -323,7 +260,9 @@ int bch_journal_write_prepare(struct bch_fs *fs, const struct bch_key_updates *u
 
 	/* sizes first: the position depends on them */
 	w->len = ROUND_UP(b.len, block);
-	ret = find_position(fs, w->len, fs->journal.from_clean ? 0 : fs->journal.last_seq, w, err);
+	/* a clean filesystem needs none of its old entries replayed */
+	ret = find_position(fs, w->len, fs->journal.from_clean ? fs->journal.clean_seq + 1
+							       : fs->journal.last_seq, w, err);
 	if (ret)
 		goto fail;
 	w->seq = next_seq(fs);

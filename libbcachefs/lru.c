@@ -63,11 +63,3 @@ int bch_lru_val_decode(const struct bkey *k, uint64_t *idx)
 	return 0;
 }
 
-void bch_lru_key_to_text(struct printbuf *out, const struct bkey *k)
-{
-	uint64_t idx;
-
-	bch_lru_pos_to_text(out, k->p);
-	if (k->type == KEY_TYPE_lru && !bch_lru_val_decode(k, &idx))
-		pb_printf(out, " idx %llu", (unsigned long long)idx);
-}

@@ -76,7 +76,4 @@ void bch_lru_pos_to_text(struct printbuf *out, struct bpos p);
  */
 int bch_lru_val_decode(const struct bkey *k, uint64_t *idx);
 
-/* an LRU btree key: its position decoded, plus "idx N" for an lru value */
-void bch_lru_key_to_text(struct printbuf *out, const struct bkey *k);
-
 #endif

@@ -164,10 +164,4 @@ void bch_member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m);
 const struct bch_sb_field_ref *bch_sb_field_get(const struct bch_sb *sb,
 						unsigned type);
 
-static inline bool bch_member_bucket_valid(const struct bch_member *m,
-					   uint64_t bucket)
-{
-	return m->exists && bucket >= m->first_bucket && bucket < m->nbuckets;
-}
-
 #endif

@@ -5,6 +5,7 @@
 
 #include "checksum.h"
 #include "fs.h"
+#include "sb_fields.h"
 #include "super_write.h"
 
 /* ---- the replicas field must list the journal entry's device ---- */
@@ -35,28 +36,28 @@ static void eytzinger_fill(const struct replicas_entry_buf *sorted, size_t n, si
 	eytzinger_fill(sorted, n, 2 * i + 2, next, out);
 }
 
+/* the field's entries in v1 form, through the shared field reader */
 static int parse_replicas(const struct bch_sb_field_ref *f, struct replicas_entry_buf *e,
 			  size_t max, size_t *nr)
 {
-	bool v0 = f->type == BCH_SB_FIELD_replicas_v0;
-	size_t off = 8, hdr = v0 ? 2 : 3;
+	struct bch_replicas_entry r;
+	size_t pos = 0;
+	int ret;
 
 	*nr = 0;
-	while (off + hdr <= f->bytes && f->p[off]) {
-		unsigned nr_devs = f->p[off + 1];
-
-		if (off + hdr + nr_devs > f->bytes || *nr == max)
+	while ((ret = bch_sb_replicas_next(f->p, f->bytes, f->type == BCH_SB_FIELD_replicas_v0,
+					   &pos, &r)) > 0) {
+		if (*nr == max)
 			return -1;
 		memset(&e[*nr], 0, sizeof(e[*nr]));
-		e[*nr].b[0] = f->p[off];
-		e[*nr].b[1] = (uint8_t)nr_devs;
-		e[*nr].b[2] = v0 ? 1 : f->p[off + 2];
-		memcpy(e[*nr].b + 3, f->p + off + hdr, nr_devs);
-		e[*nr].len = 3 + nr_devs;
+		e[*nr].b[0] = r.data_type;
+		e[*nr].b[1] = r.nr_devs;
+		e[*nr].b[2] = r.nr_required;
+		memcpy(e[*nr].b + 3, r.devs, r.nr_devs);
+		e[*nr].len = 3 + r.nr_devs;
 		(*nr)++;
-		off += hdr + nr_devs;
 	}
-	return 0;
+	return ret;
 }
 
 /*

@@ -3,20 +3,10 @@
 #   sh tests/demo.sh IMAGES
 set -u
 
-unset CDPATH
-IMAGES=${1:-}
-case $0 in
-*/*) ROOT=$(cd "${0%/*}/.." && pwd) ;;
-*) ROOT=$(cd .. && pwd) ;;
-esac
-# IMAGES relative to the caller's directory; default ../shared/images of the repository
-[ -n "$IMAGES" ] || IMAGES=$ROOT/../shared/images
-IMAGES=$(cd "$IMAGES" 2>/dev/null && pwd) || { echo "${0##*/}: no images directory ${1:-}" >&2; exit 1; }
-cd "$ROOT" || exit 1
-BIN=$ROOT/bcachefs
+. "$(dirname "$0")/lib.sh"
+repo_setup "$0" "${1:-}"
 SRC=$IMAGES/copygc-oob.img.zst
 
-[ -x "$BIN" ] || { echo "demo: $BIN not built (make bcachefs)" >&2; exit 1; }
 [ -r "$SRC" ] || { echo "demo: $SRC not found (IMAGES=$IMAGES)" >&2; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bch-demo.XXXXXX") || exit 1

@@ -6,6 +6,8 @@
 # Environment: BCACHEFS, IMAGES, TMPDIR (see tests/run.sh).
 set -u
 
+. "$(dirname "$0")/lib.sh"
+
 : "${BCACHEFS:?}" "${IMAGES:?}" "${TMPDIR:?}"
 work=$(mktemp -d "$TMPDIR/fsck.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -31,17 +33,6 @@ expected_verdict() {
 	fi
 }
 
-# sha256 of the images; for the 8 GiB sparse one size and mtime (its
-# read-only open is proven by strace below)
-digest() {
-	for f in "$@"; do
-		if [ "$(stat -c %s "$f")" -gt 1073741824 ]; then
-			stat -c '%s %Y' "$f"
-		else
-			sha256sum < "$f"
-		fi
-	done
-}
 
 have_strace=0
 command -v strace >/dev/null 2>&1 && have_strace=1

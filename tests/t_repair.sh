@@ -12,6 +12,8 @@
 # Environment: BCACHEFS, IMAGES, TMPDIR (see tests/run.sh).
 set -u
 
+. "$(dirname "$0")/lib.sh"
+
 : "${BCACHEFS:?}" "${IMAGES:?}" "${TMPDIR:?}"
 work=$(mktemp -d "$TMPDIR/repair.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -20,17 +22,6 @@ PROTECTED="extents inodes dirents xattrs subvolumes snapshots"
 
 pass() { echo "PASS $1"; }
 
-# sha256 of each image; for the 8 GiB sparse one its size and mtime to
-# the nanosecond (any write changes it)
-digest() {
-	for f in "$@"; do
-		if [ "$(stat -c %s "$f")" -gt 1073741824 ]; then
-			stat -c '%s %y' "$f"
-		else
-			sha256sum < "$f"
-		fi
-	done
-}
 fail() { echo "FAIL $1 $2"; }
 
 # decompress NAME's devices into DIR; print their paths

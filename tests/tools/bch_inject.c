@@ -14,25 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkey.h"
 #include "commit.h"
 #include "fs.h"
-
-static int parse_pos(const char *s, struct bpos *p)
-{
-	unsigned long long i, o;
-	unsigned snap = 0;
-	int n = 0;
-
-	if (sscanf(s, "%llu:%llu:%u%n", &i, &o, &snap, &n) == 3 && !s[n]) {
-		*p = BPOS(i, o, snap);
-		return 0;
-	}
-	if (sscanf(s, "%llu:%llu%n", &i, &o, &n) == 2 && !s[n]) {
-		*p = BPOS(i, o, 0);
-		return 0;
-	}
-	return -1;
-}
 
 static int parse_type(const char *s)
 {
@@ -88,7 +72,7 @@ static int add_op(struct bch_key_updates *u, char **argv, int argc, int *i)
 	int btree, type;
 
 	if (*i + 2 >= argc + 0 || (btree = bch_btree_id_parse(argv[*i + 1])) < 0 ||
-	    parse_pos(argv[*i + 2], &pos))
+	    bch_bpos_parse(argv[*i + 2], &pos))
 		return -1;
 	if (!strcmp(argv[*i], "delete")) {
 		*i += 3;

@@ -180,6 +180,24 @@ static void test_bpos_encoding(void **state)
 	assert_true(bpos_eq(bpos_decode(b), p));
 }
 
+static void test_bpos_parse(void **state)
+{
+	struct bpos p;
+
+	(void)state;
+	assert_int_equal(bch_bpos_parse("4096:8:4294967295", &p), 0);
+	assert_true(bpos_eq(p, BPOS(4096, 8, UINT32_MAX)));
+	assert_int_equal(bch_bpos_parse("0:60", &p), 0);
+	assert_true(bpos_eq(p, BPOS(0, 60, 0)));
+	assert_int_equal(bch_bpos_parse("min", &p), 0);
+	assert_true(bpos_eq(p, POS_MIN));
+	assert_int_equal(bch_bpos_parse("max", &p), 0);
+	assert_true(bpos_eq(p, SPOS_MAX));
+	assert_int_equal(bch_bpos_parse("1:2:3x", &p), -1);
+	assert_int_equal(bch_bpos_parse("12", &p), -1);
+	assert_int_equal(bch_bpos_parse("", &p), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_bpos_order),
 		cmocka_unit_test(test_bpos_encoding),
+		cmocka_unit_test(test_bpos_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
