@@ -5,6 +5,7 @@
  * bits_per_field[i] wide, and hold value - field_offset[i].
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "bkey.h"
 
@@ -170,4 +171,199 @@ int bch_bpos_parse(const char *s, struct bpos *p)
 		return 0;
 	}
 	return -1;
+}
+
+/* ---- encoding ---- */
+
+/* bits below the fields of a packed key: u64s, format, type */
+#define PACKED_HEADER_BITS	24u
+
+static uint64_t low_bits(unsigned w)
+{
+	return w >= 64 ? UINT64_MAX : (1ULL << w) - 1;
+}
+
+static unsigned bit_width(uint64_t v)
+{
+	return v ? 64 - (unsigned)__builtin_clzll(v) : 0;
+}
+
+/* header fields of k in bkey_format field order */
+static void key_fields(const struct bkey *k, uint64_t v[BKEY_NR_FIELDS])
+{
+	v[BKEY_FIELD_INODE] = k->p.inode;
+	v[BKEY_FIELD_OFFSET] = k->p.offset;
+	v[BKEY_FIELD_SNAPSHOT] = k->p.snapshot;
+	v[BKEY_FIELD_SIZE] = k->size;
+	v[BKEY_FIELD_VERSION_HI] = k->version.hi;
+	v[BKEY_FIELD_VERSION_LO] = k->version.lo;
+}
+
+void bch_bkey_format_state_init(struct bkey_format_state *s)
+{
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		s->min[i] = UINT64_MAX;
+		s->max[i] = 0;
+	}
+	s->any = false;
+}
+
+static void state_add(struct bkey_format_state *s, unsigned i, uint64_t v)
+{
+	if (v < s->min[i])
+		s->min[i] = v;
+	if (v > s->max[i])
+		s->max[i] = v;
+	s->any = true;
+}
+
+void bch_bkey_format_add_key(struct bkey_format_state *s, const struct bkey *k)
+{
+	uint64_t v[BKEY_NR_FIELDS];
+
+	key_fields(k, v);
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++)
+		state_add(s, i, v[i]);
+}
+
+void bch_bkey_format_add_pos(struct bkey_format_state *s, struct bpos p)
+{
+	state_add(s, BKEY_FIELD_INODE, p.inode);
+	state_add(s, BKEY_FIELD_OFFSET, p.offset);
+	state_add(s, BKEY_FIELD_SNAPSHOT, p.snapshot);
+}
+
+/*
+ * A field of bits width whose offset is lowered, if needed, so that
+ * offset + the largest packed value stays within the unpacked width
+ * (what bch_bkey_format_invalid() demands); values that fitted still fit.
+ */
+static void set_field(struct bkey_format *f, unsigned i, unsigned bits, uint64_t offset)
+{
+	uint64_t top = low_bits(field_width[i]);
+
+	if (bits >= field_width[i]) {
+		bits = field_width[i];
+		offset = 0;
+	} else if (offset > top - low_bits(bits)) {
+		offset = top - low_bits(bits);
+	}
+	f->bits_per_field[i] = (uint8_t)bits;
+	f->field_offset[i] = offset;
+}
+
+void bch_bkey_format_done(const struct bkey_format_state *s, struct bkey_format *f)
+{
+	unsigned bits = PACKED_HEADER_BITS, spare;
+
+	memset(f, 0, sizeof(*f));
+	f->nr_fields = BKEY_NR_FIELDS;
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		uint64_t lo = s->min[i], hi = s->max[i];
+
+		if (!s->any || lo > hi)		/* field never added */
+			lo = hi = 0;
+		set_field(f, i, bit_width(hi - lo), lo);
+		bits += f->bits_per_field[i];
+	}
+	f->key_u64s = (uint8_t)DIV_ROUND_UP(bits, 64);
+
+	/* free bits of the last word: round fields up to whole bytes */
+	spare = f->key_u64s * 64u - bits;
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		unsigned w = f->bits_per_field[i], r = ROUND_UP(w, 8u) - w;
+
+		if (r > spare)
+			continue;
+		set_field(f, i, w + r, f->field_offset[i]);
+		spare -= r;
+	}
+}
+
+/* the packed field values of k in f, if every one fits */
+static bool pack_fields(const struct bkey_format *f, const struct bkey *k,
+			uint64_t raw[BKEY_NR_FIELDS])
+{
+	uint64_t v[BKEY_NR_FIELDS];
+
+	key_fields(k, v);
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		if (v[i] < f->field_offset[i])
+			return false;
+		raw[i] = v[i] - f->field_offset[i];
+		if (raw[i] > low_bits(f->bits_per_field[i]))
+			return false;
+	}
+	return true;
+}
+
+bool bch_bkey_fits_format(const struct bkey_format *f, const struct bkey *k)
+{
+	uint64_t raw[BKEY_NR_FIELDS];
+
+	return pack_fields(f, k, raw);
+}
+
+size_t bch_bkey_encoded_bytes(const struct bkey_format *f, const struct bkey *k)
+{
+	unsigned key_u64s = bch_bkey_fits_format(f, k) ? f->key_u64s : BKEY_U64S;
+
+	return (size_t)key_u64s * 8 + k->val_bytes;
+}
+
+/* OR v into the w bits ending at bit pos (exclusive): get_bits() reversed */
+static void put_bits(uint8_t *p, unsigned pos, unsigned w, uint64_t v)
+{
+	for (unsigned i = 0; i < w; ) {
+		unsigned bit = pos - w + i;
+		unsigned word = bit / 64, off = bit % 64;
+		unsigned take = 64 - off < w - i ? 64 - off : w - i;
+		uint64_t chunk = (v >> i) & low_bits(take);
+
+		put_le64(p + 8 * word, get_le64(p + 8 * word) | chunk << off);
+		i += take;
+	}
+}
+
+size_t bch_bkey_encode(const struct bkey_format *f, const struct bkey *k, void *out)
+{
+	uint64_t raw[BKEY_NR_FIELDS];
+	uint8_t *b = out;
+	unsigned key_u64s, pos;
+
+	if (!pack_fields(f, k, raw)) {
+		bch_bkey_encode_unpacked(b, k);
+		key_u64s = BKEY_U64S;
+		goto value;
+	}
+	key_u64s = f->key_u64s;
+	memset(b, 0, (size_t)key_u64s * 8);
+	pos = 64 * key_u64s;
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		unsigned w = f->bits_per_field[i];
+
+		if (!w)
+			continue;
+		put_bits(b, pos, w, raw[i]);
+		pos -= w;
+	}
+	b[0] = (uint8_t)(key_u64s + k->val_bytes / 8);
+	b[1] = BKEY_FORMAT_PACKED;
+	b[2] = k->type;
+value:
+	if (k->val_bytes)
+		memcpy(b + (size_t)key_u64s * 8, k->val, k->val_bytes);
+	return (size_t)key_u64s * 8 + k->val_bytes;
+}
+
+void bch_bkey_format_encode(void *p, const struct bkey_format *f)
+{
+	uint8_t *b = p;
+
+	b[0] = f->key_u64s;
+	b[1] = f->nr_fields;
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		b[2 + i] = f->bits_per_field[i];
+		put_le64(b + 8 + 8 * i, f->field_offset[i]);
+	}
 }

@@ -29,4 +29,38 @@ int bch_bpos_parse(const char *s, struct bpos *p);
 /* encode an unpacked key header (40 bytes) */
 void bch_bkey_encode_unpacked(void *p, const struct bkey *k);
 
+/*
+ * Choosing a format for a set of keys: the running minimum and maximum of
+ * each packed field over everything added (upstream bkey.c
+ * bch2_bkey_format_init/_add_key/_add_pos/_done).
+ */
+struct bkey_format_state {
+	uint64_t	min[BKEY_NR_FIELDS];
+	uint64_t	max[BKEY_NR_FIELDS];
+	bool		any;
+};
+
+void bch_bkey_format_state_init(struct bkey_format_state *s);
+void bch_bkey_format_add_key(struct bkey_format_state *s, const struct bkey *k);
+void bch_bkey_format_add_pos(struct bkey_format_state *s, struct bpos p);
+/*
+ * The format with the fewest key words that packs every value added
+ * (spare bits of the last word widen fields to whole bytes). Always valid
+ * by bch_bkey_format_invalid(); with nothing added every field is 0 bits.
+ */
+void bch_bkey_format_done(const struct bkey_format_state *s, struct bkey_format *f);
+
+/* does every field of k fit f? */
+bool bch_bkey_fits_format(const struct bkey_format *f, const struct bkey *k);
+/* bytes k (header + value) takes in a bset of a node with format f */
+size_t bch_bkey_encoded_bytes(const struct bkey_format *f, const struct bkey *k);
+/*
+ * Write k at out, packed with f (format 0) if it fits, else unpacked
+ * (format 1), followed by its k->val_bytes value bytes (a multiple of 8).
+ * needs_whiteout is written 0. Returns the bytes written.
+ */
+size_t bch_bkey_encode(const struct bkey_format *f, const struct bkey *k, void *out);
+/* the 56-byte on-disk bkey_format; inverse of bch_bkey_format_decode() */
+void bch_bkey_format_encode(void *p, const struct bkey_format *f);
+
 #endif

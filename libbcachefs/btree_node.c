@@ -12,11 +12,6 @@
 #include "crypt.h"
 #include "fs.h"
 
-#define BSET_CSUM_TYPE(f)	((f) & 15)
-#define BSET_BIG_ENDIAN(f)	(((f) >> 4) & 1)
-#define BSET_SEPARATE_WHITEOUTS(f) (((f) >> 5) & 1)
-#define BSET_OFFSET(f)		((f) >> 16)
-
 struct node_key {
 	struct bkey	k;
 	unsigned	bset;
@@ -31,10 +26,14 @@ struct node_ctx {
 	size_t				nr, size;
 };
 
-static struct bch_nonce bset_nonce(unsigned byte_offset, uint64_t seq, uint64_t journal_seq)
+void bch_btree_node_crypt_first(const struct bch_crypt_key *key, struct bch_nonce nonce,
+				uint8_t *node, size_t bytes)
 {
-	return (struct bch_nonce){ { byte_offset, (uint32_t)seq, (uint32_t)(seq >> 32),
-				     (uint32_t)journal_seq ^ BCH_NONCE_BTREE } };
+	size_t hdr = BCH_NODE_BSET - BCH_NODE_FLAGS;
+
+	bch_chacha20_xor(key, nonce, node + BCH_NODE_FLAGS, hdr);
+	bch_chacha20_xor(key, bch_nonce_add(nonce, (unsigned)ROUND_UP(hdr, 64)),
+			 node + BCH_NODE_KEYS, bytes - BCH_NODE_KEYS);
 }
 
 uint8_t *bch_btree_node_buf_alloc(struct bch_fs *fs, void **alloc)
@@ -163,7 +162,8 @@ static int verify_csum(struct node_ctx *c, const uint8_t *p, size_t bytes,
 	if (bch_csum_type_is_encryption(csum_type) && !fs->encrypted)
 		return node_err(c, err, BCH_ERR_CORRUPT,
 				"%sencrypted bset on an unencrypted filesystem", "", at);
-	if (bch_checksum(csum_type, &fs->key, nonce, p + 16, bytes - 16, &want))
+	if (bch_checksum(csum_type, &fs->key, nonce, p + BCH_CSUM_COVERS_FROM,
+			 bytes - BCH_CSUM_COVERS_FROM, &want))
 		return node_err(c, err, BCH_ERR_CORRUPT, "%scannot compute bset checksum", "", at);
 	if (!bch_csum_eq(want, bch_csum_decode(p))) {
 		snprintf(detail, sizeof(detail), "%s", bch_csum_type_name(csum_type));
@@ -180,68 +180,70 @@ static int first_bset(struct node_ctx *c, unsigned limit, struct bch_error *err)
 	struct bch_btree_node *n = c->n;
 	const struct bch_node_expect *x = c->x;
 	uint8_t *b = n->buf;
-	uint32_t bflags = get_le32(b + 152);
-	uint64_t jseq = get_le64(b + 144), flags;
-	size_t bytes = BCH_BTREE_NODE_HEADER_BYTES + (size_t)get_le16(b + 158) * 8;
+	uint32_t bflags = get_le32(b + BCH_NODE_BSET_FLAGS);
+	uint64_t jseq = get_le64(b + BCH_NODE_JOURNAL_SEQ), flags;
+	size_t bytes = BCH_NODE_KEYS + (size_t)get_le16(b + BCH_NODE_U64S) * 8;
 	unsigned sectors = (unsigned)(ROUND_UP(bytes, (size_t)fs->block_size * 512) / 512);
 	struct bch_nonce nonce;
 	const char *why;
 	unsigned id;
 	int ret;
 
-	if (get_le64(b + 16) != fs->sb->bset_magic)
-		return node_err(c, err, BCH_ERR_CORRUPT, "%sbad magic", "", 16);
-	n->seq = get_le64(b + 136);
+	if (get_le64(b + BCH_NODE_MAGIC) != fs->sb->bset_magic)
+		return node_err(c, err, BCH_ERR_CORRUPT, "%sbad magic", "", BCH_NODE_MAGIC);
+	n->seq = get_le64(b + BCH_NODE_SEQ);
 	if (x->ptr.v2 ? n->seq != x->ptr.h.seq : !n->seq)
 		return node_err(c, err, BCH_ERR_CORRUPT,
-				"%sbset seq does not match the pointer's seq", "", 136);
-	if (BSET_BIG_ENDIAN(bflags) || BSET_SEPARATE_WHITEOUTS(bflags))
+				"%sbset seq does not match the pointer's seq", "", BCH_NODE_SEQ);
+	if (BCH_BSET_BIG_ENDIAN(bflags) || BCH_BSET_SEPARATE_WHITEOUTS(bflags))
 		return node_err(c, err, BCH_ERR_UNSUPPORTED,
-				"%sbig-endian or separate-whiteout bset", "", 152);
+				"%sbig-endian or separate-whiteout bset", "", BCH_NODE_BSET_FLAGS);
 	if (sectors > limit)
 		return node_err(c, err, BCH_ERR_CORRUPT,
-				"%sfirst bset extends past the written part of the node", "", 158);
-	ret = check_bset_version(c, get_le16(b + 156), 156, err);
+				"%sfirst bset extends past the written part of the node", "",
+				BCH_NODE_U64S);
+	ret = check_bset_version(c, get_le16(b + BCH_NODE_VERSION), BCH_NODE_VERSION, err);
 	if (ret)
 		return ret;
 
-	nonce = bset_nonce(0, n->seq, jseq);
-	ret = verify_csum(c, b, bytes, BSET_CSUM_TYPE(bflags), nonce, 0, err);
+	nonce = bch_bset_nonce(0, n->seq, jseq);
+	ret = verify_csum(c, b, bytes, BCH_BSET_CSUM_TYPE(bflags), nonce, 0, err);
 	if (ret)
 		return ret;
-	if (bch_csum_type_is_encryption(BSET_CSUM_TYPE(bflags))) {
-		bch_chacha20_xor(&fs->key, nonce, b + 24, 112);
-		bch_chacha20_xor(&fs->key, bch_nonce_add(nonce, 128), b + 160, bytes - 160);
-	}
+	if (bch_csum_type_is_encryption(BCH_BSET_CSUM_TYPE(bflags)))
+		bch_btree_node_crypt_first(&fs->key, nonce, b, bytes);
 
-	flags = get_le64(b + 24);
-	id = (unsigned)(bits64(flags, 0, 4) | bits64(flags, 9, 25) << 4);
+	flags = get_le64(b + BCH_NODE_FLAGS);
+	id = bch_node_flags_btree_id(flags);
 	n->btree_id = id;
-	n->level = (unsigned)bits64(flags, 4, 8);
-	n->min_key = bpos_decode(b + 32);
-	n->max_key = bpos_decode(b + 52);
+	n->level = bch_node_flags_level(flags);
+	n->min_key = bpos_decode(b + BCH_NODE_MIN_KEY);
+	n->max_key = bpos_decode(b + BCH_NODE_MAX_KEY);
 	if (id != x->btree_id || n->level != x->level) {
 		char d[96];
 
 		snprintf(d, sizeof(d), "btree %u level %u, expected btree %u level %u",
 			 id, n->level, x->btree_id, x->level);
-		return node_err(c, err, BCH_ERR_CORRUPT, "node header says %s", d, 24);
+		return node_err(c, err, BCH_ERR_CORRUPT, "node header says %s", d,
+				BCH_NODE_FLAGS);
 	}
 	if (x->ptr.v2 && (x->ptr.h.flags & BCH_BTREE_PTR_RANGE_UPDATED)) {
 		n->min_key = x->min_key;
 		n->max_key = x->max_key;
 	} else if (!bpos_eq(n->min_key, x->min_key) || !bpos_eq(n->max_key, x->max_key)) {
 		return node_err(c, err, BCH_ERR_CORRUPT,
-				"%snode min/max key do not match its parent pointer", "", 32);
+				"%snode min/max key do not match its parent pointer", "",
+				BCH_NODE_MIN_KEY);
 	}
-	bch_bkey_format_decode(b + 80, &n->format);
+	bch_bkey_format_decode(b + BCH_NODE_FORMAT, &n->format);
 	why = bch_bkey_format_invalid(&n->format);
 	if (why)
-		return node_err(c, err, BCH_ERR_CORRUPT, "invalid bkey_format: %s", why, 80);
+		return node_err(c, err, BCH_ERR_CORRUPT, "invalid bkey_format: %s", why,
+				BCH_NODE_FORMAT);
 
 	n->written = sectors;
 	n->nr_bsets = 1;
-	return bset_keys(c, b + 160, bytes - 160, 160, 0, err);
+	return bset_keys(c, b + BCH_NODE_KEYS, bytes - BCH_NODE_KEYS, BCH_NODE_KEYS, 0, err);
 }
 
 /* later bsets (btree_node_entry) up to the limit */
@@ -261,36 +263,41 @@ static int later_bsets(struct node_ctx *c, unsigned limit, struct bch_error *err
 		uint64_t jseq;
 		struct bch_nonce nonce;
 
-		if (get_le64(e + 16) != n->seq)
+		if (get_le64(e + BCH_ENTRY_SEQ) != n->seq)
 			break;
-		bflags = get_le32(e + 32);
-		jseq = get_le64(e + 24);
-		bytes = BCH_BTREE_NODE_ENTRY_BYTES + (size_t)get_le16(e + 38) * 8;
+		bflags = get_le32(e + BCH_ENTRY_FLAGS);
+		jseq = get_le64(e + BCH_ENTRY_JOURNAL_SEQ);
+		bytes = BCH_ENTRY_KEYS + (size_t)get_le16(e + BCH_ENTRY_U64S) * 8;
 		sectors = (unsigned)(ROUND_UP(bytes, block) / 512);
 		if (n->written + sectors > limit)
 			return node_err(c, err, BCH_ERR_CORRUPT,
 					"%sbset extends past the written part of the node", "", at);
-		if (BSET_BIG_ENDIAN(bflags) || BSET_SEPARATE_WHITEOUTS(bflags))
+		if (BCH_BSET_BIG_ENDIAN(bflags) || BCH_BSET_SEPARATE_WHITEOUTS(bflags))
 			return node_err(c, err, BCH_ERR_UNSUPPORTED,
-					"%sbig-endian or separate-whiteout bset", "", at + 32);
-		if (BSET_OFFSET(bflags) && BSET_OFFSET(bflags) != n->written)
+					"%sbig-endian or separate-whiteout bset", "",
+					at + BCH_ENTRY_FLAGS);
+		if (BCH_BSET_OFFSET(bflags) && BCH_BSET_OFFSET(bflags) != n->written)
 			return node_err(c, err, BCH_ERR_CORRUPT,
-					"%sbset records the wrong sector offset", "", at + 32);
-		ret = check_bset_version(c, get_le16(e + 36), at + 36, err);
+					"%sbset records the wrong sector offset", "",
+					at + BCH_ENTRY_FLAGS);
+		ret = check_bset_version(c, get_le16(e + BCH_ENTRY_VERSION),
+					 at + BCH_ENTRY_VERSION, err);
 		if (ret)
 			return ret;
-		nonce = bset_nonce((unsigned)at, n->seq, jseq);
-		ret = verify_csum(c, e, bytes, BSET_CSUM_TYPE(bflags), nonce, at, err);
+		nonce = bch_bset_nonce((unsigned)at, n->seq, jseq);
+		ret = verify_csum(c, e, bytes, BCH_BSET_CSUM_TYPE(bflags), nonce, at, err);
 		if (ret)
 			return ret;
-		if (bch_csum_type_is_encryption(BSET_CSUM_TYPE(bflags)))
-			bch_chacha20_xor(&fs->key, nonce, e + 40, bytes - 40);
+		if (bch_csum_type_is_encryption(BCH_BSET_CSUM_TYPE(bflags)))
+			bch_chacha20_xor(&fs->key, nonce, e + BCH_ENTRY_KEYS,
+					 bytes - BCH_ENTRY_KEYS);
 
 		n->written += sectors;
 		/* a bset from a journal sequence that never happened is ignored */
 		if (bch_fs_seq_blacklisted(fs, jseq))
 			continue;
-		ret = bset_keys(c, e + 40, bytes - 40, at + 40, n->nr_bsets++, err);
+		ret = bset_keys(c, e + BCH_ENTRY_KEYS, bytes - BCH_ENTRY_KEYS, at + BCH_ENTRY_KEYS,
+				n->nr_bsets++, err);
 		if (ret)
 			return ret;
 	}

@@ -12,10 +12,98 @@
 #include <stdint.h>
 
 #include "bcachefs_format.h"
+#include "checksum.h"
 #include "errors.h"
 #include "extents.h"
 
 struct bch_fs;
+
+/*
+ * Byte offsets of a bset header (bcachefs-format.md §5.3), relative to
+ * where it starts: node offset 136 for the first bset, entry offset 16
+ * for a btree_node_entry (after its checksum).
+ */
+#define BCH_BSET_SEQ		0u
+#define BCH_BSET_JOURNAL_SEQ	8u
+#define BCH_BSET_FLAGS		16u
+#define BCH_BSET_VERSION	20u
+#define BCH_BSET_U64S		22u
+#define BCH_BSET_HEADER_BYTES	24u
+
+/* btree_node header (first bset included), bcachefs-format.md §5.2 */
+#define BCH_NODE_CSUM		0u
+#define BCH_CSUM_COVERS_FROM	16u	/* node and entry checksums start after the csum */
+#define BCH_NODE_MAGIC		16u
+#define BCH_NODE_FLAGS		24u
+#define BCH_NODE_MIN_KEY	32u
+#define BCH_NODE_MAX_KEY	52u
+#define BCH_NODE_PTR		72u	/* obsolete, written 0 */
+#define BCH_NODE_FORMAT		80u
+#define BCH_NODE_BSET		136u
+#define BCH_NODE_SEQ		(BCH_NODE_BSET + BCH_BSET_SEQ)
+#define BCH_NODE_JOURNAL_SEQ	(BCH_NODE_BSET + BCH_BSET_JOURNAL_SEQ)
+#define BCH_NODE_BSET_FLAGS	(BCH_NODE_BSET + BCH_BSET_FLAGS)
+#define BCH_NODE_VERSION	(BCH_NODE_BSET + BCH_BSET_VERSION)
+#define BCH_NODE_U64S		(BCH_NODE_BSET + BCH_BSET_U64S)
+#define BCH_NODE_KEYS		BCH_BTREE_NODE_HEADER_BYTES	/* 160 */
+
+/* btree_node_entry: a later bset (csum, bset header, keys) */
+#define BCH_ENTRY_BSET		16u
+#define BCH_ENTRY_SEQ		(BCH_ENTRY_BSET + BCH_BSET_SEQ)
+#define BCH_ENTRY_JOURNAL_SEQ	(BCH_ENTRY_BSET + BCH_BSET_JOURNAL_SEQ)
+#define BCH_ENTRY_FLAGS		(BCH_ENTRY_BSET + BCH_BSET_FLAGS)
+#define BCH_ENTRY_VERSION	(BCH_ENTRY_BSET + BCH_BSET_VERSION)
+#define BCH_ENTRY_U64S		(BCH_ENTRY_BSET + BCH_BSET_U64S)
+#define BCH_ENTRY_KEYS		BCH_BTREE_NODE_ENTRY_BYTES	/* 40 */
+
+/* node flags (le64 at BCH_NODE_FLAGS) */
+#define BCH_NODE_NEW_EXTENT_OVERWRITE	(1ULL << 8)
+
+static inline unsigned bch_node_flags_btree_id(uint64_t flags)
+{
+	return (unsigned)(bits64(flags, 0, 4) | bits64(flags, 9, 25) << 4);
+}
+
+static inline unsigned bch_node_flags_level(uint64_t flags)
+{
+	return (unsigned)bits64(flags, 4, 8);
+}
+
+/* btree id: low 4 bits at 0, the rest at 9..24; level 4..7; node seq 32..63 */
+static inline uint64_t bch_node_flags(unsigned btree_id, unsigned level,
+				      uint32_t node_seq)
+{
+	return (uint64_t)(btree_id & 15) | (uint64_t)(level & 15) << 4 |
+	       BCH_NODE_NEW_EXTENT_OVERWRITE |
+	       (uint64_t)((btree_id >> 4) & 0xffff) << 9 | (uint64_t)node_seq << 32;
+}
+
+/* bset flags (le32 at BCH_BSET_FLAGS) */
+#define BCH_BSET_CSUM_TYPE(f)		((f) & 15)
+#define BCH_BSET_BIG_ENDIAN(f)		(((f) >> 4) & 1)
+#define BCH_BSET_SEPARATE_WHITEOUTS(f)	(((f) >> 5) & 1)
+#define BCH_BSET_OFFSET(f)		((f) >> 16)	/* sectors; 0 = not recorded */
+
+/*
+ * Nonce of a bset (bcachefs-format.md §3.4; upstream btree_io.h
+ * btree_nonce()): byte offset of the bset in the node, the node seq,
+ * and the bset's journal_seq folded into the btree nonce type.
+ */
+static inline struct bch_nonce bch_bset_nonce(unsigned byte_offset, uint64_t seq,
+					      uint64_t journal_seq)
+{
+	return (struct bch_nonce){ { byte_offset, (uint32_t)seq, (uint32_t)(seq >> 32),
+				     (uint32_t)journal_seq ^ BCH_NONCE_BTREE } };
+}
+
+/*
+ * Encrypt or decrypt (the same XOR) the first bset of a node of `bytes`
+ * bytes (header + keys): the header from flags to the bset header, then
+ * the keys with the nonce advanced past that region in whole ChaCha
+ * blocks (upstream btree_io.h bset_encrypt()).
+ */
+void bch_btree_node_crypt_first(const struct bch_crypt_key *key, struct bch_nonce nonce,
+				uint8_t *node, size_t bytes);
 
 /* what the parent key says the node must be */
 struct bch_node_expect {
