@@ -137,13 +137,5 @@ void fsck_repair_exit(struct fsck_repair *r)
 int fsck_repair_commit(struct bch_fs *fs, struct fsck_repair *r, const char *undo_path,
 		       struct bch_io_fault *fault, struct bch_error *err)
 {
-	struct bch_commit_info info;
-	int ret = bch_commit_updates(fs, &r->u, undo_path, fault, &info, err);
-
-	r->journal_seq = info.journal_seq;
-	r->journal_dev = info.journal_dev;
-	r->journal_offset = info.journal_offset;
-	r->journal_bytes = info.journal_bytes;
-	r->nr_writes = info.nr_writes;
-	return ret;
+	return bch_commit_btrees(fs, &r->u, r->rebuild, undo_path, fault, &r->info, err);
 }

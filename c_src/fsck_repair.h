@@ -5,18 +5,16 @@
 #include <stdbool.h>
 
 #include "check_buckets.h"
+#include "commit.h"
 #include "io.h"
 #include "key_updates.h"
 
 struct bch_fs;
 
 struct fsck_repair {
-	struct bch_key_updates	u;
-	uint64_t		journal_seq;
-	unsigned		journal_dev;
-	uint64_t		journal_offset;
-	size_t			journal_bytes;
-	unsigned		nr_writes;
+	struct bch_key_updates		u;
+	bool				rebuild[BTREE_ID_NR_MAX];	/* btrees rebuilt whole */
+	struct bch_btree_commit_info	info;
 };
 
 void fsck_repair_init(struct fsck_repair *r);
@@ -33,8 +31,9 @@ int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_finding *f,
 			    const struct bch_alloc_fix *fix, const struct bch_check_geom *g);
 
 /*
- * Write everything: undo file first (if undo_path), then the journal
- * entry, then the superblocks. fault (tests): inject a power cut.
+ * Write everything into the btrees (commit.h): undo file first (if
+ * undo_path), then the new nodes, the clean-shutdown journal entry and
+ * the superblocks. fault (tests): inject a power cut.
  */
 int fsck_repair_commit(struct bch_fs *fs, struct fsck_repair *r, const char *undo_path,
 		       struct bch_io_fault *fault, struct bch_error *err);

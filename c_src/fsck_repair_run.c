@@ -259,9 +259,10 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	if (ret)
 		goto out;
 	if (r.u.nr && c->out) {
-		fprintf(c->out, "repair: %zu key updates in journal entry %" PRIu64
-			" (device %u, byte %" PRIu64 ", %zu bytes); superblocks marked for replay\n",
-			r.u.nr, r.journal_seq, r.journal_dev, r.journal_offset, r.journal_bytes);
+		fprintf(c->out, "repair: %zu key updates (+%zu of bookkeeping) written into %u btree%s: %zu new nodes, %zu freed; clean shutdown at journal entry %" PRIu64 "\n",
+			r.info.nr_updates, r.info.nr_bookkeeping, r.info.nr_btrees,
+			r.info.nr_btrees == 1 ? "" : "s", r.info.nr_nodes, r.info.nr_freed,
+			r.info.journal_seq);
 		if (undo)
 			fprintf(c->out, "undo file: %s (restore with: bcachefs undo %s DEV...)\n",
 				undo, undo);

@@ -85,10 +85,9 @@ static int build_kids(struct bch_fs *fs, const struct bch_btree_node *n,
 	return 0;
 }
 
-/* what child i of an interior node must look like */
-static int child_expect(struct bch_fs *fs, const struct bch_btree_node *n,
-			const struct bkey *kids, size_t i, struct bch_node_expect *x,
-			struct bch_error *err)
+int bch_btree_child_expect(struct bch_fs *fs, const struct bch_btree_node *n,
+			   const struct bkey *kids, size_t i, struct bch_node_expect *x,
+			   struct bch_error *err)
 {
 	struct bpos want_min = i ? bpos_successor(kids[i - 1].p) : n->min_key;
 	const char *why;
@@ -185,7 +184,7 @@ static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_
 	if (nr > p->nr_kids - idx)
 		nr = (unsigned)(p->nr_kids - idx);
 	for (unsigned i = 0; i < nr; i++) {
-		ret = child_expect(it->fs, &p->node, p->kids, idx + i, &x[i], err);
+		ret = bch_btree_child_expect(it->fs, &p->node, p->kids, idx + i, &x[i], err);
 		if (ret)
 			return ret;
 	}
@@ -367,7 +366,7 @@ static int walk_node(struct bch_fs *fs, const struct bch_node_expect *x, unsigne
 	for (size_t i = 0; !ret && n.level > min_level && i < nr; i++) {
 		struct bch_node_expect cx;
 
-		ret = child_expect(fs, &n, kids, i, &cx, err) ?:
+		ret = bch_btree_child_expect(fs, &n, kids, i, &cx, err) ?:
 		      walk_node(fs, &cx, min_level, fn, ctx, err);
 	}
 	free(kids);

@@ -67,6 +67,15 @@ bool bch_btree_root_expect(struct bch_fs *fs, unsigned btree_id,
 			   struct bch_node_expect *x, struct bch_error *err);
 
 /*
+ * What child i of interior node n (its kids: keys overlaid with the
+ * journal) must look like; an error if its pointer is unusable or the
+ * children do not tile the node's range.
+ */
+int bch_btree_child_expect(struct bch_fs *fs, const struct bch_btree_node *n,
+			   const struct bkey *kids, size_t i, struct bch_node_expect *x,
+			   struct bch_error *err);
+
+/*
  * Visit every node of a btree, parents before children, children in key
  * order. fn gets the node and the pointer it was reached by.
  */

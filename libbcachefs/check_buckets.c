@@ -367,9 +367,8 @@ static int64_t acct_sectors(const struct bch_alloc_v4 *a)
 					       : (int64_t)a->dirty_sectors + a->stripe_sectors;
 }
 
-/* add (sign 1) or take away (-1) a bucket's contribution to acct */
-static void acct_bucket(int64_t v[BCH_DATA_NR][3], const struct bch_alloc_v4 *a,
-			int64_t bucket_size, int sign)
+void bch_acct_bucket(int64_t v[BCH_DATA_NR][3], const struct bch_alloc_v4 *a,
+		     int64_t bucket_size, int sign)
 {
 	int64_t d = acct_sectors(a);
 
@@ -382,7 +381,7 @@ static void acct_bucket(int64_t v[BCH_DATA_NR][3], const struct bch_alloc_v4 *a,
 
 static void count_bucket(struct bch_check *c, unsigned dev, const struct bch_alloc_v4 *a)
 {
-	acct_bucket(c->acct[dev].v, a, c->geom.dev[dev].bucket_size, 1);
+	bch_acct_bucket(c->acct[dev].v, a, c->geom.dev[dev].bucket_size, 1);
 	c->acct[dev].counted++;
 }
 
@@ -1349,8 +1348,8 @@ int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 			continue;
 		right.dirty_sectors = fix.dirty_sectors;
 		right.cached_sectors = fix.cached_sectors;
-		acct_bucket(c->acct[b->dev].v, &b->a, size, -1);
-		acct_bucket(c->acct[b->dev].v, &right, size, 1);
+		bch_acct_bucket(c->acct[b->dev].v, &b->a, size, -1);
+		bch_acct_bucket(c->acct[b->dev].v, &right, size, 1);
 	}
 	for (dev = 0; !ret && dev < 256; dev++) {
 		const struct bch_check_dev *d = &c->geom.dev[dev];

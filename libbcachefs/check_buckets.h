@@ -324,6 +324,13 @@ int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 int bch_check_reconcile_phys(struct bch_check *c, struct bch_key_src *hipri,
 			     struct bch_key_src *work, struct bch_error *err);
 
+/*
+ * Add (sign 1) or take away (-1) a bucket's share of its device's
+ * dev_data_type accounting: [type][buckets, sectors, fragmented].
+ */
+void bch_acct_bucket(int64_t v[BCH_DATA_NR][3], const struct bch_alloc_v4 *a,
+		     int64_t bucket_size, int sign);
+
 /* the position of a dev_data_type accounting key */
 struct bpos bch_acct_dev_data_type_pos(unsigned dev, unsigned data_type);
 

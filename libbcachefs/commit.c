@@ -1,6 +1,10 @@
 /* One commit: journal entry, then superblocks (commit.h). */
+#include <stdlib.h>
 #include <string.h>
 
+#include "bkey.h"
+#include "btree_alloc.h"
+#include "btree_write.h"
 #include "commit.h"
 #include "fs.h"
 #include "journal_write.h"
@@ -58,5 +62,228 @@ int bch_commit_updates(struct bch_fs *fs, struct bch_key_updates *u, const char 
 	info->nr_writes = (unsigned)plan.nr;
 	bch_write_plan_free(&plan);
 	bch_journal_write_free(&jw);
+	return ret;
+}
+
+/* ---- a commit written into the btrees ---- */
+
+/* layout runs before the bookkeeping must have settled */
+#define COMMIT_MAX_ITERATIONS	12
+
+/* a fresh set holding a's updates, then b's (b wins at equal positions) */
+static int updates_union(const struct bch_key_updates *a, const struct bch_key_updates *b,
+			 struct bch_key_updates *out)
+{
+	const struct bch_key_updates *src[2] = { a, b };
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned s = 0; s < 2; s++)
+		for (size_t i = 0; i < src[s]->nr; i++) {
+			const struct bch_key_update *k = &src[s]->v[i];
+			struct bkey key;
+			const char *why;
+
+			bch_bkey_decode(&bch_bkey_format_current, k->bytes, bch_key_update_bytes(k),
+					&key, &why);
+			if (bch_key_updates_add(out, k->btree_id, k->level, &key))
+				return -BCH_ERR_NOMEM;
+		}
+	bch_key_updates_finish(out);
+	return 0;
+}
+
+static bool updates_equal(const struct bch_key_updates *a, const struct bch_key_updates *b)
+{
+	if (a->nr != b->nr)
+		return false;
+	for (size_t i = 0; i < a->nr; i++)
+		if (a->v[i].btree_id != b->v[i].btree_id || a->v[i].level != b->v[i].level ||
+		    bch_key_update_bytes(&a->v[i]) != bch_key_update_bytes(&b->v[i]) ||
+		    memcmp(a->v[i].bytes, b->v[i].bytes, bch_key_update_bytes(&a->v[i])))
+			return false;
+	return true;
+}
+
+/* the slots of a dry run's nodes filled in, for the bookkeeping */
+static void nodes_set_slots(struct bch_btree_rewrite *rw, const struct bch_node_slot *slots)
+{
+	for (size_t i = 0; i < rw->nr_nodes; i++) {
+		rw->nodes[i].nr_ptrs = rw->replicas;
+		for (unsigned r = 0; r < rw->replicas; r++)
+			rw->nodes[i].ptr[r] = slots[i * rw->replicas + r];
+	}
+}
+
+/*
+ * Lay out, allocate, account, and again, until the bookkeeping the new
+ * and freed nodes need no longer changes the layout. On success *all is
+ * the final update set and *slots the buckets of its nodes.
+ */
+static int settle(struct bch_btree_rewrite *rw, const struct bch_key_updates *u0,
+		  const uint8_t *devs, struct bch_key_updates *all, struct bch_node_slot **slots,
+		  struct bch_btree_commit_info *info, struct bch_error *err)
+{
+	struct bch_key_updates book = { 0 };
+	int ret = 0;
+
+	*slots = NULL;
+	memset(all, 0, sizeof(*all));
+	for (unsigned it = 0; it < COMMIT_MAX_ITERATIONS; it++) {
+		struct bch_key_updates next = { 0 };
+
+		bch_key_updates_free(all);
+		free(*slots);
+		*slots = NULL;
+		ret = updates_union(u0, &book, all);
+		if (ret)
+			break;
+		bch_btree_rewrite_touch(rw, all);
+		ret = bch_btree_rewrite_run(rw, all, err) ?:
+		      bch_node_slots_alloc(rw->fs, u0, rw->nr_nodes, rw->replicas, devs, slots, err);
+		if (ret)
+			break;
+		nodes_set_slots(rw, *slots);
+		ret = bch_btree_bookkeeping(rw->fs, u0, rw->nodes, rw->nr_nodes, rw->freed,
+					    rw->nr_freed, rw->journal_seq, &next, err);
+		if (ret) {
+			bch_key_updates_free(&next);
+			break;
+		}
+		bch_key_updates_finish(&next);
+		info->iterations = it + 1;
+		if (it && updates_equal(&next, &book)) {
+			info->nr_bookkeeping = next.nr;
+			bch_key_updates_free(&next);
+			bch_key_updates_free(&book);
+			return 0;
+		}
+		bch_key_updates_free(&book);
+		book = next;
+	}
+	if (!ret)
+		ret = bch_err(err, BCH_ERR_UNSUPPORTED,
+			      "btree rewrite: the bookkeeping of new nodes did not settle after %u layouts",
+			      COMMIT_MAX_ITERATIONS);
+	bch_key_updates_free(&book);
+	bch_key_updates_free(all);
+	free(*slots);
+	*slots = NULL;
+	return ret;
+}
+
+/* the new roots become the filesystem's (what the clean field and entry carry) */
+static int install_roots(struct bch_btree_rewrite *rw, struct bch_error *err)
+{
+	struct bch_fs *fs = rw->fs;
+
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++) {
+		struct bch_rw_btree *t = &rw->bt[b];
+		struct bch_btree_root *r = &fs->journal.roots[b];
+		const char *why;
+
+		if (!t->new_root)
+			continue;
+		free(r->raw);
+		r->raw = t->root_key;
+		t->root_key = NULL;
+		r->present = true;
+		r->level = t->root_level;
+		if (!bch_bkey_decode(&bch_bkey_format_current, r->raw, (size_t)r->raw[0] * 8,
+				     &r->k, &why))
+			return bch_err(err, BCH_ERR_INVAL, "new root of btree %u: %s", b, why);
+	}
+	return 0;
+}
+
+int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *rebuild,
+		      const char *undo_path, struct bch_io_fault *fault,
+		      struct bch_btree_commit_info *info, struct bch_error *err)
+{
+	struct bch_btree_rewrite rw;
+	struct bch_key_updates all = { 0 };
+	struct bch_node_slot *slots = NULL;
+	struct bch_write_plan plan = { 0 };
+	struct bch_journal_write jw = { 0 };
+	struct bch_sb_clean_update cu = { 0 };
+	uint8_t devs[BCH_NODE_MAX_REPLICAS];
+	bool any_rebuild = false;
+	size_t dry_nodes;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	bch_key_updates_finish(u);
+	for (unsigned b = 0; rebuild && b < BTREE_ID_NR_MAX; b++)
+		any_rebuild |= rebuild[b];
+	info->nr_updates = u->nr;
+	if (!u->nr && !any_rebuild && fs->journal.from_clean)
+		return 0;
+
+	bch_btree_rewrite_init(&rw, fs);
+	rw.replicas = bch_node_replica_devs(fs, devs);
+	if (!rw.replicas) {
+		ret = bch_err(err, BCH_ERR_DEVICES, "no writable device may hold btree nodes");
+		goto out;
+	}
+	rw.journal_seq = bch_journal_next_seq(fs);
+	for (unsigned b = 0; rebuild && b < BTREE_ID_NR_MAX; b++)
+		if (rebuild[b])
+			rw.bt[b].touched = rw.bt[b].replace = true;
+
+	ret = settle(&rw, u, devs, &all, &slots, info, err);
+	if (ret)
+		goto out;
+	/* the real run: the same layout, now built into the slots */
+	dry_nodes = rw.nr_nodes;
+	rw.slots = slots;
+	rw.nr_slots = dry_nodes * rw.replicas;
+	rw.plan = &plan;
+	ret = bch_btree_rewrite_run(&rw, &all, err);
+	if (!ret && rw.nr_nodes != dry_nodes)
+		ret = bch_err(err, BCH_ERR_INVAL,
+			      "btree rewrite: the real layout (%zu nodes) differs from the planned one (%zu)",
+			      rw.nr_nodes, dry_nodes);
+	if (ret)
+		goto out;
+	if (plan.nr)
+		plan.ops[plan.nr - 1].flush_after = true;	/* nodes durable before anything points at them */
+	info->nr_nodes = rw.nr_nodes;
+	info->nr_freed = rw.nr_freed;
+	info->keys_written = rw.keys_written;
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
+		info->nr_btrees += rw.bt[b].new_root;
+
+	ret = install_roots(&rw, err) ?:
+	      bch_journal_write_prepare_clean(fs, &jw, &cu.journal_bucket_idx,
+					      &cu.journal_end_sectors, err);
+	if (ret)
+		goto out;
+	if (jw.seq != rw.journal_seq) {
+		ret = bch_err(err, BCH_ERR_INVAL, "journal sequence moved during the commit");
+		goto out;
+	}
+	info->journal_seq = jw.seq;
+	cu.journal_seq = jw.seq;
+	cu.journal_dev = jw.dev;
+	cu.slots = slots;
+	cu.nr_slots = rw.nr_slots;
+	cu.node_sectors = fs->btree_node_size;
+	ret = bch_write_plan_add(&plan, jw.dev, jw.offset, jw.buf, jw.len, true);
+	if (ret) {
+		ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	jw.buf = NULL;
+	ret = bch_sb_plan_mark_clean(fs, &plan, &cu, err);
+	if (!ret && fault)
+		ret = wrap_faults(fs, fault, err);
+	if (!ret)
+		ret = bch_write_plan_execute(fs, &plan, undo_path, err);
+	info->nr_writes = (unsigned)plan.nr;
+out:
+	bch_journal_write_free(&jw);
+	bch_write_plan_free(&plan);
+	bch_key_updates_free(&all);
+	free(slots);
+	bch_btree_rewrite_exit(&rw);
 	return ret;
 }

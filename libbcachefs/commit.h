@@ -33,4 +33,31 @@ int bch_commit_updates(struct bch_fs *fs, struct bch_key_updates *u, const char 
 		       struct bch_io_fault *fault, struct bch_commit_info *info,
 		       struct bch_error *err);
 
+/* what a commit written into the btrees did */
+struct bch_btree_commit_info {
+	uint64_t	journal_seq;	/* of its clean-shutdown entry */
+	size_t		nr_updates;	/* key updates asked for */
+	size_t		nr_bookkeeping;	/* key updates the new and freed nodes needed */
+	size_t		nr_nodes;	/* new nodes written */
+	size_t		nr_freed;	/* old nodes freed */
+	uint64_t	keys_written;	/* keys in the new nodes */
+	unsigned	nr_btrees;	/* btrees rewritten */
+	unsigned	iterations;	/* layout runs until the bookkeeping settled */
+	unsigned	nr_writes;
+};
+
+/*
+ * Write updates u (finished here) into the btrees copy-on-write
+ * (btree_write.h), with the bookkeeping of the nodes written and freed
+ * (btree_alloc.h), and leave the filesystem clean: new nodes first, then
+ * the journal entry of a clean shutdown, then every superblock copy,
+ * marked clean, with the new roots. A filesystem that was not clean has
+ * its journal replayed into the btrees in the same commit. rebuild, if
+ * not NULL, lists btrees whose old contents are dropped: u holds all of
+ * their keys. Nothing to do (clean and no updates): 0, nothing written.
+ */
+int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *rebuild,
+		      const char *undo_path, struct bch_io_fault *fault,
+		      struct bch_btree_commit_info *info, struct bch_error *err);
+
 #endif

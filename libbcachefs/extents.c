@@ -129,3 +129,26 @@ const char *bch_btree_ptr_decode(const struct bkey *k, struct bch_btree_ptr_info
 		return "btree pointer without pointers";
 	return NULL;
 }
+
+uint64_t bch_extent_ptr_encode(const struct bch_extent_ptr *p)
+{
+	/* the entry type is the position of the lowest set bit: 0 for a pointer */
+	return 1ULL |
+	       (uint64_t)p->cached << 1 |
+	       (uint64_t)p->unwritten << 3 |
+	       (p->offset & ((1ULL << 44) - 1)) << 4 |
+	       (uint64_t)p->dev << 48 |
+	       (uint64_t)p->gen << 56;
+}
+
+size_t bch_btree_ptr_v2_encode(const struct bch_btree_ptr_info *in, uint8_t *out)
+{
+	put_le64(out, 0);		/* mem_ptr: in-memory only */
+	put_le64(out + 8, in->h.seq);
+	put_le16(out + 16, in->h.sectors_written);
+	put_le16(out + 18, in->h.flags);
+	bpos_encode(out + 20, in->h.min_key);
+	for (unsigned i = 0; i < in->nr_ptrs; i++)
+		put_le64(out + 40 + 8 * i, bch_extent_ptr_encode(&in->ptrs[i]));
+	return 40 + 8 * (size_t)in->nr_ptrs;
+}

@@ -101,4 +101,12 @@ struct bch_btree_ptr_info {
 /* NULL on success, else why the key is not a usable btree pointer */
 const char *bch_btree_ptr_decode(const struct bkey *k, struct bch_btree_ptr_info *out);
 
+/* one extent pointer entry (8 bytes), the inverse of its decoding */
+uint64_t bch_extent_ptr_encode(const struct bch_extent_ptr *p);
+/*
+ * The value of a btree_ptr_v2 key (header, then one pointer entry per
+ * replica) into out (40 + 8 * nr_ptrs bytes); returns its size.
+ */
+size_t bch_btree_ptr_v2_encode(const struct bch_btree_ptr_info *in, uint8_t *out);
+
 #endif

@@ -193,7 +193,7 @@ static int find_position(struct bch_fs *fs, size_t need, uint64_t keep_from,
 	return 0;
 }
 
-static uint64_t next_seq(struct bch_fs *fs)
+uint64_t bch_journal_next_seq(struct bch_fs *fs)
 {
 	const struct bch_journal *j = &fs->journal;
 	uint64_t seq = j->highest_seq_seen;
@@ -237,8 +237,8 @@ static void version_accounting(uint8_t *b, size_t content, uint64_t seq)
 	}
 }
 
-int bch_journal_write_prepare(struct bch_fs *fs, const struct bch_key_updates *u,
-			      struct bch_journal_write *w, struct bch_error *err)
+static int prepare(struct bch_fs *fs, const struct bch_key_updates *u, bool self_contained,
+		   struct bch_journal_write *w, struct bch_error *err)
 {
 	size_t block = (size_t)fs->block_size * 512;
 	unsigned csum_type = fs->meta_csum_type;
@@ -265,8 +265,9 @@ int bch_journal_write_prepare(struct bch_fs *fs, const struct bch_key_updates *u
 							       : fs->journal.last_seq, w, err);
 	if (ret)
 		goto fail;
-	w->seq = next_seq(fs);
-	w->last_seq = fs->journal.from_clean || !fs->journal.last_seq ? w->seq : fs->journal.last_seq;
+	w->seq = bch_journal_next_seq(fs);
+	w->last_seq = self_contained || fs->journal.from_clean || !fs->journal.last_seq ?
+		w->seq : fs->journal.last_seq;
 
 	content = b.len;
 	version_accounting(b.p, content, w->seq);
@@ -300,8 +301,69 @@ fail:
 	return ret;
 }
 
+int bch_journal_write_prepare(struct bch_fs *fs, const struct bch_key_updates *u,
+			      struct bch_journal_write *w, struct bch_error *err)
+{
+	return prepare(fs, u, false, w, err);
+}
+
+int bch_journal_write_prepare_clean(struct bch_fs *fs, struct bch_journal_write *w,
+				    unsigned *bucket_idx, unsigned *end_sectors,
+				    struct bch_error *err)
+{
+	struct bch_key_updates none = { 0 };
+	const struct bch_dev *dev;
+	uint64_t bucket_bytes;
+	int ret = prepare(fs, &none, true, w, err);
+
+	if (ret)
+		return ret;
+	dev = fs->devs[w->dev];
+	bucket_bytes = (uint64_t)dev->sb.members[w->dev].bucket_size * 512;
+	*bucket_idx = 0;
+	for (unsigned i = 0; i < dev->sb.nr_journal_buckets; i++)
+		if (dev->sb.journal_buckets[i] == w->offset / bucket_bytes)
+			*bucket_idx = i;
+	*end_sectors = (unsigned)((w->offset % bucket_bytes + w->len) / 512);
+	return 0;
+}
+
 void bch_journal_write_free(struct bch_journal_write *w)
 {
 	free(w->buf);
 	memset(w, 0, sizeof(*w));
+}
+
+/*
+ * The superblock's clean field (bcachefs-format.md §2.8.7): flags, the
+ * journal sequence number of the clean shutdown, then the usage and clock
+ * entries and every btree root, as upstream writes it; zero-filled to at
+ * least min_bytes (its old size), so it keeps its place.
+ */
+int bch_clean_field_build(struct bch_fs *fs, uint64_t journal_seq, size_t min_bytes,
+			  uint8_t **out, size_t *len, struct bch_error *err)
+{
+	struct jbuf b = { 0 };
+	size_t bytes;
+	int ret;
+
+	if (!jbuf_reserve(&b, 24))
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	ret = add_misc(fs, &b, err) ?: add_roots(fs, &b);
+	if (ret) {
+		free(b.p);
+		return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
+	}
+	bytes = ROUND_UP(b.len > min_bytes ? b.len : min_bytes, 8);
+	if (!jbuf_reserve(&b, bytes - b.len)) {
+		free(b.p);
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
+	put_le32(b.p, (uint32_t)(bytes / 8));
+	put_le32(b.p + 4, BCH_SB_FIELD_clean);
+	put_le32(b.p + 8, 0);
+	put_le64(b.p + 16, journal_seq);
+	*out = b.p;
+	*len = bytes;
+	return 0;
 }

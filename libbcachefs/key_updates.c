@@ -73,6 +73,20 @@ static int cmp_update(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* accounting updates are deltas: two at one position add up (into the later) */
+static void accounting_fold(const struct bch_key_update *from, struct bch_key_update *into)
+{
+	size_t n;
+
+	if (into->btree_id != BTREE_ID_accounting || from->bytes[2] != KEY_TYPE_accounting ||
+	    into->bytes[2] != KEY_TYPE_accounting)
+		return;
+	n = from->bytes[0] < into->bytes[0] ? from->bytes[0] : into->bytes[0];
+	for (size_t w = BKEY_U64S; w < n; w++)
+		put_le64(into->bytes + 8 * w, get_le64(into->bytes + 8 * w) +
+					      get_le64(from->bytes + 8 * w));
+}
+
 void bch_key_updates_finish(struct bch_key_updates *u)
 {
 	size_t i, out = 0;
@@ -84,6 +98,7 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 		if (i + 1 < u->nr && u->v[i].btree_id == u->v[i + 1].btree_id &&
 		    u->v[i].level == u->v[i + 1].level &&
 		    bpos_eq(upd_pos(&u->v[i]), upd_pos(&u->v[i + 1]))) {
+			accounting_fold(&u->v[i], &u->v[i + 1]);
 			free(u->v[i].bytes);
 			continue;
 		}

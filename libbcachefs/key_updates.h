@@ -34,7 +34,8 @@ int bch_key_updates_delete(struct bch_key_updates *u, unsigned btree_id, unsigne
 /*
  * Sort by (btree, level, position) and keep one update per position: the
  * last one added, except that an insert beats a deletion at the same
- * position whatever the order.
+ * position whatever the order. Accounting keys are deltas: those at one
+ * position are added up.
  */
 void bch_key_updates_finish(struct bch_key_updates *u);
 void bch_key_updates_free(struct bch_key_updates *u);

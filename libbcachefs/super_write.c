@@ -6,6 +6,7 @@
 #include "checksum.h"
 #include "fs.h"
 #include "sb_fields.h"
+#include "journal_write.h"
 #include "super_write.h"
 
 /* ---- the replicas field must list the journal entry's device ---- */
@@ -196,6 +197,45 @@ static int dirty_image(struct bch_fs *fs, const struct bch_dev *d, uint64_t seq,
 	return 0;
 }
 
+/* one write per superblock copy of device d, each with its offset and checksum */
+static int plan_copies(struct bch_fs *fs, struct bch_write_plan *plan, unsigned d,
+		       const uint8_t *img, size_t img_len, struct bch_error *err)
+{
+	const struct bch_dev *dev = fs->devs[d];
+	unsigned csum_type = (unsigned)bits64(get_le64(img + 144), 2, 8);
+	int ret = 0;
+
+	for (unsigned i = 0; i < dev->sb.layout.nr_superblocks && !ret; i++) {
+		uint64_t sector = dev->sb.layout.sb_offset[i];
+		size_t len = ROUND_UP(img_len, 512);
+		uint8_t *copy = calloc(1, len);
+		struct bch_csum csum;
+
+		if (!copy)
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		/* bytes after the superblock in its last sector stay as they are */
+		ret = bch_io_read(dev->io, sector * 512, copy, len, err);
+		if (ret) {
+			free(copy);
+			break;
+		}
+		memcpy(copy, img, img_len);
+		put_le64(copy + 104, sector);
+		if (bch_checksum(csum_type, NULL, (struct bch_nonce){ { 0 } }, copy + 16,
+				 img_len - 16, &csum)) {
+			free(copy);
+			ret = bch_err(err, BCH_ERR_CORRUPT, "superblock checksum type %u", csum_type);
+			break;
+		}
+		put_le64(copy, csum.lo);
+		put_le64(copy + 8, csum.hi);
+		/* the primary first; flush after each device's last copy */
+		ret = bch_write_plan_add(plan, d, sector * 512, copy, len,
+					 i + 1 == dev->sb.layout.nr_superblocks);
+	}
+	return ret;
+}
+
 int bch_sb_plan_mark_dirty(struct bch_fs *fs, struct bch_write_plan *plan,
 			   unsigned journal_dev, struct bch_error *err)
 {
@@ -203,49 +243,162 @@ int bch_sb_plan_mark_dirty(struct bch_fs *fs, struct bch_write_plan *plan,
 	int ret = 0;
 
 	for (unsigned d = 0; d < fs->nr_devs && !ret; d++) {
-		const struct bch_dev *dev = fs->devs[d];
-		unsigned csum_type;
 		uint8_t *img = NULL;
-		size_t img_len;
+		size_t img_len = 0;
+
+		if (!fs->devs[d])
+			continue;
+		ret = dirty_image(fs, fs->devs[d], seq, journal_dev, &img, &img_len, err) ?:
+		      plan_copies(fs, plan, d, img, img_len, err);
+		free(img);
+	}
+	return ret;
+}
+
+/* ---- marking the filesystem clean after a commit written into the btrees ---- */
+
+/*
+ * A copy of the superblock image img with the field of type f->type
+ * replaced by field (field_len bytes, header included), or appended
+ * when there is none.
+ */
+static int sb_with_field(const struct bch_sb *sb, const uint8_t *img, unsigned type,
+			 const uint8_t *field, size_t field_len, uint8_t **out,
+			 size_t *out_len, struct bch_error *err)
+{
+	const struct bch_sb_field_ref *old = bch_sb_field_get(sb, type);
+	size_t total = BCH_SB_HEADER_BYTES + field_len, off = BCH_SB_HEADER_BYTES;
+	uint8_t *b;
+
+	for (unsigned i = 0; i < sb->nr_fields; i++)
+		if (!old || sb->fields[i].p != old->p)
+			total += sb->fields[i].bytes;
+	if (total > (512ULL << sb->layout.sb_max_size_bits))
+		return bch_err(err, BCH_ERR_UNSUPPORTED,
+			       "no room in the superblock for the new %s field",
+			       bch_sb_field_name(type));
+	b = calloc(1, total);
+	if (!b)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	memcpy(b, img, BCH_SB_HEADER_BYTES);
+	for (unsigned i = 0; i < sb->nr_fields; i++) {
+		const struct bch_sb_field_ref *g = &sb->fields[i];
+
+		if (old && g->p == old->p) {
+			memcpy(b + off, field, field_len);
+			off += field_len;
+			continue;
+		}
+		memcpy(b + off, img + (g->p - sb->bytes), g->bytes);
+		off += g->bytes;
+	}
+	if (!old) {
+		memcpy(b + off, field, field_len);
+		off += field_len;
+	}
+	put_le32(b + 124, (uint32_t)((total - BCH_SB_HEADER_BYTES) / 8));
+	*out = b;
+	*out_len = total;
+	return 0;
+}
+
+/*
+ * Mark sectors [start, start + sectors) in a member's btree_allocated_bitmap
+ * (bit i covers sectors [i << shift, (i + 1) << shift)); when the range
+ * lies past what 64 bits cover, the granularity is coarsened first, as
+ * upstream does (bcachefs-format.md §2.8.2; upstream sb-members.c).
+ */
+static void btree_bitmap_mark(uint64_t *bitmap, uint8_t *shift, uint64_t start, uint64_t sectors)
+{
+	uint64_t end = start + sectors;
+	unsigned grow = 0;
+
+	while (*shift + grow < 58 && end > (64ULL << (*shift + grow)))
+		grow++;
+	if (grow) {
+		uint64_t coarse = 0;
+
+		for (unsigned i = 0; i < 64; i++)
+			if (*bitmap >> i & 1)
+				coarse |= 1ULL << (i >> grow);
+		*bitmap = coarse;
+		*shift = (uint8_t)(*shift + grow);
+	}
+	for (uint64_t bit = start >> *shift; bit < 64 && (bit << *shift) < end; bit++)
+		*bitmap |= 1ULL << bit;
+}
+
+static int clean_image(struct bch_fs *fs, const struct bch_dev *d, uint64_t seq,
+		       const struct bch_sb_clean_update *c, const uint8_t *clean, size_t clean_len,
+		       uint8_t **out, size_t *len, struct bch_error *err)
+{
+	const struct bch_sb *sb = &d->sb;
+	const struct bch_sb_field_ref *f;
+	uint8_t *b = malloc(sb->len);
+	uint64_t features;
+	int ret;
+
+	if (!b)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	memcpy(b, sb->bytes, sb->len);
+	put_le64(b + 112, seq);
+	put_le64(b + 144, get_le64(b + 144) | (1ULL << 1));	/* clean */
+	put_le64(b + 200, (uint64_t)time(NULL));
+	/* clean shutdown: "always" features, less the two that mean "needs recovery" */
+	features = (get_le64(b + 208) | BCH_FEATURES_ALWAYS) & ~((1ULL << 12) | (1ULL << 13));
+	put_le64(b + 208, features);
+	put_le64(b + 224, get_le64(b + 224) | 3);	/* compat: alloc_info, alloc_metadata */
+	f = bch_sb_field_get(sb, BCH_SB_FIELD_members_v2);
+	if (f && sb->member_bytes >= 144) {
+		size_t base = (size_t)(f->p - sb->bytes) + 16;
+
+		for (unsigned i = 0; i < sb->nr_members; i++) {
+			uint8_t *m = b + base + (size_t)i * sb->member_bytes;
+			uint64_t bitmap = get_le64(m + 128);
+			uint8_t shift = m[28];
+
+			if (!fs->devs[i])
+				continue;
+			put_le64(m + 120, seq);
+			for (size_t s = 0; s < c->nr_slots; s++)
+				if (c->slots[s].dev == i)
+					btree_bitmap_mark(&bitmap, &shift, c->slots[s].sector,
+							  c->node_sectors);
+			put_le64(m + 128, bitmap);
+			m[28] = shift;
+			if (i == c->journal_dev) {
+				put_le32(m + 136, c->journal_bucket_idx);
+				put_le32(m + 140, c->journal_end_sectors);
+			}
+		}
+	}
+	ret = sb_with_field(sb, b, BCH_SB_FIELD_clean, clean, clean_len, out, len, err);
+	free(b);
+	return ret;
+}
+
+int bch_sb_plan_mark_clean(struct bch_fs *fs, struct bch_write_plan *plan,
+			   const struct bch_sb_clean_update *c, struct bch_error *err)
+{
+	const struct bch_sb_field_ref *old = bch_sb_field_get(fs->sb, BCH_SB_FIELD_clean);
+	uint64_t seq = fs->sb->seq + 1;
+	uint8_t *clean = NULL;
+	size_t clean_len;
+	int ret;
+
+	ret = bch_clean_field_build(fs, c->journal_seq, old ? old->bytes : 0, &clean, &clean_len,
+				    err);
+	for (unsigned d = 0; d < fs->nr_devs && !ret; d++) {
+		const struct bch_dev *dev = fs->devs[d];
+		uint8_t *img = NULL;
+		size_t img_len = 0;
 
 		if (!dev)
 			continue;
-		ret = dirty_image(fs, dev, seq, journal_dev, &img, &img_len, err);
-		if (ret)
-			break;
-		csum_type = (unsigned)bits64(get_le64(img + 144), 2, 8);
-		for (unsigned i = 0; i < dev->sb.layout.nr_superblocks && !ret; i++) {
-			uint64_t sector = dev->sb.layout.sb_offset[i];
-			size_t len = ROUND_UP(img_len, 512);
-			uint8_t *copy = calloc(1, len);
-			struct bch_csum csum;
-
-			if (!copy) {
-				ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
-				break;
-			}
-			/* bytes after the superblock in its last sector stay as they are */
-			ret = bch_io_read(dev->io, sector * 512, copy, len, err);
-			if (ret) {
-				free(copy);
-				break;
-			}
-			memcpy(copy, img, img_len);
-			put_le64(copy + 104, sector);
-			if (bch_checksum(csum_type, NULL, (struct bch_nonce){ { 0 } }, copy + 16,
-					 img_len - 16, &csum)) {
-				free(copy);
-				ret = bch_err(err, BCH_ERR_CORRUPT, "superblock checksum type %u",
-					      csum_type);
-				break;
-			}
-			put_le64(copy, csum.lo);
-			put_le64(copy + 8, csum.hi);
-			/* the primary first; flush after each device's last copy */
-			ret = bch_write_plan_add(plan, d, sector * 512, copy, len,
-						 i + 1 == dev->sb.layout.nr_superblocks);
-		}
+		ret = clean_image(fs, dev, seq, c, clean, clean_len, &img, &img_len, err) ?:
+		      plan_copies(fs, plan, d, img, img_len, err);
 		free(img);
 	}
+	free(clean);
 	return ret;
 }

@@ -6,6 +6,7 @@
 #ifndef BCH_SUPER_WRITE_H
 #define BCH_SUPER_WRITE_H
 
+#include "btree_write.h"
 #include "write_plan.h"
 
 struct bch_fs;
@@ -20,5 +21,27 @@ struct bch_fs;
  */
 int bch_sb_plan_mark_dirty(struct bch_fs *fs, struct bch_write_plan *plan,
 			   unsigned journal_dev, struct bch_error *err);
+
+/* what a commit written into the btrees changes in the superblock */
+struct bch_sb_clean_update {
+	uint64_t			journal_seq;	/* of the clean-shutdown journal entry */
+	unsigned			journal_dev;
+	unsigned			journal_bucket_idx;	/* where writing resumes */
+	unsigned			journal_end_sectors;
+	const struct bch_node_slot	*slots;		/* new nodes: btree_allocated_bitmap */
+	size_t				nr_slots;
+	unsigned			node_sectors;
+};
+
+/*
+ * Add one write per superblock copy of every opened device, marking the
+ * filesystem clean as upstream's clean shutdown does: the clean field
+ * with the current roots (fs->journal.roots) and journal_seq, "needs
+ * recovery" features cleared, alloc_info set, sequence numbers bumped,
+ * the new nodes in each member's btree_allocated_bitmap and the journal
+ * resume point after the clean entry.
+ */
+int bch_sb_plan_mark_clean(struct bch_fs *fs, struct bch_write_plan *plan,
+			   const struct bch_sb_clean_update *c, struct bch_error *err);
 
 #endif

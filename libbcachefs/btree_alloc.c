@@ -1,0 +1,739 @@
+/* Buckets for new nodes and the bookkeeping of nodes written and freed (btree_alloc.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "backpointers.h"
+#include "bkey.h"
+#include "btree_alloc.h"
+#include "btree_iter.h"
+#include "buckets.h"
+#include "check_buckets.h"
+#include "fs.h"
+#include "lru.h"
+
+/* ---- devices, clocks, positions ---- */
+
+unsigned bch_node_replica_devs(struct bch_fs *fs, uint8_t dev_out[BCH_NODE_MAX_REPLICAS])
+{
+	unsigned want = (unsigned)bits64(fs->sb->flags[0], 48, 52), nr = 0;
+
+	if (!want)
+		want = 1;
+	if (want > BCH_NODE_MAX_REPLICAS)
+		want = BCH_NODE_MAX_REPLICAS;
+	for (unsigned d = 0; d < fs->nr_devs && nr < want; d++) {
+		const struct bch_member *m = bch_fs_member(fs, d);
+
+		if (!m || !fs->devs[d] || BCH_MEMBER_STATE(m) != 0 ||
+		    !(BCH_MEMBER_DATA_ALLOWED(m) & (1u << BCH_DATA_btree)))
+			continue;
+		dev_out[nr++] = (uint8_t)d;
+	}
+	return nr;
+}
+
+bool bch_dev_is_meta_bucket(const struct bch_fs *fs, unsigned dev, uint64_t b)
+{
+	const struct bch_member *m = bch_fs_member(fs, dev);
+	const struct bch_sb *sb = fs->devs[dev] ? &fs->devs[dev]->sb : NULL;
+
+	if (!m || !sb || !m->bucket_size)
+		return true;
+	/* sectors 0..7 (the layout copy), then each superblock copy's area (§2.1) */
+	if (b * m->bucket_size < 8)
+		return true;
+	for (unsigned i = 0; i < sb->layout.nr_superblocks; i++) {
+		uint64_t start = sb->layout.sb_offset[i];
+		uint64_t end = start + (1ULL << sb->layout.sb_max_size_bits);
+
+		if (b * m->bucket_size < end && (b + 1) * m->bucket_size > start)
+			return true;
+	}
+	for (unsigned i = 0; i < sb->nr_journal_buckets; i++)
+		if (sb->journal_buckets[i] == b)
+			return true;
+	return false;
+}
+
+struct clock_ctx {
+	unsigned	rw;
+	uint64_t	time;
+};
+
+static int find_clock(void *ctx, const uint8_t *entry, unsigned type, unsigned btree,
+		      unsigned level, const uint8_t *payload, size_t bytes, uint64_t at,
+		      struct bch_error *err)
+{
+	struct clock_ctx *c = ctx;
+
+	(void)entry, (void)btree, (void)level, (void)at, (void)err;
+	/* jset_entry_clock: rw u8, pad[7], time le64 */
+	if (type == BCH_JSET_ENTRY_clock && bytes >= 16 && payload[0] == c->rw)
+		c->time = get_le64(payload + 8);
+	return 0;
+}
+
+uint64_t bch_fs_io_clock(struct bch_fs *fs, unsigned rw)
+{
+	const struct bch_journal *j = &fs->journal;
+	struct clock_ctx c = { .rw = rw };
+
+	if (j->from_clean) {
+		const struct bch_sb_field_ref *f = bch_sb_field_get(fs->sb, BCH_SB_FIELD_clean);
+
+		if (f && f->bytes > 24)
+			bch_jset_entries_walk(f->p + 24, f->bytes - 24, 0, "clean field",
+					      find_clock, &c, NULL);
+	} else if (j->nr_entries) {
+		const struct bch_journal_entry *e = &j->entries[j->nr_entries - 1];
+
+		bch_jset_entries_walk(e->buf + BCH_JSET_HEADER_BYTES,
+				      e->bytes - BCH_JSET_HEADER_BYTES, 0, "journal entry",
+				      find_clock, &c, NULL);
+	}
+	return c.time;
+}
+
+/* the accounting position is the structure's bytes, most significant first (§7.11) */
+static struct bpos acct_pos(const uint8_t s[20])
+{
+	uint64_t inode = 0, offset = 0;
+	uint32_t snap = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		inode = inode << 8 | s[i];
+	for (unsigned i = 8; i < 16; i++)
+		offset = offset << 8 | s[i];
+	for (unsigned i = 16; i < 20; i++)
+		snap = snap << 8 | s[i];
+	return BPOS(inode, offset, snap);
+}
+
+struct bpos bch_acct_replicas_pos(unsigned data_type, unsigned nr_devs, const uint8_t *devs)
+{
+	uint8_t s[20] = { 2, (uint8_t)data_type, (uint8_t)nr_devs, 1 };
+
+	for (unsigned i = 0; i < nr_devs && 4 + i < 20; i++)
+		s[4 + i] = devs[i];
+	return acct_pos(s);
+}
+
+struct bpos bch_acct_btree_pos(unsigned btree_id)
+{
+	uint8_t s[20] = { 6 };
+
+	put_le32(s + 1, btree_id);
+	return acct_pos(s);
+}
+
+/* ---- looking keys up as the commit leaves them ---- */
+
+static struct bpos upd_pos(const struct bch_key_update *k)
+{
+	return bpos_decode(k->bytes + 20);
+}
+
+/* index of the update at (btree, level 0, p), or -1 */
+static ssize_t upd_find(const struct bch_key_updates *u, unsigned btree, struct bpos p)
+{
+	size_t lo = 0, hi = u->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct bch_key_update *k = &u->v[mid];
+		int c = bch_journal_key_cmp(k->btree_id, k->level, upd_pos(k), btree, 0, p);
+
+		if (!c)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/*
+ * The key at p after u0: 1 and *k (value copied into buf, at most
+ * BKEY_VAL_U64S_MAX * 8 bytes), 0 if there is none.
+ */
+static int lookup(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned btree,
+		  struct bpos p, struct bkey *k, uint8_t *buf, struct bch_error *err)
+{
+	ssize_t i = upd_find(u0, btree, p);
+	struct bch_btree_iter it;
+	const char *why;
+	int ret;
+
+	if (i >= 0) {
+		bch_bkey_decode(&bch_bkey_format_current, u0->v[i].bytes,
+				bch_key_update_bytes(&u0->v[i]), k, &why);
+		if (k->type == KEY_TYPE_deleted)
+			return 0;
+	} else {
+		bch_btree_iter_init(&it, fs, btree, p, p);
+		ret = bch_btree_iter_next(&it, k, err);
+		if (ret <= 0) {
+			bch_btree_iter_exit(&it);
+			return ret;
+		}
+		memcpy(buf, k->val, k->val_bytes);
+		k->val = buf;
+		bch_btree_iter_exit(&it);
+		return 1;
+	}
+	memcpy(buf, k->val, k->val_bytes);
+	k->val = buf;
+	return 1;
+}
+
+static int bucket_gen_of(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned dev,
+			 uint64_t b, uint8_t *gen, struct bch_error *err)
+{
+	uint8_t buf[BKEY_VAL_U64S_MAX * 8];
+	struct bkey k;
+	int ret = lookup(fs, u0, BTREE_ID_bucket_gens, BPOS(dev, b >> 8, 0), &k, buf, err);
+
+	if (ret < 0)
+		return ret;
+	*gen = ret && k.type == KEY_TYPE_bucket_gens && k.val_bytes >= 256 ? buf[b & 255] : 0;
+	return 0;
+}
+
+/* the alloc key of a bucket after u0; a bucket without one is free, with bucket_gens' gen */
+static int alloc_of(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned dev,
+		    uint64_t b, struct bch_alloc_v4 *a, bool *has_key, struct bch_error *err)
+{
+	uint8_t buf[BKEY_VAL_U64S_MAX * 8];
+	struct bkey k;
+	int ret = lookup(fs, u0, BTREE_ID_alloc, BPOS(dev, b, 0), &k, buf, err);
+
+	memset(a, 0, sizeof(*a));
+	*has_key = ret > 0;
+	if (ret < 0)
+		return ret;
+	if (ret && !bch_alloc_decode(&k, a, NULL))
+		return 0;
+	*has_key = false;
+	return bucket_gen_of(fs, u0, dev, b, &a->gen, err);
+}
+
+/* ---- slots ---- */
+
+static bool alloc_is_free(const struct bch_alloc_v4 *a)
+{
+	return a->data_type == BCH_DATA_free && !a->dirty_sectors && !a->cached_sectors &&
+	       !a->stripe_sectors && !a->stripe && !BCH_ALLOC_V4_NEED_DISCARD(a);
+}
+
+static int bucket_has_bps(struct bch_fs *fs, unsigned dev, uint64_t b, bool *has,
+			  struct bch_error *err)
+{
+	const struct bch_member *m = bch_fs_member(fs, dev);
+	struct bpos start = bch_bucket_to_bp_start(dev, b, m->bucket_size, fs->bp_shift);
+	struct bpos end = bch_bucket_to_bp_end(dev, b, m->bucket_size, fs->bp_shift);
+	struct bch_btree_iter it;
+	struct bkey k;
+	int ret;
+
+	end.offset--;
+	bch_btree_iter_init(&it, fs, BTREE_ID_backpointers, start, end);
+	ret = bch_btree_iter_next(&it, &k, err);
+	bch_btree_iter_exit(&it);
+	*has = ret > 0;
+	return ret < 0 ? ret : 0;
+}
+
+/* the next usable bucket of dev at or after *b */
+static int next_free_bucket(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned dev,
+			    uint64_t *b, uint8_t *gen, struct bch_error *err)
+{
+	const struct bch_member *m = bch_fs_member(fs, dev);
+
+	for (; *b < m->nbuckets; (*b)++) {
+		struct bch_alloc_v4 a;
+		bool has_key, has_bps;
+		int ret;
+
+		if (*b < m->first_bucket || bch_dev_is_meta_bucket(fs, dev, *b))
+			continue;
+		ret = alloc_of(fs, u0, dev, *b, &a, &has_key, err);
+		if (ret)
+			return ret;
+		if (!alloc_is_free(&a))
+			continue;
+		/* a bucket that still has backpointers is not really free: keep off it */
+		ret = bucket_has_bps(fs, dev, *b, &has_bps, err);
+		if (ret)
+			return ret;
+		if (has_bps)
+			continue;
+		*gen = a.gen;
+		return 0;
+	}
+	return bch_err(err, BCH_ERR_RANGE,
+		       "no free bucket left on device %u for new btree nodes", dev);
+}
+
+int bch_node_slots_alloc(struct bch_fs *fs, const struct bch_key_updates *u0, size_t nr,
+			 unsigned replicas, const uint8_t *devs,
+			 struct bch_node_slot **slots, struct bch_error *err)
+{
+	struct bch_node_slot *s = calloc(nr && replicas ? nr * replicas : 1, sizeof(*s));
+	int ret = 0;
+
+	if (!s)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (unsigned r = 0; r < replicas && !ret; r++) {
+		unsigned dev = devs[r];
+		const struct bch_member *m = bch_fs_member(fs, dev);
+		unsigned per_bucket = m->bucket_size / fs->btree_node_size;
+		uint64_t b = 0;
+		uint8_t gen = 0;
+
+		for (size_t i = 0; i < nr && !ret; i++) {
+			if (!(i % per_bucket)) {
+				if (i)
+					b++;
+				ret = next_free_bucket(fs, u0, dev, &b, &gen, err);
+			}
+			s[i * replicas + r] = (struct bch_node_slot){
+				.dev = (uint8_t)dev, .gen = gen,
+				.sector = b * m->bucket_size +
+					  (i % per_bucket) * fs->btree_node_size,
+			};
+		}
+	}
+	if (ret) {
+		free(s);
+		return ret;
+	}
+	*slots = s;
+	return 0;
+}
+
+/* ---- bookkeeping ---- */
+
+struct bucket_delta {
+	uint8_t		dev;
+	uint64_t	bucket;
+	int64_t		nodes;		/* nodes added minus nodes freed */
+};
+
+struct acct_delta {
+	struct bpos	pos;
+	unsigned	nr;
+	int64_t		v[3];
+};
+
+struct gens_entry {
+	struct bpos	pos;
+	uint8_t		gens[256];
+};
+
+/* a freespace key losing some of its buckets */
+struct carve {
+	struct bpos	key;		/* the freespace key's position */
+	uint32_t	size;
+	uint64_t	off;		/* the offset taken out */
+};
+
+struct book {
+	struct bch_fs			*fs;
+	const struct bch_key_updates	*u0;
+	struct bch_key_updates		*out;
+	uint64_t			seq;
+	struct bucket_delta		*b;
+	size_t				nr_b, size_b;
+	struct acct_delta		*acct;
+	size_t				nr_acct, size_acct;
+	struct gens_entry		*gens;
+	size_t				nr_gens, size_gens;
+	struct carve			*carve;
+	size_t				nr_carve, size_carve;
+};
+
+#define GROW(arr, nr, size)							\
+	({									\
+		int _r = 0;							\
+		if ((nr) == (size)) {						\
+			size_t _ns = (size) ? (size) * 2 : 64;			\
+			void *_n = realloc((arr), _ns * sizeof(*(arr)));	\
+			if (_n) {						\
+				(arr) = _n;					\
+				(size) = _ns;					\
+			} else {						\
+				_r = -BCH_ERR_NOMEM;				\
+			}							\
+		}								\
+		_r;								\
+	})
+
+static int bucket_add(struct book *bk, unsigned dev, uint64_t bucket, int64_t n)
+{
+	if (GROW(bk->b, bk->nr_b, bk->size_b))
+		return -BCH_ERR_NOMEM;
+	bk->b[bk->nr_b++] = (struct bucket_delta){ .dev = (uint8_t)dev, .bucket = bucket, .nodes = n };
+	return 0;
+}
+
+static int acct_add_delta(struct book *bk, struct bpos pos, unsigned nr, const int64_t *v)
+{
+	for (size_t i = 0; i < bk->nr_acct; i++)
+		if (bpos_eq(bk->acct[i].pos, pos)) {
+			for (unsigned j = 0; j < nr; j++)
+				bk->acct[i].v[j] += v[j];
+			return 0;
+		}
+	if (GROW(bk->acct, bk->nr_acct, bk->size_acct))
+		return -BCH_ERR_NOMEM;
+	bk->acct[bk->nr_acct] = (struct acct_delta){ .pos = pos, .nr = nr };
+	memcpy(bk->acct[bk->nr_acct].v, v, nr * sizeof(*v));
+	bk->nr_acct++;
+	return 0;
+}
+
+/* a node of node_size sectors with these pointers, added (sign 1) or freed (-1) */
+static int node_acct(struct book *bk, unsigned btree_id, unsigned nr_devs, const uint8_t *devs,
+		     int sign)
+{
+	int64_t s = sign * (int64_t)bk->fs->btree_node_size;
+	uint8_t sorted[BCH_BTREE_PTR_MAX_PTRS];
+	int64_t total = s * nr_devs;
+
+	memcpy(sorted, devs, nr_devs);
+	for (unsigned i = 1; i < nr_devs; i++)
+		for (unsigned j = i; j && sorted[j - 1] > sorted[j]; j--) {
+			uint8_t t = sorted[j];
+
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	/* replicas counts every replica's sectors, as does the per-btree total */
+	return acct_add_delta(bk, bch_acct_replicas_pos(BCH_DATA_btree, nr_devs, sorted), 1,
+			      &total) ?:
+	       acct_add_delta(bk, bch_acct_btree_pos(btree_id), 1, &total);
+}
+
+static int emit(struct book *bk, unsigned btree, const struct bkey *k)
+{
+	return bch_key_updates_add(bk->out, btree, 0, k);
+}
+
+static int emit_set(struct book *bk, unsigned btree, struct bpos p, uint32_t size)
+{
+	struct bkey k = { .p = p, .type = KEY_TYPE_set, .size = size };
+
+	return emit(bk, btree, &k);
+}
+
+static int emit_bp(struct book *bk, const struct bch_node_slot *s, unsigned btree_id,
+		   unsigned level, struct bpos max_key, bool insert)
+{
+	struct bpos pos = bch_ptr_to_bp_pos(s->dev, s->sector, 0, bk->fs->bp_shift);
+	uint8_t val[BCH_BACKPOINTER_BYTES] = { 0 };
+	struct bkey k = { .p = pos, .type = KEY_TYPE_backpointer, .val = val,
+			  .val_bytes = sizeof(val) };
+
+	if (!insert)
+		return bch_key_updates_delete(bk->out, BTREE_ID_backpointers, 0, pos, 0);
+	/* the pointer's key is one level above the node it points at (§7.9) */
+	val[0] = (uint8_t)btree_id;
+	val[1] = (uint8_t)(level + 1);
+	val[2] = BCH_DATA_btree;
+	val[3] = s->gen;
+	put_le32(val + 8, bk->fs->btree_node_size);
+	bpos_encode(val + 12, max_key);
+	return emit(bk, BTREE_ID_backpointers, &k);
+}
+
+static int cmp_bucket_delta(const void *a, const void *b)
+{
+	const struct bucket_delta *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
+}
+
+static int gens_set(struct book *bk, unsigned dev, uint64_t b, uint8_t gen,
+		    struct bch_error *err)
+{
+	struct bpos pos = BPOS(dev, b >> 8, 0);
+	struct gens_entry *g = NULL;
+
+	for (size_t i = 0; i < bk->nr_gens; i++)
+		if (bpos_eq(bk->gens[i].pos, pos))
+			g = &bk->gens[i];
+	if (!g) {
+		uint8_t buf[BKEY_VAL_U64S_MAX * 8];
+		struct bkey k;
+		int ret;
+
+		if (GROW(bk->gens, bk->nr_gens, bk->size_gens))
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		g = &bk->gens[bk->nr_gens++];
+		memset(g, 0, sizeof(*g));
+		g->pos = pos;
+		ret = lookup(bk->fs, bk->u0, BTREE_ID_bucket_gens, pos, &k, buf, err);
+		if (ret < 0)
+			return ret;
+		if (ret && k.type == KEY_TYPE_bucket_gens && k.val_bytes >= 256)
+			memcpy(g->gens, buf, 256);
+	}
+	g->gens[b & 255] = gen;
+	return 0;
+}
+
+/* the freespace key holding offset off of dev, recorded for carving */
+static int carve_out(struct book *bk, unsigned dev, uint64_t off, struct bch_error *err)
+{
+	struct bch_btree_iter it;
+	struct bkey k;
+	int ret;
+
+	bch_btree_iter_init(&it, bk->fs, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
+			    BPOS(dev, UINT64_MAX, UINT32_MAX));
+	ret = bch_btree_iter_next(&it, &k, err);
+	bch_btree_iter_exit(&it);
+	if (ret <= 0)
+		return ret;
+	if (k.p.inode != dev || k.p.offset - k.size > off || k.p.offset <= off)
+		return 0;	/* not indexed as free: nothing to take out */
+	if (GROW(bk->carve, bk->nr_carve, bk->size_carve))
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	bk->carve[bk->nr_carve++] = (struct carve){ .key = k.p, .size = k.size, .off = off };
+	return 0;
+}
+
+static int cmp_carve(const void *a, const void *b)
+{
+	const struct carve *x = a, *y = b;
+	int c = bpos_cmp(x->key, y->key);
+
+	return c ? c : x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* each freespace key that lost buckets: deleted, its remaining pieces inserted */
+static int carve_emit(struct book *bk)
+{
+	int ret = 0;
+
+	if (bk->nr_carve)
+		qsort(bk->carve, bk->nr_carve, sizeof(*bk->carve), cmp_carve);
+	for (size_t i = 0; i < bk->nr_carve && !ret; ) {
+		struct bpos key = bk->carve[i].key;
+		uint64_t start = key.offset - bk->carve[i].size;
+
+		ret = bch_key_updates_delete(bk->out, BTREE_ID_freespace, 0, key, bk->carve[i].size);
+		for (; !ret && i < bk->nr_carve && bpos_eq(bk->carve[i].key, key); i++) {
+			uint64_t off = bk->carve[i].off;
+
+			if (off > start)
+				ret = emit_set(bk, BTREE_ID_freespace, BPOS(key.inode, off, 0),
+					       (uint32_t)(off - start));
+			start = off + 1;
+		}
+		if (!ret && key.offset > start)
+			ret = emit_set(bk, BTREE_ID_freespace, key, (uint32_t)(key.offset - start));
+	}
+	return ret;
+}
+
+/*
+ * One bucket whose node count changes by n: its new alloc key, and the
+ * index, LRU, bucket_gens and dev accounting changes that follow, the
+ * way upstream's alloc trigger makes them.
+ */
+static int bucket_update(struct book *bk, unsigned dev, uint64_t b, int64_t n,
+			 struct bch_error *err)
+{
+	struct bch_fs *fs = bk->fs;
+	const struct bch_member *m = bch_fs_member(fs, dev);
+	struct bch_alloc_v4 old, a;
+	int64_t acct[BCH_DATA_NR][3] = { { 0 } };
+	int64_t sectors;
+	bool has_key, was_empty, now_empty;
+	uint8_t val[BCH_ALLOC_V4_BYTES];
+	struct bkey k = { .p = BPOS(dev, b, 0), .type = KEY_TYPE_alloc_v4, .val = val,
+			  .val_bytes = sizeof(val) };
+	int ret;
+
+	ret = alloc_of(fs, bk->u0, dev, b, &old, &has_key, err);
+	if (ret)
+		return ret;
+	a = old;
+	sectors = (int64_t)a.dirty_sectors + n * (int64_t)fs->btree_node_size;
+	if (sectors < 0)
+		sectors = 0;	/* counters already wrong: never below empty */
+	a.dirty_sectors = (uint32_t)sectors;
+	was_empty = !bch_alloc_sectors_dirty(&old) && !old.cached_sectors;
+	now_empty = !bch_alloc_sectors_dirty(&a) && !a.cached_sectors;
+	a.flags = (a.flags & ~(0x3fu << BCH_ALLOC_V4_BP_START_SHIFT) & ~(0x3fu << 8)) |
+		  BCH_ALLOC_V4_U64S << BCH_ALLOC_V4_BP_START_SHIFT;
+
+	if (was_empty && !now_empty) {
+		/* empty -> in use: fresh IO times, gen to bump and discard when it empties */
+		a.data_type = BCH_DATA_btree;
+		a.io_time[BCH_IO_TIME_READ] = bch_fs_io_clock(fs, 0);
+		a.io_time[BCH_IO_TIME_WRITE] = bch_fs_io_clock(fs, 1);
+		a.flags |= BCH_ALLOC_V4_FLAG_NEED_INC_GEN | BCH_ALLOC_V4_FLAG_NEED_DISCARD;
+		a.journal_seq_nonempty = bk->seq;
+		a.journal_seq_empty = 0;
+	}
+	if (now_empty && !was_empty) {
+		if (BCH_ALLOC_V4_NEED_INC_GEN(&a)) {
+			if (a.oldest_gen == a.gen)
+				a.oldest_gen++;
+			a.gen++;
+			a.flags &= ~BCH_ALLOC_V4_FLAG_NEED_INC_GEN;
+		}
+		a.journal_seq_empty = bk->seq;
+	}
+	a.data_type = (uint8_t)bch_alloc_data_type_derived(&a, a.data_type);
+	bch_alloc_v4_encode(&a, val);
+	ret = emit(bk, BTREE_ID_alloc, &k);
+
+	/* the freespace / need_discard index (only once the device keeps one) */
+	if (!ret && m && BCH_MEMBER_FREESPACE_INIT(m) &&
+	    (old.data_type != a.data_type ||
+	     (a.data_type == BCH_DATA_free &&
+	      bch_freespace_genbits(old.gen, old.oldest_gen) !=
+	      bch_freespace_genbits(a.gen, a.oldest_gen)))) {
+		if (old.data_type == BCH_DATA_free)
+			ret = carve_out(bk, dev, bch_freespace_offset(b, old.gen, old.oldest_gen),
+					err);
+		else if (old.data_type == BCH_DATA_need_discard)
+			ret = bch_key_updates_delete(bk->out, BTREE_ID_need_discard, 0,
+						     bch_need_discard_pos(dev, b), 0);
+		if (!ret && a.data_type == BCH_DATA_free)
+			ret = emit_set(bk, BTREE_ID_freespace,
+				       BPOS(dev, bch_freespace_offset(b, a.gen, a.oldest_gen) + 1, 0),
+				       1);
+		else if (!ret && a.data_type == BCH_DATA_need_discard)
+			ret = emit_set(bk, BTREE_ID_need_discard, bch_need_discard_pos(dev, b), 0);
+	}
+	/* the fragmentation LRU entry follows the counters */
+	uint64_t lru_old = bch_alloc_lru_idx_fragmentation(&old, m->bucket_size);
+	uint64_t lru_new = bch_alloc_lru_idx_fragmentation(&a, m->bucket_size);
+
+	if (!ret && lru_old != lru_new) {
+		if (lru_old)
+			ret = bch_key_updates_delete(bk->out, BTREE_ID_lru, 0,
+						     bch_lru_pos(BCH_LRU_FRAGMENTATION, lru_old, dev, b), 0);
+		if (!ret && lru_new)
+			ret = emit_set(bk, BTREE_ID_lru,
+				       bch_lru_pos(BCH_LRU_FRAGMENTATION, lru_new, dev, b), 0);
+	}
+	if (!ret && old.gen != a.gen)
+		ret = gens_set(bk, dev, b, a.gen, err);
+
+	bch_acct_bucket(acct, &old, m->bucket_size, -1);
+	bch_acct_bucket(acct, &a, m->bucket_size, 1);
+	for (unsigned t = 0; t < BCH_DATA_NR && !ret; t++)
+		if (acct[t][0] || acct[t][1] || acct[t][2])
+			ret = acct_add_delta(bk, bch_acct_dev_data_type_pos(dev, t), 3, acct[t]);
+	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
+}
+
+static int emit_acct_and_gens(struct book *bk)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < bk->nr_acct && !ret; i++) {
+		const struct acct_delta *d = &bk->acct[i];
+		uint8_t val[24];
+		struct bkey k = { .p = d->pos, .type = KEY_TYPE_accounting, .val = val,
+				  .val_bytes = (uint16_t)(d->nr * 8) };
+		bool zero = true;
+
+		for (unsigned j = 0; j < d->nr; j++) {
+			put_le64(val + 8 * j, (uint64_t)d->v[j]);
+			zero &= !d->v[j];
+		}
+		if (!zero)
+			ret = emit(bk, BTREE_ID_accounting, &k);
+	}
+	for (size_t i = 0; i < bk->nr_gens && !ret; i++) {
+		struct bkey k = { .p = bk->gens[i].pos, .type = KEY_TYPE_bucket_gens,
+				  .val = bk->gens[i].gens, .val_bytes = 256 };
+		bool zero = true;
+
+		for (unsigned j = 0; j < 256; j++)
+			zero &= !bk->gens[i].gens[j];
+		ret = zero ? bch_key_updates_delete(bk->out, BTREE_ID_bucket_gens, 0, k.p, 0)
+			   : emit(bk, BTREE_ID_bucket_gens, &k);
+	}
+	return ret;
+}
+
+int bch_btree_bookkeeping(struct bch_fs *fs, const struct bch_key_updates *u0,
+			  const struct bch_new_node *nodes, size_t nr_nodes,
+			  const struct bch_old_node *freed, size_t nr_freed,
+			  uint64_t journal_seq, struct bch_key_updates *out,
+			  struct bch_error *err)
+{
+	struct book bk = { .fs = fs, .u0 = u0, .out = out, .seq = journal_seq };
+	int ret = 0;
+
+	for (size_t i = 0; i < nr_nodes && !ret; i++) {
+		const struct bch_new_node *n = &nodes[i];
+		uint8_t devs[BCH_NODE_MAX_REPLICAS];
+
+		for (unsigned r = 0; r < n->nr_ptrs && !ret; r++) {
+			const struct bch_node_slot *s = &n->ptr[r];
+
+			devs[r] = s->dev;
+			ret = bucket_add(&bk, s->dev, s->sector / bch_fs_member(fs, s->dev)->bucket_size,
+					 1) ?:
+			      emit_bp(&bk, s, n->btree_id, n->level, n->max_key, true);
+		}
+		ret = ret ?: node_acct(&bk, n->btree_id, n->nr_ptrs, devs, 1);
+	}
+	for (size_t i = 0; i < nr_freed && !ret; i++) {
+		const struct bch_old_node *o = &freed[i];
+		uint8_t devs[BCH_BTREE_PTR_MAX_PTRS];
+		unsigned nr = 0;
+
+		for (unsigned r = 0; r < o->ptr.nr_ptrs && !ret; r++) {
+			const struct bch_extent_ptr *p = &o->ptr.ptrs[r];
+			const struct bch_member *m = bch_fs_member(fs, p->dev);
+			struct bch_node_slot s = { .dev = p->dev, .gen = p->gen, .sector = p->offset };
+			struct bch_alloc_v4 a;
+			bool has_key;
+
+			if (!m || !fs->devs[p->dev] || p->offset / m->bucket_size >= m->nbuckets)
+				continue;
+			ret = alloc_of(fs, u0, p->dev, p->offset / m->bucket_size, &a, &has_key, err);
+			/* a stale pointer holds nothing in its bucket */
+			if (ret || a.gen != p->gen)
+				continue;
+			devs[nr++] = p->dev;
+			ret = bucket_add(&bk, p->dev, p->offset / m->bucket_size, -1) ?:
+			      emit_bp(&bk, &s, o->btree_id, o->level, o->max_key, false);
+		}
+		if (!ret && nr)
+			ret = node_acct(&bk, o->btree_id, nr, devs, -1);
+	}
+	if (!ret && bk.nr_b)
+		qsort(bk.b, bk.nr_b, sizeof(*bk.b), cmp_bucket_delta);
+	for (size_t i = 0; i < bk.nr_b && !ret; ) {
+		size_t j = i;
+		int64_t n = 0;
+
+		for (; j < bk.nr_b && bk.b[j].dev == bk.b[i].dev && bk.b[j].bucket == bk.b[i].bucket; j++)
+			n += bk.b[j].nodes;
+		if (n)
+			ret = bucket_update(&bk, bk.b[i].dev, bk.b[i].bucket, n, err);
+		i = j;
+	}
+	ret = ret ?: carve_emit(&bk) ?: emit_acct_and_gens(&bk);
+	if (ret == -BCH_ERR_NOMEM)
+		ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	free(bk.b);
+	free(bk.acct);
+	free(bk.gens);
+	free(bk.carve);
+	return ret;
+}
