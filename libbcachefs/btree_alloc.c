@@ -245,30 +245,69 @@ static int bucket_has_bps(struct bch_fs *fs, unsigned dev, uint64_t b, bool *has
 	return ret < 0 ? ret : 0;
 }
 
-/* the next usable bucket of dev at or after *b */
+/* does the member's btree_allocated_bitmap already cover bucket b? */
+static bool bucket_in_btree_bitmap(const struct bch_member *m, uint64_t b)
+{
+	uint64_t start = b * m->bucket_size, end = start + m->bucket_size;
+	unsigned shift = m->btree_bitmap_shift;
+
+	if (shift >= 58)
+		return false;
+	for (uint64_t bit = start >> shift; (bit << shift) < end; bit++)
+		if (bit >= 64 || !(m->btree_allocated_bitmap >> bit & 1))
+			return false;
+	return true;
+}
+
+/*
+ * Where the search for free buckets is: first the buckets the bitmap
+ * already marks as possibly holding btree nodes (as upstream's allocator
+ * prefers, so the bitmap does not grow), then the others.
+ */
+struct bucket_cursor {
+	uint64_t	b;
+	bool		unmarked;
+};
+
+/* the next usable bucket of dev at or after the cursor */
 static int next_free_bucket(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned dev,
-			    uint64_t *b, uint8_t *gen, struct bch_error *err)
+			    struct bucket_cursor *cur, uint8_t *gen, struct bch_error *err)
 {
 	const struct bch_member *m = bch_fs_member(fs, dev);
 
-	for (; *b < m->nbuckets; (*b)++) {
+	while (1) {
 		struct bch_alloc_v4 a;
 		bool has_key, has_bps;
+		uint64_t b = cur->b;
 		int ret;
 
-		if (*b < m->first_bucket || bch_dev_is_meta_bucket(fs, dev, *b))
+		if (b >= m->nbuckets) {
+			if (cur->unmarked)
+				break;
+			cur->unmarked = true;
+			cur->b = 0;
 			continue;
-		ret = alloc_of(fs, u0, dev, *b, &a, &has_key, err);
+		}
+		if (b < m->first_bucket || bch_dev_is_meta_bucket(fs, dev, b) ||
+		    bucket_in_btree_bitmap(m, b) == cur->unmarked) {
+			cur->b++;
+			continue;
+		}
+		ret = alloc_of(fs, u0, dev, b, &a, &has_key, err);
 		if (ret)
 			return ret;
-		if (!alloc_is_free(&a))
+		if (!alloc_is_free(&a)) {
+			cur->b++;
 			continue;
+		}
 		/* a bucket that still has backpointers is not really free: keep off it */
-		ret = bucket_has_bps(fs, dev, *b, &has_bps, err);
+		ret = bucket_has_bps(fs, dev, b, &has_bps, err);
 		if (ret)
 			return ret;
-		if (has_bps)
+		if (has_bps) {
+			cur->b++;
 			continue;
+		}
 		*gen = a.gen;
 		return 0;
 	}
@@ -289,18 +328,18 @@ int bch_node_slots_alloc(struct bch_fs *fs, const struct bch_key_updates *u0, si
 		unsigned dev = devs[r];
 		const struct bch_member *m = bch_fs_member(fs, dev);
 		unsigned per_bucket = m->bucket_size / fs->btree_node_size;
-		uint64_t b = 0;
+		struct bucket_cursor cur = { 0 };
 		uint8_t gen = 0;
 
 		for (size_t i = 0; i < nr && !ret; i++) {
 			if (!(i % per_bucket)) {
 				if (i)
-					b++;
-				ret = next_free_bucket(fs, u0, dev, &b, &gen, err);
+					cur.b++;
+				ret = next_free_bucket(fs, u0, dev, &cur, &gen, err);
 			}
 			s[i * replicas + r] = (struct bch_node_slot){
 				.dev = (uint8_t)dev, .gen = gen,
-				.sector = b * m->bucket_size +
+				.sector = cur.b * m->bucket_size +
 					  (i % per_bucket) * fs->btree_node_size,
 			};
 		}
@@ -394,13 +433,20 @@ static int acct_add_delta(struct book *bk, struct bpos pos, unsigned nr, const i
 	return 0;
 }
 
-/* a node of node_size sectors with these pointers, added (sign 1) or freed (-1) */
-static int node_acct(struct book *bk, unsigned btree_id, unsigned nr_devs, const uint8_t *devs,
-		     int sign)
+/*
+ * A node of node_size sectors at level with these pointers, added (sign 1)
+ * or freed (-1). From 1.31 (btree_node_accounting) the per-btree key also
+ * counts nodes and interior nodes (upstream buckets.c, the btree pointer
+ * trigger).
+ */
+static int node_acct(struct book *bk, unsigned btree_id, unsigned level, unsigned nr_devs,
+		     const uint8_t *devs, int sign)
 {
 	int64_t s = sign * (int64_t)bk->fs->btree_node_size;
 	uint8_t sorted[BCH_BTREE_PTR_MAX_PTRS];
 	int64_t total = s * nr_devs;
+	int64_t per_btree[3] = { total, sign, level ? sign : 0 };
+	unsigned nr_counters = bk->fs->sb->version >= BCH_VERSION(1, 31) ? 3 : 1;
 
 	memcpy(sorted, devs, nr_devs);
 	for (unsigned i = 1; i < nr_devs; i++)
@@ -413,7 +459,7 @@ static int node_acct(struct book *bk, unsigned btree_id, unsigned nr_devs, const
 	/* replicas counts every replica's sectors, as does the per-btree total */
 	return acct_add_delta(bk, bch_acct_replicas_pos(BCH_DATA_btree, nr_devs, sorted), 1,
 			      &total) ?:
-	       acct_add_delta(bk, bch_acct_btree_pos(btree_id), 1, &total);
+	       acct_add_delta(bk, bch_acct_btree_pos(btree_id), nr_counters, per_btree);
 }
 
 static int emit(struct book *bk, unsigned btree, const struct bkey *k)
@@ -689,7 +735,7 @@ int bch_btree_bookkeeping(struct bch_fs *fs, const struct bch_key_updates *u0,
 					 1) ?:
 			      emit_bp(&bk, s, n->btree_id, n->level, n->max_key, true);
 		}
-		ret = ret ?: node_acct(&bk, n->btree_id, n->nr_ptrs, devs, 1);
+		ret = ret ?: node_acct(&bk, n->btree_id, n->level, n->nr_ptrs, devs, 1);
 	}
 	for (size_t i = 0; i < nr_freed && !ret; i++) {
 		const struct bch_old_node *o = &freed[i];
@@ -714,7 +760,7 @@ int bch_btree_bookkeeping(struct bch_fs *fs, const struct bch_key_updates *u0,
 			      emit_bp(&bk, &s, o->btree_id, o->level, o->max_key, false);
 		}
 		if (!ret && nr)
-			ret = node_acct(&bk, o->btree_id, nr, devs, -1);
+			ret = node_acct(&bk, o->btree_id, o->level, nr, devs, -1);
 	}
 	if (!ret && bk.nr_b)
 		qsort(bk.b, bk.nr_b, sizeof(*bk.b), cmp_bucket_delta);

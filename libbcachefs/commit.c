@@ -6,6 +6,7 @@
 #include "btree_alloc.h"
 #include "btree_write.h"
 #include "commit.h"
+#include "journal.h"
 #include "fs.h"
 #include "journal_write.h"
 #include "super_write.h"
@@ -70,24 +71,44 @@ int bch_commit_updates(struct bch_fs *fs, struct bch_key_updates *u, const char 
 /* layout runs before the bookkeeping must have settled */
 #define COMMIT_MAX_ITERATIONS	12
 
-/* a fresh set holding a's updates, then b's (b wins at equal positions) */
+static int copy_update(struct bch_key_updates *out, const struct bch_key_update *k)
+{
+	struct bkey key;
+	const char *why;
+
+	bch_bkey_decode(&bch_bkey_format_current, k->bytes, bch_key_update_bytes(k), &key, &why);
+	return bch_key_updates_add(out, k->btree_id, k->level, &key);
+}
+
+/*
+ * A fresh set of a's updates and b's (both finished): at a position both
+ * update, b's wins, whatever either is; accounting deltas add up.
+ */
 static int updates_union(const struct bch_key_updates *a, const struct bch_key_updates *b,
 			 struct bch_key_updates *out)
 {
-	const struct bch_key_updates *src[2] = { a, b };
+	size_t i = 0, j = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (unsigned s = 0; s < 2; s++)
-		for (size_t i = 0; i < src[s]->nr; i++) {
-			const struct bch_key_update *k = &src[s]->v[i];
-			struct bkey key;
-			const char *why;
+	while (i < a->nr || j < b->nr) {
+		const struct bch_key_update *x = i < a->nr ? &a->v[i] : NULL;
+		const struct bch_key_update *y = j < b->nr ? &b->v[j] : NULL;
+		int c = !x ? 1 : !y ? -1 :
+			bch_journal_key_cmp(x->btree_id, x->level, bpos_decode(x->bytes + 20),
+					    y->btree_id, y->level, bpos_decode(y->bytes + 20));
 
-			bch_bkey_decode(&bch_bkey_format_current, k->bytes, bch_key_update_bytes(k),
-					&key, &why);
-			if (bch_key_updates_add(out, k->btree_id, k->level, &key))
+		if (c < 0 || (!c && x->btree_id == BTREE_ID_accounting)) {
+			if (copy_update(out, x))
 				return -BCH_ERR_NOMEM;
+			i++;
 		}
+		if (c > 0 || !c) {
+			if (copy_update(out, y))
+				return -BCH_ERR_NOMEM;
+			j++;
+			i += !c && x->btree_id != BTREE_ID_accounting;
+		}
+	}
 	bch_key_updates_finish(out);
 	return 0;
 }
