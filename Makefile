@@ -28,6 +28,8 @@ SAN_FLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 SAN_LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 SAN_CMD_OBJS	:= $(CMD_SRCS:%.c=$(BUILD)/san/%.o)
 SAN_LIB		:= $(BUILD)/san/libbcachefs.a
+# the test build of the command: test hooks (power cuts) compiled in
+TEST_CMD_OBJS	:= $(CMD_SRCS:%.c=$(BUILD)/test/%.o)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 SAN_UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/unit/%)
 TOOL_BINS	:= $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
@@ -46,6 +48,13 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DBCH_TEST_HOOKS $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/test/bcachefs: $(TEST_CMD_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_CMD_OBJS) $(LIB) $(LDLIBS)
 
 $(SAN_LIB): $(SAN_LIB_OBJS)
 	@rm -f $@
@@ -78,7 +87,7 @@ deps:
 unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 check: deps
-	@$(MAKE) --no-print-directory bcachefs $(BUILD)/san/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory bcachefs $(BUILD)/san/bcachefs $(BUILD)/test/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS)
 	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
 demo: deps

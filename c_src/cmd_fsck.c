@@ -69,7 +69,7 @@ static int parse_passes(char *s, struct fsck_opts *o)
 }
 
 enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE,
-       OPT_NO_UNDO };
+       OPT_NO_UNDO, OPT_TEST_FAIL_AFTER };
 
 static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 {
@@ -83,6 +83,10 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "passphrase-file",	required_argument, NULL, OPT_PASSPHRASE },
 		{ "undo-file",		required_argument, NULL, 'z' },
 		{ "no-undo",		no_argument,	   NULL, OPT_NO_UNDO },
+#ifdef BCH_TEST_HOOKS
+		/* the test build only: a power cut after K writes (K:torn tears the next) */
+		{ "test-fail-after-writes", required_argument, NULL, OPT_TEST_FAIL_AFTER },
+#endif
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -116,6 +120,16 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		case OPT_NO_UNDO:
 			o->no_undo = true;
 			break;
+#ifdef BCH_TEST_HOOKS
+		case OPT_TEST_FAIL_AFTER: {
+			char *end;
+
+			o->fault.fail_after = (unsigned)strtoul(optarg, &end, 10);
+			o->fault.torn = !strcmp(end, ":torn");
+			o->inject_fault = true;
+			break;
+		}
+#endif
 		case 'f':
 			break;	/* force: we always check */
 		case OPT_JSON:

@@ -54,6 +54,9 @@ struct fsck_opts {
 	const char	*dump_dir;
 	const char	*passphrase_file;
 	bool		pass[PASS_NR];
+	/* test build only (BCH_TEST_HOOKS): a power cut during the repair */
+	bool		inject_fault;
+	struct bch_io_fault fault;
 };
 
 struct fsck_ctx {

@@ -105,19 +105,6 @@ static const char *default_undo_name(struct bch_fs *fs, char *buf, size_t size)
 	return buf;
 }
 
-static bool fault_from_env(struct bch_io_fault *f)
-{
-	const char *e = getenv("BCACHEFS_TEST_FAIL_AFTER_WRITES");
-	char *end;
-
-	if (!e || !*e)
-		return false;
-	memset(f, 0, sizeof(*f));
-	f->fail_after = (unsigned)strtoul(e, &end, 10);
-	f->torn = !strcmp(end, ":torn");
-	return true;
-}
-
 static bool depends_on_unfixed(const struct repair_state *rs, const struct bch_finding *f)
 {
 	struct bch_alloc_fix key = { .dev = (uint8_t)f->dev, .bucket = f->bucket };
@@ -255,14 +242,15 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 
 	if (!c->o->no_undo)
 		undo = c->o->undo_file ?: default_undo_name(c->fs, undo_buf, sizeof(undo_buf));
-	ret = fsck_repair_commit(c->fs, &r, undo, fault_from_env(&fault) ? &fault : NULL, err);
+	fault = c->o->fault;
+	ret = fsck_repair_commit(c->fs, &r, undo, c->o->inject_fault ? &fault : NULL, err);
 	if (ret)
 		goto out;
 	if (r.u.nr && c->out) {
-		fprintf(c->out, "repair: %zu key updates (+%zu of bookkeeping) written into %u btree%s: %zu new nodes, %zu freed; clean shutdown at journal entry %" PRIu64 "\n",
+		fprintf(c->out, "repair: %zu key updates (+%zu of bookkeeping) written into %u btree%s: %zu new nodes, %zu freed; clean shutdown at journal entry %" PRIu64 " (%u writes)\n",
 			r.info.nr_updates, r.info.nr_bookkeeping, r.info.nr_btrees,
 			r.info.nr_btrees == 1 ? "" : "s", r.info.nr_nodes, r.info.nr_freed,
-			r.info.journal_seq);
+			r.info.journal_seq, r.info.nr_writes);
 		if (undo)
 			fprintf(c->out, "undo file: %s (restore with: bcachefs undo %s DEV...)\n",
 				undo, undo);

@@ -236,7 +236,7 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 	for (unsigned b = 0; rebuild && b < BTREE_ID_NR_MAX; b++)
 		any_rebuild |= rebuild[b];
 	info->nr_updates = u->nr;
-	if (!u->nr && !any_rebuild && fs->journal.from_clean)
+	if (!u->nr && !any_rebuild)
 		return 0;
 
 	bch_btree_rewrite_init(&rw, fs);
@@ -245,6 +245,10 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 		ret = bch_err(err, BCH_ERR_DEVICES, "no writable device may hold btree nodes");
 		goto out;
 	}
+	/* the whole journal scanned first: the new entry's seq follows every seq on disk */
+	ret = bch_journal_scan(fs, err);
+	if (ret)
+		goto out;
 	rw.journal_seq = bch_journal_next_seq(fs);
 	for (unsigned b = 0; rebuild && b < BTREE_ID_NR_MAX; b++)
 		if (rebuild[b])

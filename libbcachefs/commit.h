@@ -54,7 +54,8 @@ struct bch_btree_commit_info {
  * marked clean, with the new roots. A filesystem that was not clean has
  * its journal replayed into the btrees in the same commit. rebuild, if
  * not NULL, lists btrees whose old contents are dropped: u holds all of
- * their keys. Nothing to do (clean and no updates): 0, nothing written.
+ * their keys. Nothing to do (no updates, no rebuild): 0, nothing written,
+ * not even the replay of an unclean filesystem's journal.
  */
 int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *rebuild,
 		      const char *undo_path, struct bch_io_fault *fault,

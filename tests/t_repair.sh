@@ -1,13 +1,17 @@
 #!/bin/sh
 # fsck -y/-p repair on copies of the corpus images:
-#  - every corrupted image: -y exits 1, the next -n exits 0 with empty
-#    bitmaps; extents/inodes/dirents/xattrs/subvolumes/snapshots read back
-#    identical; where upstream's repair restored the clean base exactly, so
-#    do we (whole key dump equal to the base's); undo restores the bytes;
+#  - every corrupted image: -y exits 1, the superblock is then clean (the
+#    repair is written into the btrees, nothing left to replay), the next
+#    -n exits 0 with empty bitmaps; extents/inodes/dirents/xattrs/
+#    subvolumes/snapshots read back identical; where upstream's repair
+#    restored the clean base exactly, so do we in every btree the rewrite
+#    does not move (the allocation family follows the new nodes' buckets);
+#    undo restores the bytes;
 #  - every clean image: -y exits 0 and writes nothing;
 #  - power cuts after every write of the repair, clean and torn, on the
-#    seed image and a two-device image: -n then reports the original
-#    findings or none;
+#    seed image and a two-device image (the test build's
+#    --test-fail-after-writes): -n then reports the original findings or
+#    none;
 #  - -p, undo refusals.
 # Environment: BCACHEFS, IMAGES, TMPDIR (see tests/run.sh).
 set -u
@@ -18,6 +22,7 @@ set -u
 work=$(mktemp -d "$TMPDIR/repair.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 B=$BCACHEFS
+T=${BUILD:-build}/test/bcachefs	# the test build: power cuts on request
 PROTECTED="extents inodes dirents xattrs subvolumes snapshots"
 
 pass() { echo "PASS $1"; }
@@ -45,6 +50,20 @@ passphrase_opt() {
 protected_keys() {
 	# shellcheck disable=SC2086
 	"$B" list --format=keys -b "$(echo $PROTECTED | tr ' ' ,)" "$@"
+}
+
+# every key but those of the btrees a rewrite moves with its nodes: alloc,
+# lru, freespace, need_discard, bucket_gens, and the backpointers of btree
+# nodes (data type 3, value byte 2)
+unmoved_keys() {
+	"$B" list --format=keys -b all "$@" |
+		awk '$1 != "alloc" && $1 != "lru" && $1 != "freespace" &&
+		     $1 != "need_discard" && $1 != "bucket_gens" &&
+		     !($1 == "backpointers" && substr($6, 5, 2) == "03")'
+}
+
+sb_clean() {
+	"$B" show-super "$1" | grep -q '^Clean: *1$'
 }
 
 base_of() {
@@ -78,6 +97,12 @@ repair_one() {
 		fail "repair $name" "fsck -n after repair: exit $st: $(tail -2 "$dir/n.out" | tr '\n' '|')"
 		return
 	fi
+	for f in $files; do
+		if ! sb_clean "$f"; then
+			fail "repair $name" "superblock of $f not clean after the repair"
+			return
+		fi
+	done
 	protected_keys $files > "$dir/prot.after" 2>/dev/null
 	if ! cmp -s "$dir/prot.before" "$dir/prot.after"; then
 		fail "repair $name" "user data or namespace keys changed"
@@ -85,9 +110,13 @@ repair_one() {
 	fi
 	base=$(base_of "$name")
 	if [ -n "$base" ] && ! base_differs "$name"; then
-		"$B" list --format=keys -b all $files > "$dir/after.keys" 2>/dev/null
-		if ! zstd -dc "$IMAGES/$base.keys.zst" | cmp -s - "$dir/after.keys"; then
-			fail "repair $name" "keys differ from the clean base $base: $(zstd -dc "$IMAGES/$base.keys.zst" | diff - "$dir/after.keys" | head -4 | tr '\n' '|')"
+		basedir="$work/base-$base"
+		mkdir -p "$basedir"
+		bfiles=$(devices "$base" "$basedir")
+		[ -f "$basedir/keys" ] || unmoved_keys $bfiles > "$basedir/keys" 2>/dev/null
+		unmoved_keys $files > "$dir/after.keys" 2>/dev/null
+		if ! cmp -s "$basedir/keys" "$dir/after.keys"; then
+			fail "repair $name" "keys differ from the clean base $base: $(diff "$basedir/keys" "$dir/after.keys" | head -4 | tr '\n' '|')"
 			return
 		fi
 	fi
@@ -131,15 +160,20 @@ powercut() {
 	files=$(devices "$name" "$dir/orig") || { fail "powercut $name" "cannot decompress"; return; }
 	"$B" fsck -n --findings $files 2>/dev/null | sort > "$dir/orig.findings"
 	bad=""
+	# the number of writes of the whole repair
+	for f in $files; do cp --sparse=always "$f" "$dir/$(basename "$f")"; done
+	"$T" fsck -y --no-undo $(for f in $files; do echo "$dir/$(basename "$f")"; done) > "$dir/full.out" 2>&1
+	n=$(sed -n 's/^repair: .*(\([0-9]*\) writes)$/\1/p' "$dir/full.out")
+	[ -n "$n" ] || { fail "powercut $name" "no repair: $(tail -2 "$dir/full.out" | tr '\n' '|')"; return; }
 	k=0
-	while [ $k -le 12 ]; do
+	while [ $k -le "$n" ]; do
 		for torn in "" ":torn"; do
 			copies=""
 			for f in $files; do
 				cp --sparse=always "$f" "$dir/$(basename "$f")"
 				copies="$copies $dir/$(basename "$f")"
 			done
-			BCACHEFS_TEST_FAIL_AFTER_WRITES="$k$torn" "$B" fsck -y --no-undo $copies \
+			"$T" fsck -y --no-undo --test-fail-after-writes="$k$torn" $copies \
 				> "$dir/y.out" 2>&1
 			st=$?
 			"$B" fsck -n --findings $copies 2> "$dir/n.err" | sort > "$dir/now"
@@ -154,7 +188,7 @@ powercut() {
 		[ $st -eq 1 ] && break	# every write went through
 		k=$((k + 1))
 	done
-	if [ -z "$bad" ] && [ $st -eq 1 ]; then
+	if [ -z "$bad" ] && [ $st -eq 1 ] && [ "$k" = "$n" ]; then
 		pass "powercut $name ($k writes)"
 	else
 		fail "powercut $name" "bad states:$bad last exit $st"
@@ -258,16 +292,17 @@ if command -v script >/dev/null 2>&1; then
 	else
 		fail "fsck asks per error type" "$(tr '\r\n' '  ' < "$dir/out" | tail -c 300)"
 	fi
-	# the filesystem is now unclean with our first entry to replay: a second
-	# repair appends after it and keeps it in the replay range
+	# a second repair finishes what the first left, on the first's new nodes
 	"$B" fsck -y --no-undo "$1" > "$dir/y2" 2>&1
 	st=$?
-	"$B" list --format=keys -b all "$1" > "$dir/keys" 2>&1
-	if [ $st -eq 1 ] && "$B" fsck -n "$1" > /dev/null 2>&1 &&
-	   zstd -dc "$IMAGES/small.keys.zst" | cmp -s - "$dir/keys"; then
-		pass "second repair on an unclean filesystem"
+	unmoved_keys "$1" > "$dir/keys" 2>&1
+	mkdir -p "$dir/base"
+	unmoved_keys $(devices small "$dir/base") > "$dir/base.keys" 2>&1
+	if [ $st -eq 1 ] && "$B" fsck -n "$1" > /dev/null 2>&1 && sb_clean "$1" &&
+	   cmp -s "$dir/base.keys" "$dir/keys"; then
+		pass "second repair after a partial one"
 	else
-		fail "second repair on an unclean filesystem" "exit $st"
+		fail "second repair after a partial one" "exit $st"
 	fi
 fi
 
@@ -322,8 +357,8 @@ if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_corrupt" ]; then
 fi
 
 # encrypted: a bad LRU entry committed through the journal (encrypted and
-# MACed like upstream's), found, repaired by a second encrypted entry that
-# keeps the first in the replay range, undone
+# MACed like upstream's), found, repaired into new encrypted nodes with the
+# journal replayed into them (clean afterwards), undone
 if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_inject" ]; then
 	dir="$work/enc"
 	mkdir -p "$dir"
@@ -341,11 +376,13 @@ if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_inject" ]; then
 	s2=$?
 	"$B" fsck -n --passphrase-file="$dir/pw" "$1" > "$dir/n2" 2>&1
 	s3=$?
+	clean=0
+	sb_clean "$1" && clean=1
 	"$B" undo "$dir/undo" "$1" > /dev/null 2>&1
 	s4=$?
 	if [ "$before" != "$injected" ] && [ $s1 -eq 4 ] &&
 	   grep -q '^lru_invalid_bucket lru:18446462598732841960:256:0' "$dir/n1" &&
-	   [ $s2 -eq 1 ] && [ $s3 -eq 0 ] && [ $s4 -eq 0 ] &&
+	   [ $s2 -eq 1 ] && [ $s3 -eq 0 ] && [ $s4 -eq 0 ] && [ "$clean" = 1 ] &&
 	   [ "$(sha256sum < "$1")" = "$injected" ]; then
 		pass "encrypted: injected entry found, repaired, undone"
 	else
@@ -373,5 +410,34 @@ if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_inject" ]; then
 		pass "missing alloc key: reported, nothing deleted"
 	else
 		fail "missing alloc key: reported, nothing deleted" "exit $s1/$s2"
+	fi
+fi
+
+# an unclean filesystem (dirty: its last changes only in the journal) with
+# a bad LRU entry injected: the repair replays the journal into the btrees
+# and leaves it clean; every key reads back as recovery saw it before
+if [ -n "${BUILD:-}" ] && [ -x "$BUILD/tools/bch_inject" ]; then
+	dir="$work/dirty"
+	mkdir -p "$dir"
+	files=$(devices dirty "$dir")
+	# shellcheck disable=SC2086
+	set -- $files
+	unmoved_keys "$1" > "$dir/before" 2>&1
+	"$BUILD/tools/bch_inject" "$1" -- insert lru 18446462598732841960:256:0 set - > /dev/null 2>&1
+	"$B" fsck -n --findings "$1" > "$dir/n1" 2>&1
+	s1=$?
+	unclean=0
+	sb_clean "$1" || unclean=1
+	"$B" fsck -y --no-undo "$1" > "$dir/y" 2>&1
+	s2=$?
+	"$B" fsck -n "$1" > "$dir/n2" 2>&1
+	s3=$?
+	unmoved_keys "$1" > "$dir/after" 2>&1
+	if [ $unclean = 1 ] && [ $s1 -eq 4 ] && grep -q '^lru_invalid_bucket' "$dir/n1" &&
+	   [ $s2 -eq 1 ] && [ $s3 -eq 0 ] && sb_clean "$1" &&
+	   cmp -s "$dir/before" "$dir/after"; then
+		pass "unclean filesystem: journal replayed into the btrees, clean after"
+	else
+		fail "unclean filesystem: journal replayed into the btrees, clean after" "exit $s1/$s2/$s3: $(diff "$dir/before" "$dir/after" | head -3 | tr '\n' '|')"
 	fi
 fi
