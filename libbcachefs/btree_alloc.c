@@ -6,7 +6,7 @@
 #include "backpointers.h"
 #include "bkey.h"
 #include "btree_alloc.h"
-#include "btree_iter.h"
+#include "btree_lookup.h"
 #include "buckets.h"
 #include "check_buckets.h"
 #include "fs.h"
@@ -158,11 +158,11 @@ static ssize_t upd_find(const struct bch_key_updates *u, unsigned btree, struct 
  * The key at p after u0: 1 and *k (value copied into buf, at most
  * BKEY_VAL_U64S_MAX * 8 bytes), 0 if there is none.
  */
-static int lookup(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned btree,
-		  struct bpos p, struct bkey *k, uint8_t *buf, struct bch_error *err)
+static int lookup(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+		  unsigned btree, struct bpos p, struct bkey *k, uint8_t *buf,
+		  struct bch_error *err)
 {
 	ssize_t i = upd_find(u0, btree, p);
-	struct bch_btree_iter it;
 	const char *why;
 	int ret;
 
@@ -172,28 +172,21 @@ static int lookup(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned 
 		if (k->type == KEY_TYPE_deleted)
 			return 0;
 	} else {
-		bch_btree_iter_init(&it, fs, btree, p, p);
-		ret = bch_btree_iter_next(&it, k, err);
-		if (ret <= 0) {
-			bch_btree_iter_exit(&it);
+		ret = bch_lookup_next(lc, btree, p, p, k, err);
+		if (ret <= 0)
 			return ret;
-		}
-		memcpy(buf, k->val, k->val_bytes);
-		k->val = buf;
-		bch_btree_iter_exit(&it);
-		return 1;
 	}
 	memcpy(buf, k->val, k->val_bytes);
 	k->val = buf;
 	return 1;
 }
 
-static int bucket_gen_of(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned dev,
-			 uint64_t b, uint8_t *gen, struct bch_error *err)
+static int bucket_gen_of(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			 unsigned dev, uint64_t b, uint8_t *gen, struct bch_error *err)
 {
 	uint8_t buf[BKEY_VAL_U64S_MAX * 8];
 	struct bkey k;
-	int ret = lookup(fs, u0, BTREE_ID_bucket_gens, BPOS(dev, b >> 8, 0), &k, buf, err);
+	int ret = lookup(lc, u0, BTREE_ID_bucket_gens, BPOS(dev, b >> 8, 0), &k, buf, err);
 
 	if (ret < 0)
 		return ret;
@@ -202,12 +195,13 @@ static int bucket_gen_of(struct bch_fs *fs, const struct bch_key_updates *u0, un
 }
 
 /* the alloc key of a bucket after u0; a bucket without one is free, with bucket_gens' gen */
-static int alloc_of(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned dev,
-		    uint64_t b, struct bch_alloc_v4 *a, bool *has_key, struct bch_error *err)
+static int alloc_of(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+		    unsigned dev, uint64_t b, struct bch_alloc_v4 *a, bool *has_key,
+		    struct bch_error *err)
 {
 	uint8_t buf[BKEY_VAL_U64S_MAX * 8];
 	struct bkey k;
-	int ret = lookup(fs, u0, BTREE_ID_alloc, BPOS(dev, b, 0), &k, buf, err);
+	int ret = lookup(lc, u0, BTREE_ID_alloc, BPOS(dev, b, 0), &k, buf, err);
 
 	memset(a, 0, sizeof(*a));
 	*has_key = ret > 0;
@@ -216,7 +210,7 @@ static int alloc_of(struct bch_fs *fs, const struct bch_key_updates *u0, unsigne
 	if (ret && !bch_alloc_decode(&k, a, NULL))
 		return 0;
 	*has_key = false;
-	return bucket_gen_of(fs, u0, dev, b, &a->gen, err);
+	return bucket_gen_of(lc, u0, dev, b, &a->gen, err);
 }
 
 /* ---- slots ---- */
@@ -227,20 +221,18 @@ static bool alloc_is_free(const struct bch_alloc_v4 *a)
 	       !a->stripe_sectors && !a->stripe && !BCH_ALLOC_V4_NEED_DISCARD(a);
 }
 
-static int bucket_has_bps(struct bch_fs *fs, unsigned dev, uint64_t b, bool *has,
+static int bucket_has_bps(struct bch_lookup_cache *lc, unsigned dev, uint64_t b, bool *has,
 			  struct bch_error *err)
 {
+	struct bch_fs *fs = lc->fs;
 	const struct bch_member *m = bch_fs_member(fs, dev);
 	struct bpos start = bch_bucket_to_bp_start(dev, b, m->bucket_size, fs->bp_shift);
 	struct bpos end = bch_bucket_to_bp_end(dev, b, m->bucket_size, fs->bp_shift);
-	struct bch_btree_iter it;
 	struct bkey k;
 	int ret;
 
 	end.offset--;
-	bch_btree_iter_init(&it, fs, BTREE_ID_backpointers, start, end);
-	ret = bch_btree_iter_next(&it, &k, err);
-	bch_btree_iter_exit(&it);
+	ret = bch_lookup_next(lc, BTREE_ID_backpointers, start, end, &k, err);
 	*has = ret > 0;
 	return ret < 0 ? ret : 0;
 }
@@ -270,9 +262,11 @@ struct bucket_cursor {
 };
 
 /* the next usable bucket of dev at or after the cursor */
-static int next_free_bucket(struct bch_fs *fs, const struct bch_key_updates *u0, unsigned dev,
-			    struct bucket_cursor *cur, uint8_t *gen, struct bch_error *err)
+static int next_free_bucket(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			    unsigned dev, struct bucket_cursor *cur, uint8_t *gen,
+			    struct bch_error *err)
 {
+	struct bch_fs *fs = lc->fs;
 	const struct bch_member *m = bch_fs_member(fs, dev);
 
 	while (1) {
@@ -293,7 +287,7 @@ static int next_free_bucket(struct bch_fs *fs, const struct bch_key_updates *u0,
 			cur->b++;
 			continue;
 		}
-		ret = alloc_of(fs, u0, dev, b, &a, &has_key, err);
+		ret = alloc_of(lc, u0, dev, b, &a, &has_key, err);
 		if (ret)
 			return ret;
 		if (!alloc_is_free(&a)) {
@@ -301,7 +295,7 @@ static int next_free_bucket(struct bch_fs *fs, const struct bch_key_updates *u0,
 			continue;
 		}
 		/* a bucket that still has backpointers is not really free: keep off it */
-		ret = bucket_has_bps(fs, dev, b, &has_bps, err);
+		ret = bucket_has_bps(lc, dev, b, &has_bps, err);
 		if (ret)
 			return ret;
 		if (has_bps) {
@@ -315,10 +309,11 @@ static int next_free_bucket(struct bch_fs *fs, const struct bch_key_updates *u0,
 		       "no free bucket left on device %u for new btree nodes", dev);
 }
 
-int bch_node_slots_alloc(struct bch_fs *fs, const struct bch_key_updates *u0, size_t nr,
-			 unsigned replicas, const uint8_t *devs,
+int bch_node_slots_alloc(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			 size_t nr, unsigned replicas, const uint8_t *devs,
 			 struct bch_node_slot **slots, struct bch_error *err)
 {
+	struct bch_fs *fs = lc->fs;
 	struct bch_node_slot *s = calloc(nr && replicas ? nr * replicas : 1, sizeof(*s));
 	int ret = 0;
 
@@ -335,7 +330,7 @@ int bch_node_slots_alloc(struct bch_fs *fs, const struct bch_key_updates *u0, si
 			if (!(i % per_bucket)) {
 				if (i)
 					cur.b++;
-				ret = next_free_bucket(fs, u0, dev, &cur, &gen, err);
+				ret = next_free_bucket(lc, u0, dev, &cur, &gen, err);
 			}
 			s[i * replicas + r] = (struct bch_node_slot){
 				.dev = (uint8_t)dev, .gen = gen,
@@ -380,6 +375,7 @@ struct carve {
 
 struct book {
 	struct bch_fs			*fs;
+	struct bch_lookup_cache		*lc;
 	const struct bch_key_updates	*u0;
 	struct bch_key_updates		*out;
 	uint64_t			seq;
@@ -522,7 +518,7 @@ static int gens_set(struct book *bk, unsigned dev, uint64_t b, uint8_t gen,
 		g = &bk->gens[bk->nr_gens++];
 		memset(g, 0, sizeof(*g));
 		g->pos = pos;
-		ret = lookup(bk->fs, bk->u0, BTREE_ID_bucket_gens, pos, &k, buf, err);
+		ret = lookup(bk->lc, bk->u0, BTREE_ID_bucket_gens, pos, &k, buf, err);
 		if (ret < 0)
 			return ret;
 		if (ret && k.type == KEY_TYPE_bucket_gens && k.val_bytes >= 256)
@@ -535,17 +531,13 @@ static int gens_set(struct book *bk, unsigned dev, uint64_t b, uint8_t gen,
 /* the freespace key holding offset off of dev, recorded for carving */
 static int carve_out(struct book *bk, unsigned dev, uint64_t off, struct bch_error *err)
 {
-	struct bch_btree_iter it;
 	struct bkey k;
-	int ret;
+	int ret = bch_lookup_next(bk->lc, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
+				  BPOS(dev, UINT64_MAX, UINT32_MAX), &k, err);
 
-	bch_btree_iter_init(&it, bk->fs, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
-			    BPOS(dev, UINT64_MAX, UINT32_MAX));
-	ret = bch_btree_iter_next(&it, &k, err);
-	bch_btree_iter_exit(&it);
 	if (ret <= 0)
 		return ret;
-	if (k.p.inode != dev || k.p.offset - k.size > off || k.p.offset <= off)
+	if (k.p.offset - k.size > off || k.p.offset <= off)
 		return 0;	/* not indexed as free: nothing to take out */
 	if (GROW(bk->carve, bk->nr_carve, bk->size_carve))
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
@@ -606,7 +598,7 @@ static int bucket_update(struct book *bk, unsigned dev, uint64_t b, int64_t n,
 			  .val_bytes = sizeof(val) };
 	int ret;
 
-	ret = alloc_of(fs, bk->u0, dev, b, &old, &has_key, err);
+	ret = alloc_of(bk->lc, bk->u0, dev, b, &old, &has_key, err);
 	if (ret)
 		return ret;
 	a = old;
@@ -714,13 +706,14 @@ static int emit_acct_and_gens(struct book *bk)
 	return ret;
 }
 
-int bch_btree_bookkeeping(struct bch_fs *fs, const struct bch_key_updates *u0,
+int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
 			  const struct bch_new_node *nodes, size_t nr_nodes,
 			  const struct bch_old_node *freed, size_t nr_freed,
 			  uint64_t journal_seq, struct bch_key_updates *out,
 			  struct bch_error *err)
 {
-	struct book bk = { .fs = fs, .u0 = u0, .out = out, .seq = journal_seq };
+	struct bch_fs *fs = lc->fs;
+	struct book bk = { .fs = fs, .lc = lc, .u0 = u0, .out = out, .seq = journal_seq };
 	int ret = 0;
 
 	for (size_t i = 0; i < nr_nodes && !ret; i++) {
@@ -751,7 +744,7 @@ int bch_btree_bookkeeping(struct bch_fs *fs, const struct bch_key_updates *u0,
 
 			if (!m || !fs->devs[p->dev] || p->offset / m->bucket_size >= m->nbuckets)
 				continue;
-			ret = alloc_of(fs, u0, p->dev, p->offset / m->bucket_size, &a, &has_key, err);
+			ret = alloc_of(lc, u0, p->dev, p->offset / m->bucket_size, &a, &has_key, err);
 			/* a stale pointer holds nothing in its bucket */
 			if (ret || a.gen != p->gen)
 				continue;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "btree_lookup.h"
 #include "btree_write.h"
 #include "errors.h"
 #include "key_updates.h"
@@ -33,16 +34,17 @@ bool bch_dev_is_meta_bucket(const struct bch_fs *fs, unsigned dev, uint64_t b);
  * nodes share a bucket when it has room. Deterministic: the same request
  * gets the same slots. *slots is allocated here.
  */
-int bch_node_slots_alloc(struct bch_fs *fs, const struct bch_key_updates *u0, size_t nr,
-			 unsigned replicas, const uint8_t *devs,
+int bch_node_slots_alloc(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			 size_t nr, unsigned replicas, const uint8_t *devs,
 			 struct bch_node_slot **slots, struct bch_error *err);
 
 /*
  * The key updates that account for the new nodes (their slots filled in)
  * and the freed ones, on top of u0 (finished): appended to out.
- * journal_seq is the sequence number of the commit.
+ * journal_seq is the sequence number of the commit. Lookups of the old
+ * state go through lc (btree_lookup.h).
  */
-int bch_btree_bookkeeping(struct bch_fs *fs, const struct bch_key_updates *u0,
+int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
 			  const struct bch_new_node *nodes, size_t nr_nodes,
 			  const struct bch_old_node *freed, size_t nr_freed,
 			  uint64_t journal_seq, struct bch_key_updates *out,

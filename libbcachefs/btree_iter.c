@@ -42,9 +42,8 @@ bool bch_btree_root_expect(struct bch_fs *fs, unsigned btree_id,
 	return true;
 }
 
-/* node keys overlaid with the journal keys of the node's level and range */
-static int build_kids(struct bch_fs *fs, const struct bch_btree_node *n,
-		      struct bkey **out, size_t *nr_out, struct bch_error *err)
+int bch_btree_node_overlay(struct bch_fs *fs, const struct bch_btree_node *n,
+			   struct bkey **out, size_t *nr_out, struct bch_error *err)
 {
 	const struct bch_journal *j = &fs->journal;
 	size_t ji = bch_journal_keys_lower_bound(j, n->btree_id, n->level, n->min_key);
@@ -156,7 +155,7 @@ static int level_set_node(struct bch_fs *fs, struct bch_iter_level *l,
 	l->idx = 0;
 	if (!n->level)
 		return 0;
-	ret = build_kids(fs, &l->node, &l->kids, &l->nr_kids, err) ?:
+	ret = bch_btree_node_overlay(fs, &l->node, &l->kids, &l->nr_kids, err) ?:
 	      check_kids_cover(fs, &l->node, l->kids, l->nr_kids, err);
 	return ret;
 }
@@ -356,10 +355,10 @@ static int walk_node(struct bch_fs *fs, const struct bch_node_expect *x, unsigne
 	if (ret)
 		return ret;
 	if (n.level) {
-		ret = build_kids(fs, &n, &kids, &nr, err) ?:
+		ret = bch_btree_node_overlay(fs, &n, &kids, &nr, err) ?:
 		      check_kids_cover(fs, &n, kids, nr, err);
 	} else {
-		ret = build_kids(fs, &n, &kids, &nr, err);
+		ret = bch_btree_node_overlay(fs, &n, &kids, &nr, err);
 	}
 	if (!ret)
 		ret = fn(ctx, x, &n, kids, nr, err);

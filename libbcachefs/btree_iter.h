@@ -67,6 +67,14 @@ bool bch_btree_root_expect(struct bch_fs *fs, unsigned btree_id,
 			   struct bch_node_expect *x, struct bch_error *err);
 
 /*
+ * The keys of node n as recovery sees them: overlaid with the journal keys
+ * of its btree, level and range (journal wins, deletions hide). *out is
+ * allocated; its values point into the node and the journal.
+ */
+int bch_btree_node_overlay(struct bch_fs *fs, const struct bch_btree_node *n,
+			   struct bkey **out, size_t *nr_out, struct bch_error *err);
+
+/*
  * What child i of interior node n (its kids: keys overlaid with the
  * journal) must look like; an error if its pointer is unusable or the
  * children do not tile the node's range.

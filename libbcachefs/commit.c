@@ -140,7 +140,8 @@ static void nodes_set_slots(struct bch_btree_rewrite *rw, const struct bch_node_
  * and freed nodes need no longer changes the layout. On success *all is
  * the final update set and *slots the buckets of its nodes.
  */
-static int settle(struct bch_btree_rewrite *rw, const struct bch_key_updates *u0,
+static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
+		  const struct bch_key_updates *u0,
 		  const uint8_t *devs, struct bch_key_updates *all, struct bch_node_slot **slots,
 		  struct bch_btree_commit_info *info, struct bch_error *err)
 {
@@ -160,11 +161,11 @@ static int settle(struct bch_btree_rewrite *rw, const struct bch_key_updates *u0
 			break;
 		bch_btree_rewrite_touch(rw, all);
 		ret = bch_btree_rewrite_run(rw, all, err) ?:
-		      bch_node_slots_alloc(rw->fs, u0, rw->nr_nodes, rw->replicas, devs, slots, err);
+		      bch_node_slots_alloc(lc, u0, rw->nr_nodes, rw->replicas, devs, slots, err);
 		if (ret)
 			break;
 		nodes_set_slots(rw, *slots);
-		ret = bch_btree_bookkeeping(rw->fs, u0, rw->nodes, rw->nr_nodes, rw->freed,
+		ret = bch_btree_bookkeeping(lc, u0, rw->nodes, rw->nr_nodes, rw->freed,
 					    rw->nr_freed, rw->journal_seq, &next, err);
 		if (ret) {
 			bch_key_updates_free(&next);
@@ -221,6 +222,7 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 		      struct bch_btree_commit_info *info, struct bch_error *err)
 {
 	struct bch_btree_rewrite rw;
+	struct bch_lookup_cache lc = { 0 };
 	struct bch_key_updates all = { 0 };
 	struct bch_node_slot *slots = NULL;
 	struct bch_write_plan plan = { 0 };
@@ -254,7 +256,8 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 		if (rebuild[b])
 			rw.bt[b].touched = rw.bt[b].replace = true;
 
-	ret = settle(&rw, u, devs, &all, &slots, info, err);
+	bch_lookup_cache_init(&lc, fs);
+	ret = settle(&rw, &lc, u, devs, &all, &slots, info, err);
 	if (ret)
 		goto out;
 	/* the real run: the same layout, now built into the slots */
@@ -309,6 +312,7 @@ out:
 	bch_write_plan_free(&plan);
 	bch_key_updates_free(&all);
 	free(slots);
+	bch_lookup_cache_exit(&lc);
 	bch_btree_rewrite_exit(&rw);
 	return ret;
 }
