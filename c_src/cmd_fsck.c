@@ -12,6 +12,7 @@
 #include "fs.h"
 #include "fsck.h"
 #include "fsck_ctx.h"
+#include "rebuild.h"
 #include "json_compat.h"
 
 /* ---- command line ---- */
@@ -32,6 +33,9 @@ static void fsck_usage(FILE *f)
 	      "  -z, --undo-file=FILE    save what the repair overwrites to FILE (default:\n"
 	      "                          bcachefs-fsck-UUID-TIME.undo in the current directory)\n"
 	      "      --no-undo           do not write an undo file\n"
+	      "      --rebuild=BTREE,... with -y: write these btrees anew from the alloc keys\n"
+	      "                          and the pointers (backpointers, lru, freespace,\n"
+	      "                          need_discard, bucket_gens, reconcile_*_phys)\n"
 	      "  -v, --verbose           every finding (default: 10 per error type)\n"
 	      "      --json[=FILE]       machine-readable report to FILE (default stdout)\n"
 	      "      --findings          print only the findings, one line each, in the\n"
@@ -65,11 +69,32 @@ static int parse_passes(char *s, struct fsck_opts *o)
 	if (o->pass[PASS_LRU] || o->pass[PASS_POINTERS] || o->pass[PASS_ACCOUNTING] ||
 	    o->pass[PASS_RECONCILE_PHYS])
 		o->pass[PASS_ALLOC_BP] = true;
+	/* and every pass reads past the derived btrees' unreadable nodes it finds */
+	for (unsigned i = 0; i < PASS_NR; i++)
+		if (o->pass[i])
+			o->pass[PASS_NODES] = true;
 	return 0;
 }
 
 enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE,
-       OPT_NO_UNDO, OPT_TEST_FAIL_AFTER };
+       OPT_NO_UNDO, OPT_TEST_FAIL_AFTER, OPT_REBUILD };
+
+/* --rebuild=BTREE[,BTREE...]: derived btrees to write anew */
+static int parse_rebuild(char *s, struct fsck_opts *o)
+{
+	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		int b = bch_btree_id_parse(tok);
+
+		if (b < 0 || !bch_btree_is_derived((unsigned)b, BCH_VERSION_CURRENT)) {
+			die_msg("--rebuild: '%s' is not a btree that can be rebuilt "
+				"(backpointers, lru, freespace, need_discard, bucket_gens, "
+				"reconcile_hipri_phys, reconcile_work_phys)", tok);
+			return -1;
+		}
+		o->rebuild[b] = o->any_rebuild = true;
+	}
+	return 0;
+}
 
 static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 {
@@ -83,6 +108,7 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "passphrase-file",	required_argument, NULL, OPT_PASSPHRASE },
 		{ "undo-file",		required_argument, NULL, 'z' },
 		{ "no-undo",		no_argument,	   NULL, OPT_NO_UNDO },
+		{ "rebuild",		required_argument, NULL, OPT_REBUILD },
 #ifdef BCH_TEST_HOOKS
 		/* the test build only: a power cut after K writes (K:torn tears the next) */
 		{ "test-fail-after-writes", required_argument, NULL, OPT_TEST_FAIL_AFTER },
@@ -119,6 +145,10 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 			break;
 		case OPT_NO_UNDO:
 			o->no_undo = true;
+			break;
+		case OPT_REBUILD:
+			if (parse_rebuild(optarg, o))
+				return EXIT_USAGE;
 			break;
 #ifdef BCH_TEST_HOOKS
 		case OPT_TEST_FAIL_AFTER: {
@@ -258,7 +288,7 @@ int cmd_fsck(int argc, char *argv[])
 	fsck_print_ratelimited(&c);
 	fsck_report_devices(&c, jdevs);
 	fsck_report_copygc(&c, jroot);
-	if (repair && c.nr_findings) {
+	if (repair && (c.nr_findings || o.any_rebuild)) {
 		ret = fsck_do_repair(&c, devs, nr_devs, &err);
 		if (ret < 0) {
 			die_msg("repair failed: %s", err.msg[0] ? err.msg : bch_errcode_name(ret));

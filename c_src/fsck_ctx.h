@@ -19,6 +19,7 @@ struct json_object;
 #define FSCK_RATELIMIT	10u
 
 enum fsck_pass {
+	PASS_NODES,
 	PASS_ALLOC_BP,
 	PASS_LRU,
 	PASS_POINTERS,
@@ -54,6 +55,8 @@ struct fsck_opts {
 	const char	*dump_dir;
 	const char	*passphrase_file;
 	bool		pass[PASS_NR];
+	bool		rebuild[BTREE_ID_NR_MAX];	/* --rebuild: btrees written anew */
+	bool		any_rebuild;
 	/* test build only (BCH_TEST_HOOKS): a power cut during the repair */
 	bool		inject_fault;
 	struct bch_io_fault fault;

@@ -1,5 +1,8 @@
 /*
  * The passes of bcachefs fsck, in order (--list-passes):
+ *   btree_nodes         every node of the derived btrees, alloc and
+ *                       accounting, and the interior nodes of the others:
+ *                       the ones that cannot be read, with their ranges
  *   alloc_backpointers  alloc and backpointers walked together: bucket
  *                       bitmaps, stale and orphan backpointers
  *   lru                 LRU entries against the alloc keys
@@ -16,8 +19,11 @@
 #include "btree_iter.h"
 #include "fs.h"
 #include "fsck_ctx.h"
+#include "rebuild.h"
 
 const struct fsck_pass_info fsck_passes[PASS_NR] = {
+	[PASS_NODES]	    = { "btree_nodes",
+				"btree nodes that cannot be read (derived btrees, alloc and accounting whole; interior nodes of the others)" },
 	[PASS_ALLOC_BP]	    = { "alloc_backpointers",
 				"alloc x backpointers merge walk: mismatch/empty bitmaps, stale and orphan backpointers" },
 	[PASS_LRU]	    = { "lru", "LRU entries against the alloc keys (needs alloc_backpointers)" },
@@ -95,6 +101,44 @@ static int set_meta_buckets(struct fsck_ctx *c, struct bch_error *err)
 		free(t);
 		if (ret)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* ---- btree_nodes ---- */
+
+static int node_lost(void *ctx, const struct bch_node_expect *x, const struct bch_error *why,
+		     struct bch_error *err)
+{
+	struct fsck_ctx *c = ctx;
+	struct bch_fs *fs = c->fs;
+	const struct bch_btree_root *r = &fs->journal.roots[x->btree_id];
+	struct bch_finding f = {
+		.kind = BCH_F_node_unreadable, .btree_id = x->btree_id, .level = x->level,
+		.pos = x->min_key, .want_pos = x->max_key,
+		.root = r->present && r->level == x->level && bpos_eq(x->min_key, POS_MIN) &&
+			bpos_eq(x->max_key, SPOS_MAX),
+		.rebuildable = bch_btree_is_derived(x->btree_id, fs->sb->version),
+	};
+
+	(void)err;
+	snprintf(f.detail, sizeof(f.detail), "%.150s", why && why->msg[0] ? why->msg : "unreadable");
+	/* the passes go on over what is left of it: it is rebuilt whole */
+	if (f.rebuildable)
+		fs->skip_unreadable |= 1ULL << x->btree_id;
+	c->chk.stats.findings[f.kind]++;
+	return c->chk.fn ? c->chk.fn(c->chk.fn_ctx, &f) : 0;
+}
+
+static int pass_nodes(struct fsck_ctx *c, struct bch_error *err)
+{
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++) {
+		bool leaves = bch_btree_is_derived(b, c->fs->sb->version) ||
+			      b == BTREE_ID_alloc || b == BTREE_ID_accounting;
+		int ret = bch_btree_walk_tolerant(c->fs, b, leaves, NULL, node_lost, c, err);
+
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -228,6 +272,7 @@ static int pass_reconcile_phys(struct fsck_ctx *c, struct bch_error *err)
 int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 {
 	static int (*const fns[PASS_NR])(struct fsck_ctx *, struct bch_error *) = {
+		[PASS_NODES]		= pass_nodes,
 		[PASS_ALLOC_BP]		= pass_alloc_bp,
 		[PASS_LRU]		= pass_lru,
 		[PASS_POINTERS]		= pass_pointers,

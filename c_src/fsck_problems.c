@@ -69,6 +69,9 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_alloc_missing] = { BCH_F_alloc_missing, "ptr_to_missing_alloc_key",
 	  "bucket in use (pointers and backpointers into it) has no alloc key",
 	  "(not repaired: the alloc key must be rebuilt)", 0 },
+	[BCH_F_node_unreadable] = { BCH_F_node_unreadable, "btree_node_read_error",
+	  "btree node cannot be read: the keys of its range are lost",
+	  "rebuild its btree from the alloc keys and the pointers (derived btrees only)", 0 },
 	[BCH_F_accounting_dev_data_type_wrong] = { BCH_F_accounting_dev_data_type_wrong, "accounting_mismatch",
 	  "device bucket accounting differs from the alloc keys",
 	  "add the difference to the accounting", 0 },
@@ -81,6 +84,8 @@ const struct fsck_problem *fsck_problem(enum bch_finding_kind kind)
 
 const char *fsck_finding_error_name(const struct bch_finding *f)
 {
+	if (f->kind == BCH_F_node_unreadable && f->root)
+		return "btree_root_read_error";
 	/* a superblock or journal bucket without alloc key reads as free */
 	if (f->kind == BCH_F_alloc_missing && f->data_type)
 		return "alloc_key_data_type_wrong";
@@ -163,6 +168,15 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_bp_target(out, &f->bp, sb_version);
 		if (f->kind == BCH_F_bp_no_target)
 			pb_printf(out, " level=%u", f->bp.level);
+		break;
+	case BCH_F_node_unreadable:
+		pb_printf(out, "btree=%s level=%u range=",
+			  bch_btree_id_name(f->btree_id, sb_version) ?: "?", f->level);
+		pb_bpos(out, f->pos);
+		pb_puts(out, "-");
+		pb_bpos(out, f->want_pos);
+		pb_printf(out, " %s: %s", f->rebuildable ? "rebuildable" : "not rebuildable",
+			  f->detail);
 		break;
 	case BCH_F_alloc_missing:
 		pb_printf(out, "bucket=%u:%" PRIu64, f->dev, f->bucket);

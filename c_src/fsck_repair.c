@@ -13,6 +13,7 @@
 #include "commit.h"
 #include "fs.h"
 #include "fsck_repair.h"
+#include "rebuild.h"
 #include "lru.h"
 
 static void bp_encode(uint8_t v[BCH_BACKPOINTER_BYTES], const struct bch_backpointer *bp)
@@ -90,6 +91,11 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 			return del(r, f->btree_id, f->pos, 0);
 		k = (struct bkey){ .p = f->pos, .type = KEY_TYPE_set };
 		return bch_key_updates_add(&r->u, f->btree_id, 0, &k);
+	case BCH_F_node_unreadable:
+		*fixed = f->rebuildable;
+		if (f->rebuildable)
+			r->rebuild[f->btree_id] = true;
+		return 0;
 	case BCH_F_bucket_bp_mismatch:
 	case BCH_F_bucket_bp_excess:
 		return 0;	/* the bitmaps: fixed by fixing the backpointers */
@@ -134,8 +140,32 @@ void fsck_repair_exit(struct fsck_repair *r)
 	bch_key_updates_free(&r->u);
 }
 
+/*
+ * A btree rebuilt whole: the finding-by-finding updates of it give way to
+ * all of its keys, regenerated from the alloc keys and the pointers.
+ */
+static int add_rebuilds(struct bch_fs *fs, struct fsck_repair *r, struct bch_error *err)
+{
+	size_t out = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < r->u.nr; i++) {
+		if (r->rebuild[r->u.v[i].btree_id]) {
+			free(r->u.v[i].bytes);
+			continue;
+		}
+		r->u.v[out++] = r->u.v[i];
+	}
+	r->u.nr = out;
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX && !ret; b++)
+		if (r->rebuild[b])
+			ret = bch_rebuild_keys(fs, b, &r->u, err);
+	return ret;
+}
+
 int fsck_repair_commit(struct bch_fs *fs, struct fsck_repair *r, const char *undo_path,
 		       struct bch_io_fault *fault, struct bch_error *err)
 {
-	return bch_commit_btrees(fs, &r->u, r->rebuild, undo_path, fault, &r->info, err);
+	return add_rebuilds(fs, r, err) ?:
+	       bch_commit_btrees(fs, &r->u, r->rebuild, undo_path, fault, &r->info, err);
 }

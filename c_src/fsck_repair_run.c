@@ -195,6 +195,8 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	int ret = 0, status;
 
 	fsck_repair_init(&r);
+	/* --rebuild: asked for, whatever the findings */
+	memcpy(r.rebuild, c->o->rebuild, sizeof(r.rebuild));
 	fixes = calloc(c->nr_found ? c->nr_found : 1, sizeof(*fixes));
 	rs.unfixed = calloc(c->nr_found ? c->nr_found : 1, sizeof(*rs.unfixed));
 	if (!fixes || !rs.unfixed) {

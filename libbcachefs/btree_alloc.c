@@ -154,6 +154,47 @@ static ssize_t upd_find(const struct bch_key_updates *u, unsigned btree, struct 
 	return -1;
 }
 
+/* the first update of (btree, level 0) in [start, end] that is not a deletion */
+static int upd_next(const struct bch_key_updates *u, unsigned btree, struct bpos start,
+		    struct bpos end, struct bkey *k)
+{
+	size_t lo = 0, hi = u->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct bch_key_update *x = &u->v[mid];
+
+		if (bch_journal_key_cmp(x->btree_id, x->level, upd_pos(x), btree, 0, start) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < u->nr && u->v[lo].btree_id == btree && !u->v[lo].level &&
+	       bpos_cmp(upd_pos(&u->v[lo]), end) <= 0; lo++) {
+		const char *why;
+
+		if (u->v[lo].bytes[2] == KEY_TYPE_deleted)
+			continue;
+		bch_bkey_decode(&bch_bkey_format_current, u->v[lo].bytes,
+				bch_key_update_bytes(&u->v[lo]), k, &why);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The first key in [start, end] of a btree as the tree holds it, or for
+ * a btree being replaced whole, as the updates do.
+ */
+static int next_key(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+		    unsigned btree, struct bpos start, struct bpos end, struct bkey *k,
+		    struct bch_error *err)
+{
+	if (lc->replaced >> btree & 1)
+		return upd_next(u0, btree, start, end, k);
+	return bch_lookup_next(lc, btree, start, end, k, err);
+}
+
 /*
  * The key at p after u0: 1 and *k (value copied into buf, at most
  * BKEY_VAL_U64S_MAX * 8 bytes), 0 if there is none.
@@ -172,7 +213,7 @@ static int lookup(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
 		if (k->type == KEY_TYPE_deleted)
 			return 0;
 	} else {
-		ret = bch_lookup_next(lc, btree, p, p, k, err);
+		ret = next_key(lc, u0, btree, p, p, k, err);
 		if (ret <= 0)
 			return ret;
 	}
@@ -221,8 +262,8 @@ static bool alloc_is_free(const struct bch_alloc_v4 *a)
 	       !a->stripe_sectors && !a->stripe && !BCH_ALLOC_V4_NEED_DISCARD(a);
 }
 
-static int bucket_has_bps(struct bch_lookup_cache *lc, unsigned dev, uint64_t b, bool *has,
-			  struct bch_error *err)
+static int bucket_has_bps(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			  unsigned dev, uint64_t b, bool *has, struct bch_error *err)
 {
 	struct bch_fs *fs = lc->fs;
 	const struct bch_member *m = bch_fs_member(fs, dev);
@@ -232,8 +273,9 @@ static int bucket_has_bps(struct bch_lookup_cache *lc, unsigned dev, uint64_t b,
 	int ret;
 
 	end.offset--;
-	ret = bch_lookup_next(lc, BTREE_ID_backpointers, start, end, &k, err);
-	*has = ret > 0;
+	/* in the tree, or put there by the updates: either way not free */
+	ret = next_key(lc, u0, BTREE_ID_backpointers, start, end, &k, err);
+	*has = ret > 0 || upd_next(u0, BTREE_ID_backpointers, start, end, &k);
 	return ret < 0 ? ret : 0;
 }
 
@@ -295,7 +337,7 @@ static int next_free_bucket(struct bch_lookup_cache *lc, const struct bch_key_up
 			continue;
 		}
 		/* a bucket that still has backpointers is not really free: keep off it */
-		ret = bucket_has_bps(lc, dev, b, &has_bps, err);
+		ret = bucket_has_bps(lc, u0, dev, b, &has_bps, err);
 		if (ret)
 			return ret;
 		if (has_bps) {
@@ -532,8 +574,8 @@ static int gens_set(struct book *bk, unsigned dev, uint64_t b, uint8_t gen,
 static int carve_out(struct book *bk, unsigned dev, uint64_t off, struct bch_error *err)
 {
 	struct bkey k;
-	int ret = bch_lookup_next(bk->lc, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
-				  BPOS(dev, UINT64_MAX, UINT32_MAX), &k, err);
+	int ret = next_key(bk->lc, bk->u0, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
+			   BPOS(dev, UINT64_MAX, UINT32_MAX), &k, err);
 
 	if (ret <= 0)
 		return ret;

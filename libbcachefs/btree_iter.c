@@ -162,7 +162,8 @@ static int level_set_node(struct bch_fs *fs, struct bch_iter_level *l,
 
 /* read child idx of parent level p, using and refilling the read-ahead */
 static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx,
-		      struct bch_btree_node *out, struct bch_error *err)
+		      struct bch_btree_node *out, struct bch_node_expect *lost,
+		      struct bch_error *err)
 {
 	struct bch_node_expect x[BCH_ITER_READAHEAD];
 	unsigned nr;
@@ -188,6 +189,22 @@ static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_
 			return ret;
 	}
 	ret = bch_btree_nodes_read(it->fs, x, nr, p->ra, err);
+	if (ret && ret != -BCH_ERR_NOMEM &&
+	    (it->fs->skip_unreadable >> it->btree_id & 1)) {
+		struct bch_error e = { 0 };
+
+		/* the batch failed: this child alone, and if it cannot be read, skip it */
+		nr = 1;
+		if (bch_btree_nodes_read(it->fs, x, 1, p->ra, &e)) {
+			if (err)
+				memset(err, 0, sizeof(*err));
+			*lost = x[0];
+			return 1;
+		}
+		if (err)
+			memset(err, 0, sizeof(*err));
+		ret = 0;
+	}
 	if (ret)
 		return ret;
 	p->ra_start = idx;
@@ -196,6 +213,24 @@ static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_
 	*out = p->ra[0];
 	p->ra_used[0] = true;
 	return 0;
+}
+
+/*
+ * A child that cannot be read (skip_unreadable): it and the levels below
+ * it become empty nodes over its range, so iteration goes on after it.
+ */
+static void skip_lost(struct bch_btree_iter *it, unsigned lvl, const struct bch_node_expect *x)
+{
+	for (unsigned l = 0; l <= lvl; l++) {
+		struct bch_iter_level *lv = &it->l[l];
+
+		level_free(lv);
+		lv->loaded = true;
+		lv->node.btree_id = x->btree_id;
+		lv->node.level = l;
+		lv->node.min_key = x->min_key;
+		lv->node.max_key = x->max_key;
+	}
 }
 
 /* from level lvl (loaded, idx set) down to a leaf */
@@ -210,7 +245,13 @@ static int descend(struct bch_btree_iter *it, unsigned lvl, bool seek, struct bc
 		if (seek)
 			while (p->idx + 1 < p->nr_kids && bpos_cmp(p->kids[p->idx].p, it->start) < 0)
 				p->idx++;
-		ret = read_child(it, p, p->idx++, &child, err);
+		struct bch_node_expect lost;
+
+		ret = read_child(it, p, p->idx++, &child, &lost, err);
+		if (ret == 1) {
+			skip_lost(it, lvl - 1, &lost);
+			break;
+		}
 		if (ret)
 			return ret;
 		level_free(&it->l[lvl - 1]);
@@ -281,6 +322,13 @@ static int iter_start(struct bch_btree_iter *it, struct bch_error *err)
 		return 0;
 	}
 	ret = bch_btree_node_read(it->fs, &x, &root, err);
+	if (ret && ret != -BCH_ERR_NOMEM &&
+	    (it->fs->skip_unreadable >> it->btree_id & 1)) {
+		if (err)
+			memset(err, 0, sizeof(*err));
+		it->no_root = true;	/* an unreadable root: nothing but the journal */
+		return 0;
+	}
 	if (ret)
 		return ret;
 	it->root_level = root.level;

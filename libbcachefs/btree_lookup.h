@@ -25,6 +25,11 @@ struct bch_lookup_node {
 
 struct bch_lookup_cache {
 	struct bch_fs		*fs;
+	/*
+	 * Btrees (bit = id) being replaced whole: their old nodes are never
+	 * read, the caller's updates hold every key (see btree_alloc.c)
+	 */
+	uint64_t		replaced;
 	uint64_t		clock;
 	struct bch_lookup_node	nodes[BCH_LOOKUP_CACHE_NODES];
 };

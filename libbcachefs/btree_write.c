@@ -12,6 +12,7 @@
 #include "btree_node_write.h"
 #include "btree_write.h"
 #include "fs.h"
+#include "rebuild.h"
 #include "write_plan.h"
 
 /* new nodes are filled to this share of their size, leaving room to grow */
@@ -200,6 +201,42 @@ static int shape_visit(void *ctx, const struct bch_node_expect *x,
 	return 0;
 }
 
+/* a replaced btree: every node a pointer reaches is freed, read or not */
+static int shape_ptr(void *ctx, unsigned btree_id, unsigned level, const struct bkey *k,
+		     struct bch_error *err)
+{
+	struct shape_ctx *c = ctx;
+	struct bch_rw_btree *t = c->t;
+	struct bch_btree_ptr_info info;
+
+	if (!level || bch_btree_ptr_decode(k, &info))
+		return 0;
+	if (t->nr_interior == c->interior_size) {
+		size_t ns = c->interior_size ? c->interior_size * 2 : 64;
+		struct bch_old_node *v = realloc(t->interior, ns * sizeof(*v));
+
+		if (!v)
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		t->interior = v;
+		c->interior_size = ns;
+	}
+	t->interior[t->nr_interior++] = (struct bch_old_node){
+		.btree_id = (uint8_t)btree_id, .level = (uint8_t)(level - 1),
+		.max_key = k->p, .ptr = info,
+	};
+	return 0;
+}
+
+static int shape_lost(void *ctx, const struct bch_node_expect *x, const struct bch_error *why,
+		      struct bch_error *err)
+{
+	struct shape_ctx *c = ctx;
+
+	(void)x, (void)why, (void)err;
+	c->t->lost = true;
+	return 0;
+}
+
 static int load_shape(struct bch_btree_rewrite *rw, unsigned b, struct bch_error *err)
 {
 	struct bch_fs *fs = rw->fs;
@@ -212,14 +249,16 @@ static int load_shape(struct bch_btree_rewrite *rw, unsigned b, struct bch_error
 	if (t->loaded)
 		return 0;
 	t->loaded = true;
-	if (!r->present) {
-		/* an empty btree: one leaf covering everything, nothing to free */
+	if (!r->present || t->replace) {
+		/* one leaf covering everything: written from the updates alone */
 		memset(&x, 0, sizeof(x));
 		x.btree_id = b;
 		x.min_key = POS_MIN;
 		x.max_key = SPOS_MAX;
-		return shape_add_leaf(&c, &x, NULL) ?
-			bch_err(err, BCH_ERR_NOMEM, "out of memory") : 0;
+		if (shape_add_leaf(&c, &x, NULL))
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		return t->replace ? bch_btree_walk_tolerant(fs, b, false, shape_ptr, shape_lost,
+							    &c, err) : 0;
 	}
 	if (!bch_btree_root_expect(fs, b, &x, err))
 		return -err->code;

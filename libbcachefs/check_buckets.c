@@ -39,6 +39,7 @@ static const char * const finding_names[BCH_F_NR] = {
 	[BCH_F_ptr_gen_mismatch]		= "ptr_gen_mismatch",
 	[BCH_F_reconcile_phys_wrong]		= "reconcile_phys_wrong",
 	[BCH_F_alloc_missing]			= "alloc_missing",
+	[BCH_F_node_unreadable]			= "node_unreadable",
 };
 
 const char *bch_finding_name(enum bch_finding_kind kind)
@@ -847,7 +848,9 @@ static unsigned reconcile_class(uint64_t w)
 }
 
 struct ptr_walk {
-	struct bch_check	*c;
+	const struct bch_check_geom *g;
+	bch_bp_fn		fn;
+	void			*ctx;
 	unsigned		btree_id;
 	unsigned		level;
 	const struct bkey	*k;
@@ -858,7 +861,7 @@ struct ptr_walk {
 static int data_ptr(struct ptr_walk *w, const struct bch_extent_ptr *p,
 		    const struct bch_extent_crc *crc, bool stripe)
 {
-	struct bch_check *c = w->c;
+	const struct bch_check_geom *g = w->g;
 	struct bch_backpointer want = {
 		.btree_id	= (uint8_t)w->btree_id,
 		.level		= 0,
@@ -868,12 +871,12 @@ static int data_ptr(struct ptr_walk *w, const struct bch_extent_ptr *p,
 		.pos		= w->k->p,
 	};
 
-	if (p->dev != BCH_SB_MEMBER_INVALID && c->geom.dev[p->dev].rotational &&
-	    c->geom.version >= BCH_VERSION_RECONCILE)
+	if (p->dev != BCH_SB_MEMBER_INVALID && g->dev[p->dev].rotational &&
+	    g->version >= BCH_VERSION_RECONCILE)
 		want.flags = w->flags;
-	return check_ptr(c, p, bch_ptr_to_bp_pos(p->dev, p->offset,
-						 crc->width ? crc->offset : 0, c->geom.bp_shift),
-			 &want);
+	return w->fn(w->ctx, p, bch_ptr_to_bp_pos(p->dev, p->offset,
+						  crc->width ? crc->offset : 0, g->bp_shift),
+		     &want);
 }
 
 /* extent and reflink_v entries: a crc applies to the pointers after it */
@@ -915,7 +918,6 @@ static int data_entries(struct ptr_walk *w, const uint8_t *p, const uint8_t *end
 static int node_ptrs(struct ptr_walk *w)
 {
 	struct bch_btree_ptr_info info;
-	struct bch_check *c = w->c;
 	int ret;
 
 	if (bch_btree_ptr_decode(w->k, &info))
@@ -927,12 +929,12 @@ static int node_ptrs(struct ptr_walk *w)
 			.level		= (uint8_t)w->level,
 			.data_type	= BCH_DATA_btree,
 			.bucket_gen	= p->gen,
-			.bucket_len	= c->geom.btree_node_size,
+			.bucket_len	= w->g->btree_node_size,
 			.pos		= w->k->p,
 		};
 
-		ret = check_ptr(c, p, bch_ptr_to_bp_pos(p->dev, p->offset, 0, c->geom.bp_shift),
-				&want);
+		ret = w->fn(w->ctx, p, bch_ptr_to_bp_pos(p->dev, p->offset, 0, w->g->bp_shift),
+			    &want);
 		if (ret)
 			return ret;
 	}
@@ -943,7 +945,6 @@ static int node_ptrs(struct ptr_walk *w)
 static int stripe_ptrs(struct ptr_walk *w)
 {
 	const struct bkey *k = w->k;
-	struct bch_check *c = w->c;
 	unsigned sectors, nr_blocks, nr_redundant;
 	int ret;
 
@@ -969,24 +970,24 @@ static int stripe_ptrs(struct ptr_walk *w)
 			.bucket_len	= 0,
 			.pos		= k->p,
 		};
-		ret = check_ptr(c, &e.ptr,
-				bch_stripe_ptr_to_bp_pos(e.ptr.dev, e.ptr.offset, sectors,
-							 c->geom.bp_shift), &want);
+		ret = w->fn(w->ctx, &e.ptr,
+			    bch_stripe_ptr_to_bp_pos(e.ptr.dev, e.ptr.offset, sectors,
+						     w->g->bp_shift), &want);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-int bch_check_ptr_key(struct bch_check *c, unsigned btree_id, unsigned level,
-		      const struct bkey *k, struct bch_error *err)
+int bch_key_backpointers(const struct bch_check_geom *g, unsigned btree_id, unsigned level,
+			 const struct bkey *k, bch_bp_fn fn, void *ctx)
 {
 	struct ptr_walk w = {
-		.c = c, .btree_id = btree_id, .level = level, .k = k, .live = k->size,
+		.g = g, .fn = fn, .ctx = ctx, .btree_id = btree_id, .level = level, .k = k,
+		.live = k->size,
 	};
 	int ret = 0;
 
-	c->stats.keys_scanned++;
 	if (level) {
 		if (k->type == KEY_TYPE_btree_ptr || k->type == KEY_TYPE_btree_ptr_v2)
 			ret = node_ptrs(&w);
@@ -997,6 +998,22 @@ int bch_check_ptr_key(struct bch_check *c, unsigned btree_id, unsigned level,
 	} else if (k->type == KEY_TYPE_stripe && btree_id == BTREE_ID_stripes) {
 		ret = stripe_ptrs(&w);
 	}
+	return ret;
+}
+
+static int check_ptr_fn(void *ctx, const struct bch_extent_ptr *p, struct bpos bp_pos,
+			const struct bch_backpointer *want)
+{
+	return check_ptr(ctx, p, bp_pos, want);
+}
+
+int bch_check_ptr_key(struct bch_check *c, unsigned btree_id, unsigned level,
+		      const struct bkey *k, struct bch_error *err)
+{
+	int ret;
+
+	c->stats.keys_scanned++;
+	ret = bch_key_backpointers(&c->geom, btree_id, level, k, check_ptr_fn, c);
 	if (ret == -BCH_ERR_NOMEM)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory in the pointer scan");
 	return ret;

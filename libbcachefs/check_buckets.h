@@ -25,6 +25,7 @@
 #include "bcachefs_format.h"
 #include "bitmap.h"
 #include "errors.h"
+#include "extents.h"
 
 struct bch_sb;
 
@@ -89,6 +90,7 @@ enum bch_finding_kind {
 	BCH_F_ptr_gen_mismatch,
 	BCH_F_reconcile_phys_wrong,
 	BCH_F_alloc_missing,
+	BCH_F_node_unreadable,
 	BCH_F_NR,
 };
 
@@ -130,6 +132,11 @@ struct bch_finding {
 	int64_t			acct_want[3];	/* buckets, sectors, fragmented */
 	int64_t			acct_have[3];
 	struct bch_alloc_v4	alloc;		/* alloc_sectors_wrong: the key as stored */
+	/* node_unreadable: the node's level, range (pos .. want_pos), why */
+	unsigned		level;
+	bool			root;
+	bool			rebuildable;	/* its btree derives from others */
+	char			detail[160];
 };
 
 typedef int (*bch_finding_fn)(void *ctx, const struct bch_finding *f);
@@ -294,6 +301,18 @@ bool bch_check_need_ptr_scan(const struct bch_check *c);
  */
 int bch_check_ptr_key(struct bch_check *c, unsigned btree_id, unsigned level,
 		      const struct bkey *k, struct bch_error *err);
+/*
+ * Every backpointer the pointers of one key need, handed to fn with the
+ * pointer and the backpointer's position: extents and reflink_v (leaf
+ * keys), stripes, and btree node pointers (level > 0: the level of the
+ * node holding the key, root keys the root's level + 1). The rule pass 3
+ * checks with, and the backpointers rebuild writes with.
+ */
+typedef int (*bch_bp_fn)(void *ctx, const struct bch_extent_ptr *p, struct bpos bp_pos,
+			 const struct bch_backpointer *bp);
+int bch_key_backpointers(const struct bch_check_geom *g, unsigned btree_id, unsigned level,
+			 const struct bkey *k, bch_bp_fn fn, void *ctx);
+
 /* after all pointers were fed: missing and dangling backpointers, sectors */
 int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err);
 

@@ -257,6 +257,9 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 			rw.bt[b].touched = rw.bt[b].replace = true;
 
 	bch_lookup_cache_init(&lc, fs);
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
+		if (rw.bt[b].replace)
+			lc.replaced |= 1ULL << b;
 	ret = settle(&rw, &lc, u, devs, &all, &slots, info, err);
 	if (ret)
 		goto out;

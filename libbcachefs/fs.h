@@ -44,6 +44,13 @@ struct bch_fs {
 	unsigned		bp_shift;
 
 	struct bch_journal	journal;
+
+	/*
+	 * Btrees (bit = btree id) whose iterators pass over nodes that cannot
+	 * be read as if empty: fsck sets it for derived btrees it found damaged
+	 * and rebuilds. Anywhere else such a node is an error.
+	 */
+	uint64_t		skip_unreadable;
 };
 
 /*

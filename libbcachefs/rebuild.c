@@ -1,0 +1,418 @@
+/* Derived btrees written anew from the alloc keys and the pointers (rebuild.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "backpointers.h"
+#include "btree_iter.h"
+#include "buckets.h"
+#include "check_buckets.h"
+#include "fs.h"
+#include "lru.h"
+#include "rebuild.h"
+
+bool bch_btree_is_derived(unsigned btree_id, unsigned sb_version)
+{
+	switch (btree_id) {
+	case BTREE_ID_backpointers:
+	case BTREE_ID_lru:
+	case BTREE_ID_freespace:
+	case BTREE_ID_need_discard:
+	case BTREE_ID_bucket_gens:
+		return true;
+	case BTREE_ID_reconcile_work_phys:
+	case BTREE_ID_reconcile_hipri_phys:
+		return sb_version >= BCH_VERSION(1, 33);
+	}
+	return false;
+}
+
+/* ---- walking node pointers, past nodes that cannot be read ---- */
+
+struct walk {
+	struct bch_fs		*fs;
+	bool			leaves;
+	bch_tree_key_fn		fn;
+	bch_tree_lost_fn	lost;
+	void			*ctx;
+};
+
+static int lost(struct walk *w, const struct bch_node_expect *x, const struct bch_error *why,
+		struct bch_error *err)
+{
+	return w->lost ? w->lost(w->ctx, x, why, err) : 0;
+}
+
+static int walk_node(struct walk *w, const struct bch_node_expect *x, struct bch_error *err)
+{
+	struct bch_btree_node n;
+	struct bch_error e = { 0 };
+	struct bkey *kids = NULL;
+	size_t nr = 0;
+	int ret;
+
+	if (!x->level && !w->leaves)
+		return 0;
+	ret = bch_btree_node_read(w->fs, x, &n, &e);
+	if (ret == -BCH_ERR_NOMEM)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	if (ret)
+		return lost(w, x, &e, err);	/* its pointer was visited; what it held is gone */
+	ret = bch_btree_node_overlay(w->fs, &n, &kids, &nr, err);
+	for (size_t i = 0; !ret && i < nr; i++) {
+		struct bch_node_expect cx;
+
+		ret = w->fn ? w->fn(w->ctx, x->btree_id, n.level, &kids[i], err) : 0;
+		if (ret || !n.level)
+			continue;
+		if (bch_btree_child_expect(w->fs, &n, kids, i, &cx, &e)) {
+			memset(&cx, 0, sizeof(cx));
+			cx.btree_id = x->btree_id;
+			cx.level = n.level - 1;
+			cx.min_key = i ? bpos_successor(kids[i - 1].p) : n.min_key;
+			cx.max_key = kids[i].p;
+			ret = lost(w, &cx, &e, err);
+			memset(&e, 0, sizeof(e));
+			continue;
+		}
+		ret = walk_node(w, &cx, err);
+	}
+	free(kids);
+	bch_btree_node_free(&n);
+	return ret;
+}
+
+int bch_btree_walk_tolerant(struct bch_fs *fs, unsigned btree_id, bool leaves,
+			    bch_tree_key_fn fn, bch_tree_lost_fn lost_fn, void *ctx,
+			    struct bch_error *err)
+{
+	const struct bch_btree_root *r = &fs->journal.roots[btree_id];
+	struct walk w = { .fs = fs, .leaves = leaves, .fn = fn, .lost = lost_fn, .ctx = ctx };
+	struct bch_node_expect x;
+	struct bch_error e = { 0 };
+	int ret;
+
+	if (!r->present)
+		return 0;
+	ret = fn ? fn(ctx, btree_id, r->level + 1, &r->k, err) : 0;
+	if (ret)
+		return ret;
+	if (!bch_btree_root_expect(fs, btree_id, &x, &e)) {
+		memset(&x, 0, sizeof(x));
+		x.btree_id = btree_id;
+		x.level = r->level;
+		x.min_key = POS_MIN;
+		x.max_key = SPOS_MAX;
+		return lost(&w, &x, &e, err);
+	}
+	return walk_node(&w, &x, err);
+}
+
+/* ---- the alloc keys, once ---- */
+
+struct dev_gens {
+	uint8_t		*gen;		/* nbuckets */
+};
+
+typedef int (*alloc_fn)(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a);
+
+static int for_each_alloc(struct bch_fs *fs, alloc_fn fn, void *ctx, struct bch_error *err)
+{
+	struct bch_btree_iter it;
+	struct bkey k;
+	int ret;
+
+	bch_btree_iter_init(&it, fs, BTREE_ID_alloc, POS_MIN, SPOS_MAX);
+	while ((ret = bch_btree_iter_next(&it, &k, err)) > 0) {
+		struct bch_alloc_v4 a;
+
+		if (bch_alloc_decode(&k, &a, NULL))
+			continue;	/* a bad alloc key is the alloc check's business */
+		ret = fn(ctx, (unsigned)k.p.inode, k.p.offset, &a);
+		if (ret)
+			break;
+	}
+	bch_btree_iter_exit(&it);
+	return ret;
+}
+
+/* ---- backpointers: from every pointer ---- */
+
+struct bp_gen {
+	struct bch_fs		*fs;
+	struct bch_check_geom	geom;
+	struct dev_gens		g[BCH_SB_MAX_DEVICES];
+	struct bch_key_updates	*out;
+};
+
+static int gens_fill(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a)
+{
+	struct bp_gen *c = ctx;
+
+	if (dev < BCH_SB_MAX_DEVICES && c->g[dev].gen && b < c->geom.dev[dev].nbuckets)
+		c->g[dev].gen[b] = a->gen;
+	return 0;
+}
+
+static int bp_emit(void *ctx, const struct bch_extent_ptr *p, struct bpos bp_pos,
+		   const struct bch_backpointer *bp)
+{
+	struct bp_gen *c = ctx;
+	uint8_t val[BCH_BACKPOINTER_BYTES] = { 0 };
+	struct bkey k = { .p = bp_pos, .type = KEY_TYPE_backpointer, .val = val,
+			  .val_bytes = sizeof(val) };
+	uint64_t bucket;
+
+	if (!c->g[p->dev].gen)
+		return 0;
+	bucket = p->offset / c->geom.dev[p->dev].bucket_size;
+	/* stale pointers need no backpointer */
+	if (bucket >= c->geom.dev[p->dev].nbuckets || c->g[p->dev].gen[bucket] != p->gen)
+		return 0;
+	val[0] = bp->btree_id;
+	val[1] = bp->level;
+	val[2] = bp->data_type;
+	val[3] = bp->bucket_gen;
+	put_le32(val + 4, bp->flags);
+	put_le32(val + 8, bp->bucket_len);
+	bpos_encode(val + 12, bp->pos);
+	return bch_key_updates_add(c->out, BTREE_ID_backpointers, 0, &k);
+}
+
+static int bp_key(void *ctx, unsigned btree_id, unsigned level, const struct bkey *k,
+		  struct bch_error *err)
+{
+	struct bp_gen *c = ctx;
+	int ret = bch_key_backpointers(&c->geom, btree_id, level, k, bp_emit, c);
+
+	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
+}
+
+static int rebuild_backpointers(struct bch_fs *fs, struct bch_key_updates *out,
+				struct bch_error *err)
+{
+	struct bp_gen *c = calloc(1, sizeof(*c));
+	int ret = 0;
+
+	if (!c)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	c->fs = fs;
+	c->out = out;
+	bch_check_geom_from_sb(&c->geom, fs->sb);
+	for (unsigned d = 0; d < fs->nr_devs && !ret; d++) {
+		if (!c->geom.dev[d].exists || !fs->devs[d])
+			continue;
+		c->g[d].gen = calloc(c->geom.dev[d].nbuckets ? c->geom.dev[d].nbuckets : 1, 1);
+		if (!c->g[d].gen)
+			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
+	ret = ret ?: for_each_alloc(fs, gens_fill, c, err);
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX && !ret; b++) {
+		bool data = b == BTREE_ID_extents || b == BTREE_ID_reflink || b == BTREE_ID_stripes;
+
+		ret = bch_btree_walk_tolerant(fs, b, data, bp_key, NULL, c, err);
+	}
+	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++)
+		free(c->g[d].gen);
+	free(c);
+	return ret;
+}
+
+/* ---- lru, need_discard, bucket_gens, freespace: from the alloc keys ---- */
+
+struct from_alloc {
+	struct bch_fs		*fs;
+	unsigned		btree_id;
+	struct bch_key_updates	*out;
+	/* bucket_gens: the group being filled */
+	bool			gens_open;
+	struct bpos		gens_pos;
+	uint8_t			gens[256];
+	/* freespace: per device, the next bucket not yet accounted for */
+	uint64_t		next[BCH_SB_MAX_DEVICES];
+	/* freespace: the run of free buckets being collected */
+	bool			run_open;
+	unsigned		run_dev;
+	uint64_t		run_start, run_end;	/* offsets in freespace numbering */
+};
+
+static int set_key(struct from_alloc *c, struct bpos p, uint32_t size)
+{
+	struct bkey k = { .p = p, .type = KEY_TYPE_set, .size = size };
+
+	return bch_key_updates_add(c->out, c->btree_id, 0, &k);
+}
+
+static int gens_flush(struct from_alloc *c)
+{
+	struct bkey k = { .p = c->gens_pos, .type = KEY_TYPE_bucket_gens, .val = c->gens,
+			  .val_bytes = 256 };
+	bool zero = true;
+
+	for (unsigned i = 0; i < 256; i++)
+		zero &= !c->gens[i];
+	c->gens_open = false;
+	return zero ? 0 : bch_key_updates_add(c->out, BTREE_ID_bucket_gens, 0, &k);
+}
+
+/* freespace: extend the open run with offset off of dev, or start a new one */
+static int free_offset(struct from_alloc *c, unsigned dev, uint64_t off)
+{
+	int ret = 0;
+
+	if (c->run_open && c->run_dev == dev && c->run_end == off &&
+	    c->run_end - c->run_start < UINT32_MAX) {
+		c->run_end++;
+		return 0;
+	}
+	if (c->run_open)
+		ret = set_key(c, BPOS(c->run_dev, c->run_end, 0),
+			      (uint32_t)(c->run_end - c->run_start));
+	c->run_open = true;
+	c->run_dev = dev;
+	c->run_start = off;
+	c->run_end = off + 1;
+	return ret;
+}
+
+/* buckets [from, to) of dev without alloc key: free, gen 0 */
+static int free_gap(struct from_alloc *c, unsigned dev, uint64_t from, uint64_t to)
+{
+	int ret = 0;
+
+	for (uint64_t b = from; b < to && !ret; b++)
+		ret = free_offset(c, dev, b);
+	return ret;
+}
+
+static bool dev_indexed(struct bch_fs *fs, unsigned dev)
+{
+	const struct bch_member *m = bch_fs_member(fs, dev);
+
+	return m && fs->devs[dev] && BCH_MEMBER_FREESPACE_INIT(m);
+}
+
+static int alloc_key(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a)
+{
+	struct from_alloc *c = ctx;
+	const struct bch_member *m = bch_fs_member(c->fs, dev);
+	int ret = 0;
+
+	if (!m || b < m->first_bucket || b >= m->nbuckets)
+		return 0;	/* outside the device: the alloc check's business */
+	switch (c->btree_id) {
+	case BTREE_ID_lru: {
+		uint64_t frag = bch_alloc_lru_idx_fragmentation(a, m->bucket_size);
+		uint64_t read = bch_alloc_lru_idx_read(a);
+
+		if (frag)
+			ret = set_key(c, bch_lru_pos(BCH_LRU_FRAGMENTATION, frag, dev, b), 0);
+		if (!ret && read)
+			ret = set_key(c, bch_lru_pos(dev, read, dev, b), 0);
+		return ret;
+	}
+	case BTREE_ID_need_discard:
+		return a->data_type == BCH_DATA_need_discard && dev_indexed(c->fs, dev) ?
+			set_key(c, bch_need_discard_pos(dev, b), 0) : 0;
+	case BTREE_ID_bucket_gens: {
+		struct bpos p = BPOS(dev, b >> 8, 0);
+
+		if (c->gens_open && !bpos_eq(p, c->gens_pos))
+			ret = gens_flush(c);
+		if (!c->gens_open) {
+			memset(c->gens, 0, sizeof(c->gens));
+			c->gens_pos = p;
+			c->gens_open = true;
+		}
+		c->gens[b & 255] = a->gen;
+		return ret;
+	}
+	case BTREE_ID_freespace:
+		if (!dev_indexed(c->fs, dev))
+			return 0;
+		if (c->next[dev] < m->first_bucket)
+			c->next[dev] = m->first_bucket;
+		ret = free_gap(c, dev, c->next[dev], b);
+		c->next[dev] = b + 1;
+		if (!ret && a->data_type == BCH_DATA_free)
+			ret = free_offset(c, dev, bch_freespace_offset(b, a->gen, a->oldest_gen));
+		return ret;
+	}
+	return 0;
+}
+
+static int rebuild_from_alloc(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
+			      struct bch_error *err)
+{
+	struct from_alloc *c = calloc(1, sizeof(*c));
+	int ret;
+
+	if (!c)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	c->fs = fs;
+	c->btree_id = btree_id;
+	c->out = out;
+	ret = for_each_alloc(fs, alloc_key, c, err);
+	if (!ret && c->gens_open)
+		ret = gens_flush(c);
+	/* freespace: the buckets after each device's last alloc key */
+	for (unsigned d = 0; !ret && btree_id == BTREE_ID_freespace && d < fs->nr_devs; d++) {
+		const struct bch_member *m = bch_fs_member(fs, d);
+
+		if (!dev_indexed(fs, d))
+			continue;
+		ret = free_gap(c, d, c->next[d] > m->first_bucket ? c->next[d] : m->first_bucket,
+			       m->nbuckets);
+	}
+	if (!ret && c->run_open)
+		ret = set_key(c, BPOS(c->run_dev, c->run_end, 0), (uint32_t)(c->run_end - c->run_start));
+	free(c);
+	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
+}
+
+/* ---- reconcile *_phys: from the backpointers' reconcile class ---- */
+
+static int rebuild_phys(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
+			struct bch_error *err)
+{
+	unsigned want = btree_id == BTREE_ID_reconcile_hipri_phys ? 1 : 2;
+	struct bch_btree_iter it;
+	struct bkey k;
+	int ret;
+
+	bch_btree_iter_init(&it, fs, BTREE_ID_backpointers, POS_MIN, SPOS_MAX);
+	while ((ret = bch_btree_iter_next(&it, &k, err)) > 0) {
+		struct bch_backpointer bp;
+		struct bkey s = { .p = k.p, .type = KEY_TYPE_set };
+
+		if (bch_backpointer_decode(&k, &bp, NULL) || BCH_BACKPOINTER_RECONCILE_PHYS(&bp) != want)
+			continue;
+		ret = bch_key_updates_add(out, btree_id, 0, &s);
+		if (ret) {
+			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+			break;
+		}
+	}
+	bch_btree_iter_exit(&it);
+	return ret;
+}
+
+int bch_rebuild_keys(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
+		     struct bch_error *err)
+{
+	switch (btree_id) {
+	case BTREE_ID_backpointers:
+		return rebuild_backpointers(fs, out, err);
+	case BTREE_ID_lru:
+	case BTREE_ID_freespace:
+	case BTREE_ID_need_discard:
+	case BTREE_ID_bucket_gens:
+		return rebuild_from_alloc(fs, btree_id, out, err);
+	case BTREE_ID_reconcile_work_phys:
+	case BTREE_ID_reconcile_hipri_phys:
+		if (bch_btree_is_derived(btree_id, fs->sb->version))
+			return rebuild_phys(fs, btree_id, out, err);
+	}
+	return bch_err(err, BCH_ERR_INVAL, "btree %s cannot be rebuilt from other btrees",
+		       bch_btree_id_name(btree_id, fs->sb->version) ?: "?");
+}

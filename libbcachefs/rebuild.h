@@ -1,0 +1,47 @@
+/*
+ * Rebuilding the derived btrees: every key of backpointers, lru,
+ * freespace, need_discard, bucket_gens (and from 1.33 the reconcile
+ * *_phys btrees) follows from the alloc keys and the pointers, so a btree
+ * of theirs that cannot be read is written anew from those, the way
+ * upstream's fsck regenerates them. bcachefs-format.md §7.7-7.10
+ * (upstream alloc_background.c, lru.c, backpointers.c).
+ */
+#ifndef BCH_REBUILD_H
+#define BCH_REBUILD_H
+
+#include <stdbool.h>
+
+#include "btree_node.h"
+#include "errors.h"
+#include "key_updates.h"
+
+struct bch_fs;
+
+/* can btree_id be rebuilt from the alloc keys and the pointers? */
+bool bch_btree_is_derived(unsigned btree_id, unsigned sb_version);
+
+/*
+ * Every key btree_id should hold, appended to out (finish it after).
+ * Btree nodes that cannot be read are skipped (their pointers are still
+ * known from their parents); the alloc btree and the btrees holding
+ * pointers must be readable.
+ */
+int bch_rebuild_keys(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
+		     struct bch_error *err);
+
+/*
+ * Visit every node pointer of btree_id reachable from its root (fn gets
+ * the pointer key and the level of the node holding it: the root key
+ * the root's level + 1), and with leaves, every leaf key (level 0). A
+ * node that cannot be read (or whose pointer is unusable) goes to lost,
+ * with why, and its subtree is passed over. Either callback may be NULL.
+ */
+typedef int (*bch_tree_key_fn)(void *ctx, unsigned btree_id, unsigned level,
+			       const struct bkey *k, struct bch_error *err);
+typedef int (*bch_tree_lost_fn)(void *ctx, const struct bch_node_expect *x,
+				const struct bch_error *why, struct bch_error *err);
+int bch_btree_walk_tolerant(struct bch_fs *fs, unsigned btree_id, bool leaves,
+			    bch_tree_key_fn fn, bch_tree_lost_fn lost, void *ctx,
+			    struct bch_error *err);
+
+#endif
