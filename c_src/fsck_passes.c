@@ -196,6 +196,14 @@ static int scan_visit(void *ctx, const struct bch_node_expect *x, const struct b
 	return ret;
 }
 
+static int scan_key(void *ctx, unsigned btree_id, unsigned level, const struct bkey *k,
+		    struct bch_error *err)
+{
+	struct fsck_ctx *c = ctx;
+
+	return level ? bch_check_ptr_key(&c->chk, btree_id, level, k, err) : 0;
+}
+
 static int pass_pointers(struct fsck_ctx *c, struct bch_error *err)
 {
 	int ret = 0;
@@ -208,6 +216,11 @@ static int pass_pointers(struct fsck_ctx *c, struct bch_error *err)
 
 		if (!r->present)
 			continue;
+		/* a damaged derived btree: the node pointers that can still be read */
+		if (c->fs->skip_unreadable >> id & 1) {
+			ret = bch_btree_walk_tolerant(c->fs, id, false, scan_key, NULL, c, err);
+			continue;
+		}
 		/* the root's own pointer: its backpointer has level root + 1 */
 		ret = bch_check_ptr_key(&c->chk, id, r->level + 1, &r->k, err) ?:
 		      bch_btree_walk_nodes_from(c->fs, id, btree_has_data(id) ? 0 : 1,

@@ -284,7 +284,11 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 			fprintf(c->out, "after repair: %" PRIu64 " finding%s\n", after,
 				after == 1 ? "" : "s");
 	}
-	ret = rs.nr_left || after ? EXIT_UNCORRECTED : r.u.nr ? EXIT_FIXED : EXIT_OK;
+	/*
+	 * what is left is what the check finds afterwards (an alloc correction
+	 * declined here may have been made by a rebuild's bookkeeping)
+	 */
+	ret = after ? EXIT_UNCORRECTED : r.u.nr ? EXIT_FIXED : EXIT_OK;
 out:
 	if (b.found != c->found)
 		fsck_free_findings(&b);

@@ -6,11 +6,13 @@
 #include "backpointers.h"
 #include "bkey.h"
 #include "btree_alloc.h"
+#include "btree_iter.h"
 #include "btree_lookup.h"
 #include "buckets.h"
 #include "check_buckets.h"
 #include "fs.h"
 #include "lru.h"
+#include "rebuild.h"
 
 /* ---- devices, clocks, positions ---- */
 
@@ -748,9 +750,157 @@ static int emit_acct_and_gens(struct book *bk)
 	return ret;
 }
 
+/* ---- orphans: btree sectors below unreadable nodes ---- */
+
+struct node_census {
+	uint64_t	*sector;	/* dev << 56 | sector of every known node, sorted */
+	size_t		nr, size;
+};
+
+static int census_key(void *ctx, unsigned btree_id, unsigned level, const struct bkey *k,
+		      struct bch_error *err)
+{
+	struct node_census *c = ctx;
+	struct bch_btree_ptr_info info;
+
+	(void)btree_id;
+	if (!level || bch_btree_ptr_decode(k, &info))
+		return 0;
+	for (unsigned i = 0; i < info.nr_ptrs; i++) {
+		if (GROW(c->sector, c->nr, c->size))
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		c->sector[c->nr++] = (uint64_t)info.ptrs[i].dev << 56 | info.ptrs[i].offset;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* known nodes in [from, to) */
+static size_t census_count(const struct node_census *c, uint64_t from, uint64_t to)
+{
+	size_t lo = 0, hi = c->nr, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->sector[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->nr && c->sector[lo] < to; lo++)
+		n++;
+	return n;
+}
+
+int bch_btree_orphan_buckets(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			     unsigned lost_btree, struct bch_orphan_bucket **out, size_t *nr,
+			     struct bch_error *err)
+{
+	struct bch_fs *fs = lc->fs;
+	struct node_census c = { 0 };
+	struct bch_btree_iter it;
+	struct bkey k;
+	size_t size = 0;
+	int ret = 0;
+
+	*out = NULL;
+	*nr = 0;
+	/* every node pointer that can still be reached, of every btree */
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX && !ret; b++)
+		ret = bch_btree_walk_tolerant(fs, b, false, census_key, NULL, &c, err);
+	if (ret)
+		goto out;
+	if (c.nr)
+		qsort(c.sector, c.nr, sizeof(*c.sector), cmp_u64);
+	bch_btree_iter_init(&it, fs, BTREE_ID_alloc, POS_MIN, SPOS_MAX);
+	while ((ret = bch_btree_iter_next(&it, &k, err)) > 0) {
+		const struct bch_member *m = bch_fs_member(fs, (unsigned)k.p.inode);
+		struct bch_alloc_v4 a;
+		uint64_t start, known;
+
+		ssize_t fix = upd_find(u0, BTREE_ID_alloc, k.p);
+		struct bch_alloc_v4 now;
+		const char *why;
+		uint64_t known_sectors;
+
+		if (!m || bch_alloc_decode(&k, &a, NULL) || a.data_type != BCH_DATA_btree)
+			continue;
+		now = a;
+		/* the counters as the repair leaves them (an alloc correction) */
+		if (fix >= 0) {
+			bch_bkey_decode(&bch_bkey_format_current, u0->v[fix].bytes,
+					bch_key_update_bytes(&u0->v[fix]), &k, &why);
+			if (bch_alloc_decode(&k, &now, NULL))
+				now = a;
+		}
+		start = k.p.inode << 56 | k.p.offset * m->bucket_size;
+		known = census_count(&c, start, start + m->bucket_size);
+		known_sectors = known * fs->btree_node_size;
+		if (a.dirty_sectors <= known_sectors)
+			continue;
+		if (GROW(*out, *nr, size)) {
+			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+			break;
+		}
+		(*out)[(*nr)++] = (struct bch_orphan_bucket){
+			.dev = (uint8_t)k.p.inode, .bucket = k.p.offset, .btree_id = (uint8_t)lost_btree,
+			.nodes = now.dirty_sectors > known_sectors ?
+				(uint32_t)((now.dirty_sectors - known_sectors) / fs->btree_node_size) : 0,
+			.acct_nodes = (uint32_t)((a.dirty_sectors - known_sectors) /
+						 fs->btree_node_size),
+		};
+	}
+	bch_btree_iter_exit(&it);
+out:
+	free(c.sector);
+	if (ret) {
+		free(*out);
+		*out = NULL;
+		*nr = 0;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* an orphan bucket's backpointers of btree nodes, which no node answers to any more */
+static int orphan_bps(struct book *bk, const struct bch_orphan_bucket *o, struct bch_error *err)
+{
+	struct bch_fs *fs = bk->fs;
+	const struct bch_member *m = bch_fs_member(fs, o->dev);
+	struct bpos p = bch_bucket_to_bp_start(o->dev, o->bucket, m->bucket_size, fs->bp_shift);
+	struct bpos end = bch_bucket_to_bp_end(o->dev, o->bucket, m->bucket_size, fs->bp_shift);
+	int ret;
+
+	end.offset--;
+	while (1) {
+		struct bch_backpointer bp;
+		struct bkey k;
+
+		ret = next_key(bk->lc, bk->u0, BTREE_ID_backpointers, p, end, &k, err);
+		if (ret <= 0)
+			return ret;
+		if (!bch_backpointer_decode(&k, &bp, NULL) && bp.data_type == BCH_DATA_btree &&
+		    bp.btree_id == o->btree_id) {
+			ret = bch_key_updates_delete(bk->out, BTREE_ID_backpointers, 0, k.p, 0);
+			if (ret)
+				return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		}
+		if (bpos_eq(k.p, end))
+			return 0;
+		p = bpos_successor(k.p);
+	}
+}
+
 int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
 			  const struct bch_new_node *nodes, size_t nr_nodes,
 			  const struct bch_old_node *freed, size_t nr_freed,
+			  const struct bch_orphan_bucket *orphans, size_t nr_orphans,
 			  uint64_t journal_seq, struct bch_key_updates *out,
 			  struct bch_error *err)
 {
@@ -796,6 +946,15 @@ int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_upda
 		}
 		if (!ret && nr)
 			ret = node_acct(&bk, o->btree_id, o->level, nr, devs, -1);
+	}
+	/* what sat below unreadable nodes: counted as leaves of their btree */
+	for (size_t i = 0; i < nr_orphans && !ret; i++) {
+		const struct bch_orphan_bucket *o = &orphans[i];
+
+		ret = (o->nodes ? bucket_add(&bk, o->dev, o->bucket, -(int64_t)o->nodes) : 0) ?:
+		      orphan_bps(&bk, o, err);
+		for (uint32_t n = 0; n < o->acct_nodes && !ret; n++)
+			ret = node_acct(&bk, o->btree_id, 0, 1, &o->dev, -1);
 	}
 	if (!ret && bk.nr_b)
 		qsort(bk.b, bk.nr_b, sizeof(*bk.b), cmp_bucket_delta);

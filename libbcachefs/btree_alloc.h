@@ -47,8 +47,26 @@ int bch_node_slots_alloc(struct bch_lookup_cache *lc, const struct bch_key_updat
 int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
 			  const struct bch_new_node *nodes, size_t nr_nodes,
 			  const struct bch_old_node *freed, size_t nr_freed,
+			  const struct bch_orphan_bucket *orphans, size_t nr_orphans,
 			  uint64_t journal_seq, struct bch_key_updates *out,
 			  struct bch_error *err);
+
+/*
+ * Buckets holding btree sectors that no readable node accounts for: the
+ * nodes below an unreadable interior node of a btree being rebuilt
+ * (lost_btree). Each gets freed of them in the bookkeeping.
+ */
+struct bch_orphan_bucket {
+	uint8_t		dev;
+	uint64_t	bucket;
+	uint32_t	nodes;		/* to take off its alloc key (as the repair left it) */
+	uint32_t	acct_nodes;	/* to take off the accounting (as it is on disk) */
+	uint8_t		btree_id;
+};
+
+int bch_btree_orphan_buckets(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			     unsigned lost_btree, struct bch_orphan_bucket **out, size_t *nr,
+			     struct bch_error *err);
 
 /* the current IO clock (read 0, write 1) of the state we continue from */
 uint64_t bch_fs_io_clock(struct bch_fs *fs, unsigned rw);

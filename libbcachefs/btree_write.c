@@ -237,7 +237,7 @@ static int shape_lost(void *ctx, const struct bch_node_expect *x, const struct b
 	return 0;
 }
 
-static int load_shape(struct bch_btree_rewrite *rw, unsigned b, struct bch_error *err)
+int bch_btree_rewrite_load(struct bch_btree_rewrite *rw, unsigned b, struct bch_error *err)
 {
 	struct bch_fs *fs = rw->fs;
 	struct bch_rw_btree *t = &rw->bt[b];
@@ -858,7 +858,7 @@ static int layout_btree(struct bch_btree_rewrite *rw, unsigned b, const struct b
 	struct keylist kids = { 0 };
 	int ret;
 
-	ret = load_shape(rw, b, err);
+	ret = bch_btree_rewrite_load(rw, b, err);
 	if (ret)
 		return ret;
 	mark_dirty(rw, b, u);
@@ -894,6 +894,7 @@ void bch_btree_rewrite_exit(struct bch_btree_rewrite *rw)
 	}
 	free(rw->nodes);
 	free(rw->freed);
+	free(rw->orphans);
 	memset(rw, 0, sizeof(*rw));
 }
 

@@ -25,6 +25,7 @@
 #include "key_updates.h"
 
 struct bch_fs;
+struct bch_orphan_bucket;
 struct bch_write_plan;
 
 #define BCH_NODE_MAX_REPLICAS	4u
@@ -89,6 +90,10 @@ struct bch_btree_rewrite {
 	size_t			nr_freed, freed_size;
 	uint64_t		keys_written;
 
+	/* buckets of nodes lost below unreadable ones (btree_alloc.h), freed too */
+	struct bch_orphan_bucket *orphans;
+	size_t			nr_orphans;
+
 	/* a real run: slots[i * replicas + r] is replica r of node i */
 	const struct bch_node_slot *slots;
 	size_t			nr_slots;
@@ -107,6 +112,9 @@ void bch_btree_rewrite_exit(struct bch_btree_rewrite *rw);
  */
 int bch_btree_rewrite_run(struct bch_btree_rewrite *rw, const struct bch_key_updates *u,
 			  struct bch_error *err);
+
+/* read the old shape of btree b (done by the first run otherwise) */
+int bch_btree_rewrite_load(struct bch_btree_rewrite *rw, unsigned b, struct bch_error *err);
 
 /* mark the btrees the updates fall into (and, unclean, those with journal keys) */
 void bch_btree_rewrite_touch(struct bch_btree_rewrite *rw, const struct bch_key_updates *u);

@@ -166,7 +166,8 @@ static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
 			break;
 		nodes_set_slots(rw, *slots);
 		ret = bch_btree_bookkeeping(lc, u0, rw->nodes, rw->nr_nodes, rw->freed,
-					    rw->nr_freed, rw->journal_seq, &next, err);
+					    rw->nr_freed, rw->orphans, rw->nr_orphans,
+					    rw->journal_seq, &next, err);
 		if (ret) {
 			bch_key_updates_free(&next);
 			break;
@@ -191,6 +192,29 @@ static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
 	free(*slots);
 	*slots = NULL;
 	return ret;
+}
+
+/*
+ * A btree rebuilt whole that had unreadable interior nodes left nodes no
+ * one can find below them: their buckets are found by what the alloc keys
+ * count and no reachable node explains.
+ */
+static int find_orphans(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
+			const struct bch_key_updates *u0, struct bch_error *err)
+{
+	int ret;
+
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++) {
+		if (!rw->bt[b].replace)
+			continue;
+		ret = bch_btree_rewrite_load(rw, b, err);
+		if (ret)
+			return ret;
+		if (rw->bt[b].lost)
+			return bch_btree_orphan_buckets(lc, u0, b, &rw->orphans, &rw->nr_orphans,
+							err);
+	}
+	return 0;
 }
 
 /* the new roots become the filesystem's (what the clean field and entry carry) */
@@ -260,7 +284,8 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
 		if (rw.bt[b].replace)
 			lc.replaced |= 1ULL << b;
-	ret = settle(&rw, &lc, u, devs, &all, &slots, info, err);
+	ret = find_orphans(&rw, &lc, u, err) ?:
+	      settle(&rw, &lc, u, devs, &all, &slots, info, err);
 	if (ret)
 		goto out;
 	/* the real run: the same layout, now built into the slots */
