@@ -16,18 +16,6 @@
 #include "rebuild.h"
 #include "lru.h"
 
-static void bp_encode(uint8_t v[BCH_BACKPOINTER_BYTES], const struct bch_backpointer *bp)
-{
-	memset(v, 0, BCH_BACKPOINTER_BYTES);
-	v[0] = bp->btree_id;
-	v[1] = bp->level;
-	v[2] = bp->data_type;
-	v[3] = bp->bucket_gen;
-	put_le32(v + 4, bp->flags);
-	put_le32(v + 8, bp->bucket_len);
-	bpos_encode(v + 12, bp->pos);
-}
-
 static int del(struct fsck_repair *r, unsigned btree, struct bpos p, uint32_t size)
 {
 	return bch_key_updates_delete(&r->u, btree, 0, p, size);
@@ -71,7 +59,7 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 		return del(r, BTREE_ID_backpointers, f->pos, 0);
 	case BCH_F_bp_missing:
 	case BCH_F_bp_fields_wrong:
-		bp_encode(v, &f->want);
+		bch_backpointer_encode(v, &f->want);
 		k = (struct bkey){
 			.p = f->pos, .type = KEY_TYPE_backpointer,
 			.val_bytes = BCH_BACKPOINTER_BYTES, .val = v,

@@ -1,4 +1,6 @@
 /* Backpointer values and their printing (bcachefs-format.md §7.9, §36.4). */
+#include <string.h>
+
 #include "backpointers.h"
 #include "bkey_to_text.h"
 #include "errors.h"
@@ -26,6 +28,18 @@ int bch_backpointer_decode(const struct bkey *k, struct bch_backpointer *out,
 	out->bucket_len	= get_le32(p + 8);
 	out->pos	= bpos_decode(p + 12);
 	return 0;
+}
+
+void bch_backpointer_encode(uint8_t out[BCH_BACKPOINTER_BYTES], const struct bch_backpointer *bp)
+{
+	memset(out, 0, BCH_BACKPOINTER_BYTES);
+	out[0] = bp->btree_id;
+	out[1] = bp->level;
+	out[2] = bp->data_type;
+	out[3] = bp->bucket_gen;
+	put_le32(out + 4, bp->flags);
+	put_le32(out + 8, bp->bucket_len);
+	bpos_encode(out + 12, bp->pos);
 }
 
 static void prt_btree_id(struct printbuf *out, unsigned id, unsigned sb_version)

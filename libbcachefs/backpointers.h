@@ -40,6 +40,9 @@ struct bch_backpointer {
 int bch_backpointer_decode(const struct bkey *k, struct bch_backpointer *out,
 			   const char **why);
 
+/* the 32-byte value, the inverse of bch_backpointer_decode() */
+void bch_backpointer_encode(uint8_t out[BCH_BACKPOINTER_BYTES], const struct bch_backpointer *bp);
+
 /*
  * The value: "btree=extents level=0 data_type=user gen=0 len=112
  * pos=4128:256:U32_MAX", then " pad=N" (sb_version < 1.33) or

@@ -518,19 +518,19 @@ static int emit_bp(struct book *bk, const struct bch_node_slot *s, unsigned btre
 		   unsigned level, struct bpos max_key, bool insert)
 {
 	struct bpos pos = bch_ptr_to_bp_pos(s->dev, s->sector, 0, bk->fs->bp_shift);
-	uint8_t val[BCH_BACKPOINTER_BYTES] = { 0 };
+	uint8_t val[BCH_BACKPOINTER_BYTES];
 	struct bkey k = { .p = pos, .type = KEY_TYPE_backpointer, .val = val,
 			  .val_bytes = sizeof(val) };
+	/* the pointer's key is one level above the node it points at (§7.9) */
+	struct bch_backpointer bp = {
+		.btree_id = (uint8_t)btree_id, .level = (uint8_t)(level + 1),
+		.data_type = BCH_DATA_btree, .bucket_gen = s->gen,
+		.bucket_len = bk->fs->btree_node_size, .pos = max_key,
+	};
 
 	if (!insert)
 		return bch_key_updates_delete(bk->out, BTREE_ID_backpointers, 0, pos, 0);
-	/* the pointer's key is one level above the node it points at (§7.9) */
-	val[0] = (uint8_t)btree_id;
-	val[1] = (uint8_t)(level + 1);
-	val[2] = BCH_DATA_btree;
-	val[3] = s->gen;
-	put_le32(val + 8, bk->fs->btree_node_size);
-	bpos_encode(val + 12, max_key);
+	bch_backpointer_encode(val, &bp);
 	return emit(bk, BTREE_ID_backpointers, &k);
 }
 

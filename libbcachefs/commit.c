@@ -80,9 +80,17 @@ static int copy_update(struct bch_key_updates *out, const struct bch_key_update 
 	return bch_key_updates_add(out, k->btree_id, k->level, &key);
 }
 
+/* accounting keys are folded together by finish(): those get copies */
+static int union_push(struct bch_key_updates *out, const struct bch_key_update *k)
+{
+	return k->btree_id == BTREE_ID_accounting ? copy_update(out, k)
+						  : bch_key_updates_borrow(out, k);
+}
+
 /*
- * A fresh set of a's updates and b's (both finished): at a position both
- * update, b's wins, whatever either is; accounting deltas add up.
+ * A set of a's updates and b's (both finished, both outliving it): at a
+ * position both update, b's wins, whatever either is; accounting deltas
+ * add up. Keys are borrowed, not copied.
  */
 static int updates_union(const struct bch_key_updates *a, const struct bch_key_updates *b,
 			 struct bch_key_updates *out)
@@ -98,12 +106,12 @@ static int updates_union(const struct bch_key_updates *a, const struct bch_key_u
 					    y->btree_id, y->level, bpos_decode(y->bytes + 20));
 
 		if (c < 0 || (!c && x->btree_id == BTREE_ID_accounting)) {
-			if (copy_update(out, x))
+			if (union_push(out, x))
 				return -BCH_ERR_NOMEM;
 			i++;
 		}
 		if (c > 0 || !c) {
-			if (copy_update(out, y))
+			if (union_push(out, y))
 				return -BCH_ERR_NOMEM;
 			j++;
 			i += !c && x->btree_id != BTREE_ID_accounting;
@@ -141,15 +149,17 @@ static void nodes_set_slots(struct bch_btree_rewrite *rw, const struct bch_node_
  * the final update set and *slots the buckets of its nodes.
  */
 static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
-		  const struct bch_key_updates *u0,
-		  const uint8_t *devs, struct bch_key_updates *all, struct bch_node_slot **slots,
-		  struct bch_btree_commit_info *info, struct bch_error *err)
+		  const struct bch_key_updates *u0, const uint8_t *devs,
+		  struct bch_key_updates *all, struct bch_key_updates *book_out,
+		  struct bch_node_slot **slots, struct bch_btree_commit_info *info,
+		  struct bch_error *err)
 {
 	struct bch_key_updates book = { 0 };
 	int ret = 0;
 
 	*slots = NULL;
 	memset(all, 0, sizeof(*all));
+	memset(book_out, 0, sizeof(*book_out));
 	for (unsigned it = 0; it < COMMIT_MAX_ITERATIONS; it++) {
 		struct bch_key_updates next = { 0 };
 
@@ -177,7 +187,7 @@ static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
 		if (it && updates_equal(&next, &book)) {
 			info->nr_bookkeeping = next.nr;
 			bch_key_updates_free(&next);
-			bch_key_updates_free(&book);
+			*book_out = book;	/* all borrows its keys */
 			return 0;
 		}
 		bch_key_updates_free(&book);
@@ -187,8 +197,8 @@ static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
 		ret = bch_err(err, BCH_ERR_UNSUPPORTED,
 			      "btree rewrite: the bookkeeping of new nodes did not settle after %u layouts",
 			      COMMIT_MAX_ITERATIONS);
-	bch_key_updates_free(&book);
 	bch_key_updates_free(all);
+	bch_key_updates_free(&book);
 	free(*slots);
 	*slots = NULL;
 	return ret;
@@ -247,7 +257,7 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 {
 	struct bch_btree_rewrite rw;
 	struct bch_lookup_cache lc = { 0 };
-	struct bch_key_updates all = { 0 };
+	struct bch_key_updates all = { 0 }, book = { 0 };
 	struct bch_node_slot *slots = NULL;
 	struct bch_write_plan plan = { 0 };
 	struct bch_journal_write jw = { 0 };
@@ -285,7 +295,7 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 		if (rw.bt[b].replace)
 			lc.replaced |= 1ULL << b;
 	ret = find_orphans(&rw, &lc, u, err) ?:
-	      settle(&rw, &lc, u, devs, &all, &slots, info, err);
+	      settle(&rw, &lc, u, devs, &all, &book, &slots, info, err);
 	if (ret)
 		goto out;
 	/* the real run: the same layout, now built into the slots */
@@ -338,7 +348,8 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 out:
 	bch_journal_write_free(&jw);
 	bch_write_plan_free(&plan);
-	bch_key_updates_free(&all);
+	bch_key_updates_free(&all);	/* before what it borrows from */
+	bch_key_updates_free(&book);
 	free(slots);
 	bch_lookup_cache_exit(&lc);
 	bch_btree_rewrite_exit(&rw);

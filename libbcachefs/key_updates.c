@@ -31,7 +31,26 @@ static int push(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 		memcpy(n->bytes + BKEY_U64S * 8, k->val, k->val_bytes);
 	n->btree_id = (uint8_t)btree_id;
 	n->level = (uint8_t)level;
+	n->borrowed = false;
 	n->order = u->next_order++;
+	u->nr++;
+	return 0;
+}
+
+int bch_key_updates_borrow(struct bch_key_updates *u, const struct bch_key_update *k)
+{
+	if (u->nr == u->size) {
+		size_t ns = u->size ? u->size * 2 : 64;
+		struct bch_key_update *n = realloc(u->v, ns * sizeof(*n));
+
+		if (!n)
+			return -BCH_ERR_NOMEM;
+		u->v = n;
+		u->size = ns;
+	}
+	u->v[u->nr] = *k;
+	u->v[u->nr].borrowed = true;
+	u->v[u->nr].order = u->next_order++;
 	u->nr++;
 	return 0;
 }
@@ -99,7 +118,8 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 		    u->v[i].level == u->v[i + 1].level &&
 		    bpos_eq(upd_pos(&u->v[i]), upd_pos(&u->v[i + 1]))) {
 			accounting_fold(&u->v[i], &u->v[i + 1]);
-			free(u->v[i].bytes);
+			if (!u->v[i].borrowed)
+				free(u->v[i].bytes);
 			continue;
 		}
 		u->v[out++] = u->v[i];
@@ -110,7 +130,8 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 void bch_key_updates_free(struct bch_key_updates *u)
 {
 	for (size_t i = 0; i < u->nr; i++)
-		free(u->v[i].bytes);
+		if (!u->v[i].borrowed)
+			free(u->v[i].bytes);
 	free(u->v);
 	memset(u, 0, sizeof(*u));
 }

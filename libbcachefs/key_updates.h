@@ -15,6 +15,7 @@
 struct bch_key_update {
 	uint8_t		btree_id;
 	uint8_t		level;
+	bool		borrowed;	/* bytes belong to another set: not freed here */
 	uint32_t	order;		/* insertion order: later wins */
 	uint8_t		*bytes;		/* unpacked key, 8 * bytes[0] long */
 };
@@ -28,6 +29,11 @@ struct bch_key_updates {
 /* insert or overwrite k (header fields and value are copied) */
 int bch_key_updates_add(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 			const struct bkey *k);
+/*
+ * Add another set's update without copying its key: the bytes stay the
+ * other set's, which must outlive this one and not change meanwhile.
+ */
+int bch_key_updates_borrow(struct bch_key_updates *u, const struct bch_key_update *k);
 /* delete whatever is at p (size: for extents-style btrees, the key's size) */
 int bch_key_updates_delete(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 			   struct bpos p, uint32_t size);

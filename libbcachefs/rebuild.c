@@ -158,7 +158,7 @@ static int bp_emit(void *ctx, const struct bch_extent_ptr *p, struct bpos bp_pos
 		   const struct bch_backpointer *bp)
 {
 	struct bp_gen *c = ctx;
-	uint8_t val[BCH_BACKPOINTER_BYTES] = { 0 };
+	uint8_t val[BCH_BACKPOINTER_BYTES];
 	struct bkey k = { .p = bp_pos, .type = KEY_TYPE_backpointer, .val = val,
 			  .val_bytes = sizeof(val) };
 	uint64_t bucket;
@@ -169,13 +169,7 @@ static int bp_emit(void *ctx, const struct bch_extent_ptr *p, struct bpos bp_pos
 	/* stale pointers need no backpointer */
 	if (bucket >= c->geom.dev[p->dev].nbuckets || c->g[p->dev].gen[bucket] != p->gen)
 		return 0;
-	val[0] = bp->btree_id;
-	val[1] = bp->level;
-	val[2] = bp->data_type;
-	val[3] = bp->bucket_gen;
-	put_le32(val + 4, bp->flags);
-	put_le32(val + 8, bp->bucket_len);
-	bpos_encode(val + 12, bp->pos);
+	bch_backpointer_encode(val, bp);
 	return bch_key_updates_add(c->out, BTREE_ID_backpointers, 0, &k);
 }
 

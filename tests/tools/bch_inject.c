@@ -7,6 +7,9 @@
  *   bch_inject [--passphrase-file FILE] DEV... -- OP...
  *   OP: insert BTREE INODE:OFFSET[:SNAPSHOT] TYPE HEX|-
  *       delete BTREE INODE:OFFSET[:SNAPSHOT]
+ *       truncate BTREE	(every key of BTREE gone: written into the btrees
+ *			through the btree writer, not the journal; the
+ *			other ops then go in the same commit)
  * TYPE is a key type name (set, backpointer, alloc_v4, ...). Exit 0 on
  * success, 1 on error.
  */
@@ -64,13 +67,20 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static int add_op(struct bch_key_updates *u, char **argv, int argc, int *i)
+static int add_op(struct bch_key_updates *u, bool *truncate, char **argv, int argc, int *i)
 {
 	uint8_t val[BKEY_VAL_U64S_MAX * 8];
 	struct bpos pos;
 	size_t len;
 	int btree, type;
 
+	if (!strcmp(argv[*i], "truncate")) {
+		if (*i + 1 >= argc || (btree = bch_btree_id_parse(argv[*i + 1])) < 0)
+			return -1;
+		truncate[btree] = true;
+		*i += 2;
+		return 0;
+	}
 	if (*i + 2 >= argc + 0 || (btree = bch_btree_id_parse(argv[*i + 1])) < 0 ||
 	    bch_bpos_parse(argv[*i + 2], &pos))
 		return -1;
@@ -95,6 +105,8 @@ int main(int argc, char *argv[])
 	struct bch_fs_opts o = { .write = true };
 	struct bch_key_updates u = { 0 };
 	struct bch_commit_info info;
+	struct bch_btree_commit_info binfo;
+	bool truncate[BTREE_ID_NR_MAX] = { false }, any_truncate = false;
 	struct bch_error err = { 0 };
 	struct bch_fs *fs = NULL;
 	char *pass = NULL;
@@ -116,10 +128,22 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	for (int j = i + ndev + 1; j < argc;) {
-		if (add_op(&u, argv, argc, &j)) {
+		if (add_op(&u, truncate, argv, argc, &j)) {
 			fprintf(stderr, "bch_inject: bad operation at '%s'\n", argv[j]);
 			goto out;
 		}
+	}
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
+		any_truncate |= truncate[b];
+	if (any_truncate) {
+		if (bch_commit_btrees(fs, &u, truncate, NULL, NULL, &binfo, &err)) {
+			fprintf(stderr, "bch_inject: %s\n", err.msg);
+			goto out;
+		}
+		printf("committed %zu keys into the btrees (%zu new nodes), clean at journal entry %llu\n",
+		       binfo.nr_updates, binfo.nr_nodes, (unsigned long long)binfo.journal_seq);
+		ret = 0;
+		goto out;
 	}
 	if (bch_commit_updates(fs, &u, NULL, NULL, &info, &err)) {
 		fprintf(stderr, "bch_inject: %s\n", err.msg);

@@ -454,6 +454,54 @@ static void test_backpointer_corpus(void **state)
 	key_free(&k);
 }
 
+/* the encoders give back, byte for byte, what the decoders read */
+static void test_encode_round_trip(void **state)
+{
+	struct bkey k = key_hex(KEY_TYPE_backpointer, BPOS(0, 33554432, 0), BP_CORPUS);
+	struct bch_backpointer bp, again;
+	struct bch_btree_ptr_info info;
+	uint8_t out[64];
+	struct bkey r;
+
+	(void)state;
+	assert_int_equal(bch_backpointer_decode(&k, &bp, NULL), 0);
+	bch_backpointer_encode(out, &bp);
+	assert_memory_equal(out, k.val, BCH_BACKPOINTER_BYTES);
+	bp.flags = 0x7;
+	bp.level = 3;
+	bch_backpointer_encode(out, &bp);
+	r = (struct bkey){ .type = KEY_TYPE_backpointer, .val = out,
+			   .val_bytes = BCH_BACKPOINTER_BYTES };
+	assert_int_equal(bch_backpointer_decode(&r, &again, NULL), 0);
+	assert_memory_equal(&again, &bp, sizeof(bp));
+	key_free(&k);
+
+	/* §7.1 example root key */
+	k = key_hex(KEY_TYPE_btree_ptr_v2, SPOS_MAX,
+		    "0000000000000000 a35943eb5aad0399 2800 0000"
+		    "0000000000000000000000000000000000000000"
+		    "01a0020000000000");
+	assert_null(bch_btree_ptr_decode(&k, &info));
+	assert_int_equal(bch_btree_ptr_v2_encode(&info, out), k.val_bytes);
+	assert_memory_equal(out, k.val, k.val_bytes);
+	/* two replicas, a cached one, high offsets */
+	info.nr_ptrs = 2;
+	info.ptrs[1] = (struct bch_extent_ptr){ .offset = (1ULL << 44) - 8, .dev = 7,
+						.gen = 200, .cached = true };
+	info.h.min_key = BPOS(1, 2, 3);
+	r = (struct bkey){ .type = KEY_TYPE_btree_ptr_v2, .val = out,
+			   .val_bytes = (uint16_t)bch_btree_ptr_v2_encode(&info, out) };
+	struct bch_btree_ptr_info back;
+
+	assert_null(bch_btree_ptr_decode(&r, &back));
+	assert_int_equal(back.nr_ptrs, 2);
+	assert_true(back.ptrs[1].offset == (1ULL << 44) - 8 && back.ptrs[1].dev == 7 &&
+		    back.ptrs[1].gen == 200 && back.ptrs[1].cached);
+	assert_true(bpos_eq(back.h.min_key, BPOS(1, 2, 3)));
+	assert_true(back.h.seq == info.h.seq && back.h.sectors_written == 40);
+	key_free(&k);
+}
+
 static void test_bp_positions(void **state)
 {
 	struct bpos p;
@@ -1010,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_v2),
 		cmocka_unit_test(test_alloc_v3),
 		cmocka_unit_test(test_backpointer_corpus),
+		cmocka_unit_test(test_encode_round_trip),
 		cmocka_unit_test(test_bp_positions),
 		cmocka_unit_test(test_lru_pos),
 		cmocka_unit_test(test_bucket_gens),
