@@ -131,48 +131,23 @@ struct bpos bch_acct_btree_pos(unsigned btree_id)
 
 /* ---- looking keys up as the commit leaves them ---- */
 
-static struct bpos upd_pos(const struct bch_key_update *k)
-{
-	return bpos_decode(k->bytes + 20);
-}
-
 /* index of the update at (btree, level 0, p), or -1 */
 static ssize_t upd_find(const struct bch_key_updates *u, unsigned btree, struct bpos p)
 {
-	size_t lo = 0, hi = u->nr;
+	size_t i = bch_key_updates_lower_bound(u, btree, 0, p);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct bch_key_update *k = &u->v[mid];
-		int c = bch_journal_key_cmp(k->btree_id, k->level, upd_pos(k), btree, 0, p);
-
-		if (!c)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return i < u->nr && u->v[i].btree_id == btree && !u->v[i].level &&
+	       bpos_eq(bch_key_update_pos(&u->v[i]), p) ? (ssize_t)i : -1;
 }
 
 /* the first update of (btree, level 0) in [start, end] that is not a deletion */
 static int upd_next(const struct bch_key_updates *u, unsigned btree, struct bpos start,
 		    struct bpos end, struct bkey *k)
 {
-	size_t lo = 0, hi = u->nr;
+	size_t lo = bch_key_updates_lower_bound(u, btree, 0, start);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct bch_key_update *x = &u->v[mid];
-
-		if (bch_journal_key_cmp(x->btree_id, x->level, upd_pos(x), btree, 0, start) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (; lo < u->nr && u->v[lo].btree_id == btree && !u->v[lo].level &&
-	       bpos_cmp(upd_pos(&u->v[lo]), end) <= 0; lo++) {
+	       bpos_cmp(bch_key_update_pos(&u->v[lo]), end) <= 0; lo++) {
 		const char *why;
 
 		if (u->v[lo].bytes[2] == KEY_TYPE_deleted)

@@ -165,13 +165,12 @@ static int shape_add_leaf(struct shape_ctx *c, const struct bch_node_expect *x,
 	return 0;
 }
 
-static int shape_visit(void *ctx, const struct bch_node_expect *x,
-		       const struct bch_btree_node *n, const struct bkey *kids,
-		       size_t nr_kids, struct bch_error *err)
+/* an old node the new tree will not reference */
+static int shape_push_node(struct shape_ctx *c, unsigned btree_id, unsigned level,
+			   struct bpos max_key, const struct bch_btree_ptr_info *ptr,
+			   struct bch_error *err)
 {
-	struct shape_ctx *c = ctx;
 	struct bch_rw_btree *t = c->t;
-	int ret;
 
 	if (t->nr_interior == c->interior_size) {
 		size_t ns = c->interior_size ? c->interior_size * 2 : 16;
@@ -183,11 +182,21 @@ static int shape_visit(void *ctx, const struct bch_node_expect *x,
 		c->interior_size = ns;
 	}
 	t->interior[t->nr_interior++] = (struct bch_old_node){
-		.btree_id = (uint8_t)n->btree_id, .level = (uint8_t)n->level,
-		.max_key = x->max_key, .ptr = x->ptr,
+		.btree_id = (uint8_t)btree_id, .level = (uint8_t)level,
+		.max_key = max_key, .ptr = *ptr,
 	};
-	if (n->level != 1)
-		return 0;
+	return 0;
+}
+
+static int shape_visit(void *ctx, const struct bch_node_expect *x,
+		       const struct bch_btree_node *n, const struct bkey *kids,
+		       size_t nr_kids, struct bch_error *err)
+{
+	struct shape_ctx *c = ctx;
+	int ret = shape_push_node(c, n->btree_id, n->level, x->max_key, &x->ptr, err);
+
+	if (ret || n->level != 1)
+		return ret;
 	for (size_t i = 0; i < nr_kids; i++) {
 		struct bch_node_expect cx;
 
@@ -205,26 +214,11 @@ static int shape_visit(void *ctx, const struct bch_node_expect *x,
 static int shape_ptr(void *ctx, unsigned btree_id, unsigned level, const struct bkey *k,
 		     struct bch_error *err)
 {
-	struct shape_ctx *c = ctx;
-	struct bch_rw_btree *t = c->t;
 	struct bch_btree_ptr_info info;
 
 	if (!level || bch_btree_ptr_decode(k, &info))
 		return 0;
-	if (t->nr_interior == c->interior_size) {
-		size_t ns = c->interior_size ? c->interior_size * 2 : 64;
-		struct bch_old_node *v = realloc(t->interior, ns * sizeof(*v));
-
-		if (!v)
-			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		t->interior = v;
-		c->interior_size = ns;
-	}
-	t->interior[t->nr_interior++] = (struct bch_old_node){
-		.btree_id = (uint8_t)btree_id, .level = (uint8_t)(level - 1),
-		.max_key = k->p, .ptr = info,
-	};
-	return 0;
+	return shape_push_node(ctx, btree_id, level - 1, k->p, &info, err);
 }
 
 static int shape_lost(void *ctx, const struct bch_node_expect *x, const struct bch_error *why,
@@ -273,33 +267,15 @@ int bch_btree_rewrite_load(struct bch_btree_rewrite *rw, unsigned b, struct bch_
 
 /* ---- the updates and journal keys of one btree ---- */
 
-static struct bpos upd_pos(const struct bch_key_update *k)
-{
-	return bpos_decode(k->bytes + 20);
-}
-
 static size_t upd_lower_bound(const struct bch_key_updates *u, unsigned b, struct bpos p)
 {
-	size_t lo = 0, hi = u->nr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct bch_key_update *k = &u->v[mid];
-		int c = k->btree_id != b ? (k->btree_id < b ? -1 : 1) :
-			k->level ? 1 : bpos_cmp(upd_pos(k), p);
-
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return bch_key_updates_lower_bound(u, b, 0, p);
 }
 
 static bool upd_in(const struct bch_key_updates *u, size_t i, unsigned b, struct bpos max)
 {
 	return i < u->nr && u->v[i].btree_id == b && !u->v[i].level &&
-	       bpos_cmp(upd_pos(&u->v[i]), max) <= 0;
+	       bpos_cmp(bch_key_update_pos(&u->v[i]), max) <= 0;
 }
 
 static bool jkey_in(const struct bch_journal *j, size_t i, unsigned b, struct bpos max)
@@ -334,7 +310,7 @@ static void mark_dirty(struct bch_btree_rewrite *rw, unsigned b, const struct bc
 	if (t->replace)
 		return;
 	for (size_t i = upd_lower_bound(u, b, POS_MIN); upd_in(u, i, b, SPOS_MAX); i++) {
-		size_t l = leaf_of(t, upd_pos(&u->v[i]));
+		size_t l = leaf_of(t, bch_key_update_pos(&u->v[i]));
 
 		if (l < t->nr_leaves)
 			t->leaves[l].dirty = true;

@@ -102,8 +102,8 @@ static int updates_union(const struct bch_key_updates *a, const struct bch_key_u
 		const struct bch_key_update *x = i < a->nr ? &a->v[i] : NULL;
 		const struct bch_key_update *y = j < b->nr ? &b->v[j] : NULL;
 		int c = !x ? 1 : !y ? -1 :
-			bch_journal_key_cmp(x->btree_id, x->level, bpos_decode(x->bytes + 20),
-					    y->btree_id, y->level, bpos_decode(y->bytes + 20));
+			bch_journal_key_cmp(x->btree_id, x->level, bch_key_update_pos(x),
+					    y->btree_id, y->level, bch_key_update_pos(y));
 
 		if (c < 0 || (!c && x->btree_id == BTREE_ID_accounting)) {
 			if (union_push(out, x))

@@ -69,9 +69,24 @@ int bch_key_updates_delete(struct bch_key_updates *u, unsigned btree_id, unsigne
 	return push(u, btree_id, level, &k);
 }
 
-static struct bpos upd_pos(const struct bch_key_update *k)
+size_t bch_key_updates_lower_bound(const struct bch_key_updates *u, unsigned btree,
+				   unsigned level, struct bpos pos)
 {
-	return bpos_decode(k->bytes + 20);
+	size_t lo = 0, hi = u->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct bch_key_update *k = &u->v[mid];
+		int c = k->btree_id != btree ? (k->btree_id < btree ? -1 : 1) :
+			k->level != level ? (k->level < level ? -1 : 1) :
+			bpos_cmp(bch_key_update_pos(k), pos);
+
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static int cmp_update(const void *a, const void *b)
@@ -83,7 +98,7 @@ static int cmp_update(const void *a, const void *b)
 		return x->btree_id < y->btree_id ? -1 : 1;
 	if (x->level != y->level)
 		return x->level < y->level ? -1 : 1;
-	c = bpos_cmp(upd_pos(x), upd_pos(y));
+	c = bpos_cmp(bch_key_update_pos(x), bch_key_update_pos(y));
 	if (c)
 		return c;
 	/* deletions before inserts, then by order: the last one survives */
@@ -116,7 +131,7 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 	for (i = 0; i < u->nr; i++) {
 		if (i + 1 < u->nr && u->v[i].btree_id == u->v[i + 1].btree_id &&
 		    u->v[i].level == u->v[i + 1].level &&
-		    bpos_eq(upd_pos(&u->v[i]), upd_pos(&u->v[i + 1]))) {
+		    bpos_eq(bch_key_update_pos(&u->v[i]), bch_key_update_pos(&u->v[i + 1]))) {
 			accounting_fold(&u->v[i], &u->v[i + 1]);
 			if (!u->v[i].borrowed)
 				free(u->v[i].bytes);

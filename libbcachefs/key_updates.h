@@ -51,4 +51,14 @@ static inline size_t bch_key_update_bytes(const struct bch_key_update *k)
 	return (size_t)k->bytes[0] * 8;
 }
 
+/* the position of an update's key (unpacked key header: pos at byte 20) */
+static inline struct bpos bch_key_update_pos(const struct bch_key_update *k)
+{
+	return bpos_decode(k->bytes + 20);
+}
+
+/* in a finished set: the first update at or after (btree, level, pos) */
+size_t bch_key_updates_lower_bound(const struct bch_key_updates *u, unsigned btree,
+				   unsigned level, struct bpos pos);
+
 #endif
