@@ -74,6 +74,9 @@ struct fsck_ctx {
 	bool			collect;	/* keep every finding (repair) */
 	struct bch_finding	*found;
 	size_t			nr_found, found_size;
+	/* messages findings point at (their why), freed with them */
+	char			**notes;
+	size_t			nr_notes;
 };
 
 /* fsck_passes.c */

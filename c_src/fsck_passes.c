@@ -15,6 +15,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "btree_iter.h"
 #include "fs.h"
@@ -121,8 +122,18 @@ static int node_lost(void *ctx, const struct bch_node_expect *x, const struct bc
 		.rebuildable = bch_btree_is_derived(x->btree_id, fs->sb->version),
 	};
 
-	(void)err;
-	snprintf(f.detail, sizeof(f.detail), "%.150s", why && why->msg[0] ? why->msg : "unreadable");
+	char *note = strdup(why && why->msg[0] ? why->msg : "unreadable");
+	char **notes = realloc(c->notes, (c->nr_notes + 1) * sizeof(*notes));
+
+	if (!note || !notes) {
+		free(note);
+		if (notes)
+			c->notes = notes;
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
+	c->notes = notes;
+	c->notes[c->nr_notes++] = note;
+	f.why = note;
 	/* the passes go on over what is left of it: it is rebuilt whole */
 	if (f.rebuildable)
 		fs->skip_unreadable |= 1ULL << x->btree_id;

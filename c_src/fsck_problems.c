@@ -176,7 +176,7 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_puts(out, "-");
 		pb_bpos(out, f->want_pos);
 		pb_printf(out, " %s: %s", f->rebuildable ? "rebuildable" : "not rebuildable",
-			  f->detail);
+			  f->why ? f->why : "");
 		break;
 	case BCH_F_alloc_missing:
 		pb_printf(out, "bucket=%u:%" PRIu64, f->dev, f->bucket);

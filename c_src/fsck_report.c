@@ -278,6 +278,11 @@ int fsck_write_json(struct fsck_ctx *c, json_object *jroot)
 
 void fsck_free_findings(struct fsck_ctx *c)
 {
+	for (size_t i = 0; i < c->nr_notes; i++)
+		free(c->notes[i]);
+	free(c->notes);
+	c->notes = NULL;
+	c->nr_notes = 0;
 	free(c->found);
 	c->found = NULL;
 	c->nr_found = c->found_size = 0;

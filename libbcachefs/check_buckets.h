@@ -132,11 +132,10 @@ struct bch_finding {
 	int64_t			acct_want[3];	/* buckets, sectors, fragmented */
 	int64_t			acct_have[3];
 	struct bch_alloc_v4	alloc;		/* alloc_sectors_wrong: the key as stored */
-	/* node_unreadable: the node's level, range (pos .. want_pos), why */
+	/* node_unreadable: the node's level, range (pos .. want_pos), why (in why) */
 	unsigned		level;
 	bool			root;
 	bool			rebuildable;	/* its btree derives from others */
-	char			detail[160];
 };
 
 typedef int (*bch_finding_fn)(void *ctx, const struct bch_finding *f);
