@@ -250,7 +250,9 @@ void fsck_report_summary(struct fsck_ctx *c, int status, const char *what, json_
 			json_object_object_add(jc, bch_finding_name(k), json_object_new_uint64(n));
 	}
 	if (c->out)
-		fprintf(c->out, "; %s; exit status %d\n", c->nr_findings ? what : "clean", status);
+		fprintf(c->out, "; %s; exit status %d\n",
+			c->nr_findings ? what : status == EXIT_FIXED ? "clean, rebuilt as asked" : "clean",
+			status);
 	if (jroot) {
 		json_object_object_add(jroot, "counts", jc);
 		json_object_object_add(jroot, "exit_status", json_object_new_int(status));

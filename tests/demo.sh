@@ -111,6 +111,9 @@ if "$BIN" fsck --help >/dev/null 2>&1 </dev/null; then
 		st=$?
 		[ "$st" -lt 8 ] || { echo "demo: fsck -n of the repaired copy failed" >&2; exit 1; }
 		[ "$st" -eq 0 ] && echo "The repaired copy is clean."
+		echo "\$ bcachefs show-super ... | grep Clean"
+		"$BIN" show-super "$TMP/repaired.img" </dev/null | grep -E '^Clean:'
+		echo "(the repair left the filesystem cleanly shut down: nothing to replay)"
 	fi
 else
 	say "fsck is not implemented yet: the demo stops at reading the image."
@@ -124,7 +127,8 @@ with the journal overlaid; the LRU entry for bucket 256 is visibly outside
 the device, and bucket 0:60 has an alloc key but no backpointers. fsck -n
 reports them (an LRU entry to an invalid bucket, the bucket backpointer
 mismatch and 6 missing backpointers) and says copygc would fault on older
-kernels; fsck -y repairs a copy with one journal entry, the copy checks
-clean, and bcachefs undo puts the original bytes back.
+kernels; fsck -y repairs a copy by writing new btree nodes (copy-on-write)
+and leaves it cleanly shut down, the copy checks clean, and bcachefs undo
+puts the original bytes back.
 EOF
 exit 0
