@@ -89,7 +89,13 @@ static int verify(const struct bch_undo *u, struct undo_dev *devs)
 			return -1;
 		}
 		ret = bch_io_read(d->io, r->offset, buf, r->len, &err);
-		if (!ret && bch_undo_hash(buf, r->len) != r->after_hash) {
+		/*
+		 * each region holds what the repair wrote, or still what was there
+		 * before (a repair cut short by a crash or a power cut): either way
+		 * the saved bytes put it back; anything else changed since
+		 */
+		if (!ret && bch_undo_hash(buf, r->len) != r->after_hash &&
+		    memcmp(buf, r->before, r->len)) {
 			free(buf);
 			die_msg("undo: %s changed since the repair (%" PRIu64 " bytes at byte %" PRIu64
 				"): refusing to restore", d->io->path, r->len, r->offset);

@@ -207,6 +207,21 @@ EOF_INDEX
 powercut copygc-oob
 powercut two-dev-oob
 
+# undo after a repair cut short (before the commit point and after it): every
+# region holds the repair's bytes or still the old ones; undo restores all
+dir="$work/undo-cut"
+mkdir -p "$dir"
+bad=""
+for k in 3 16; do
+	files=$(devices two-dev-oob "$dir")
+	before=$(cat $files | sha256sum)
+	"$T" fsck -y -z "$dir/u$k" --test-fail-after-writes="$k" $files > /dev/null 2>&1
+	"$B" undo "$dir/u$k" $files > "$dir/o$k" 2>&1 || bad="$bad k=$k(exit $?)"
+	[ "$(cat $files | sha256sum)" = "$before" ] || bad="$bad k=$k(bytes)"
+	rm -f $files
+done
+[ -z "$bad" ] && pass "undo after a power cut" || fail "undo after a power cut" "$bad"
+
 # -p: safe repairs only; an alloc correction is left for -y
 dir="$work/preen"
 mkdir -p "$dir"
