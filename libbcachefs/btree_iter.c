@@ -391,50 +391,95 @@ void bch_btree_iter_exit(struct bch_btree_iter *it)
 		level_free(&it->l[i]);
 }
 
-static int walk_node(struct bch_fs *fs, const struct bch_node_expect *x, unsigned min_level,
-		     bch_node_visit_fn fn, void *ctx, struct bch_error *err)
+struct walk {
+	struct bch_fs		*fs;
+	unsigned		min_level;
+	bch_node_visit_fn	fn;
+	bch_node_lost_fn	lost;	/* NULL: a node that cannot be read is an error */
+	void			*ctx;
+};
+
+/* x could not be read or decoded: an error, or handed to lost and passed over */
+static int walk_lost(struct walk *w, const struct bch_node_expect *x, int ret,
+		     struct bch_error *why, struct bch_error *err)
 {
+	if (!w->lost || ret == -BCH_ERR_NOMEM) {
+		*err = *why;
+		return ret;
+	}
+	return w->lost(w->ctx, x, why, err);
+}
+
+static int walk_node(struct walk *w, const struct bch_node_expect *x, struct bch_error *err)
+{
+	struct bch_fs *fs = w->fs;
+	struct bch_error e = { 0 };
 	struct bch_btree_node n;
 	struct bkey *kids = NULL;
 	size_t nr = 0;
 	int ret;
 
-	ret = bch_btree_node_read(fs, x, &n, err);
+	ret = bch_btree_node_read(fs, x, &n, &e);
 	if (ret)
-		return ret;
-	if (n.level) {
-		ret = bch_btree_node_overlay(fs, &n, &kids, &nr, err) ?:
-		      check_kids_cover(fs, &n, kids, nr, err);
-	} else {
-		ret = bch_btree_node_overlay(fs, &n, &kids, &nr, err);
-	}
+		return walk_lost(w, x, ret, &e, err);
+	ret = bch_btree_node_overlay(fs, &n, &kids, &nr, err);
+	if (!ret && n.level && !w->lost)
+		ret = check_kids_cover(fs, &n, kids, nr, err);
 	if (!ret)
-		ret = fn(ctx, x, &n, kids, nr, err);
-	for (size_t i = 0; !ret && n.level > min_level && i < nr; i++) {
+		ret = w->fn ? w->fn(w->ctx, x, &n, kids, nr, err) : 0;
+	for (size_t i = 0; !ret && n.level > w->min_level && i < nr; i++) {
 		struct bch_node_expect cx;
 
-		ret = bch_btree_child_expect(fs, &n, kids, i, &cx, err) ?:
-		      walk_node(fs, &cx, min_level, fn, ctx, err);
+		memset(&e, 0, sizeof(e));
+		ret = bch_btree_child_expect(fs, &n, kids, i, &cx, &e);
+		if (ret) {
+			/* what the child was to cover, for the report */
+			memset(&cx, 0, sizeof(cx));
+			cx.btree_id = n.btree_id;
+			cx.level = n.level - 1;
+			cx.min_key = i ? bpos_successor(kids[i - 1].p) : n.min_key;
+			cx.max_key = kids[i].p;
+			ret = walk_lost(w, &cx, ret, &e, err);
+			continue;
+		}
+		ret = walk_node(w, &cx, err);
 	}
 	free(kids);
 	bch_btree_node_free(&n);
 	return ret;
 }
 
+int bch_btree_walk(struct bch_fs *fs, unsigned btree_id, unsigned min_level,
+		   bch_node_visit_fn fn, bch_node_lost_fn lost, void *ctx, struct bch_error *err)
+{
+	const struct bch_btree_root *r = &fs->journal.roots[btree_id];
+	struct walk w = { .fs = fs, .min_level = min_level, .fn = fn, .lost = lost, .ctx = ctx };
+	struct bch_error e = { 0 };
+	struct bch_node_expect x;
+
+	if (!r->present)
+		return 0;
+	if (!bch_btree_root_expect(fs, btree_id, &x, &e)) {
+		memset(&x, 0, sizeof(x));
+		x.btree_id = btree_id;
+		x.level = r->level;
+		x.min_key = POS_MIN;
+		x.max_key = SPOS_MAX;
+		return walk_lost(&w, &x, -e.code, &e, err);
+	}
+	if (x.level < min_level)
+		return 0;
+	return walk_node(&w, &x, err);
+}
+
 int bch_btree_walk_nodes_from(struct bch_fs *fs, unsigned btree_id, unsigned min_level,
 			      bch_node_visit_fn fn, void *ctx, struct bch_error *err)
 {
-	struct bch_node_expect x;
-
-	if (!bch_btree_root_expect(fs, btree_id, &x, err))
-		return err && err->code ? -err->code : 0;
-	if (x.level < min_level)
-		return 0;
-	return walk_node(fs, &x, min_level, fn, ctx, err);
+	return bch_btree_walk(fs, btree_id, min_level, fn, NULL, ctx, err);
 }
 
 int bch_btree_walk_nodes(struct bch_fs *fs, unsigned btree_id, bch_node_visit_fn fn,
 			 void *ctx, struct bch_error *err)
 {
-	return bch_btree_walk_nodes_from(fs, btree_id, 0, fn, ctx, err);
+	return bch_btree_walk(fs, btree_id, 0, fn, NULL, ctx, err);
 }

@@ -90,6 +90,16 @@ int bch_btree_child_expect(struct bch_fs *fs, const struct bch_btree_node *n,
 typedef int (*bch_node_visit_fn)(void *ctx, const struct bch_node_expect *x,
 				 const struct bch_btree_node *n, const struct bkey *kids,
 				 size_t nr_kids, struct bch_error *err);
+/* a node that cannot be read, or whose pointer is unusable: x says what it was to be */
+typedef int (*bch_node_lost_fn)(void *ctx, const struct bch_node_expect *x,
+				const struct bch_error *why, struct bch_error *err);
+/*
+ * The walk itself: nodes at min_level and above, parents first. Without
+ * lost, a node that cannot be read ends the walk with its error; with it,
+ * lost is told and the node's subtree passed over.
+ */
+int bch_btree_walk(struct bch_fs *fs, unsigned btree_id, unsigned min_level,
+		   bch_node_visit_fn fn, bch_node_lost_fn lost, void *ctx, struct bch_error *err);
 int bch_btree_walk_nodes(struct bch_fs *fs, unsigned btree_id, bch_node_visit_fn fn,
 			 void *ctx, struct bch_error *err);
 /* the same, without reading nodes below min_level (their pointers are visited) */

@@ -27,85 +27,49 @@ bool bch_btree_is_derived(unsigned btree_id, unsigned sb_version)
 	return false;
 }
 
-/* ---- walking node pointers, past nodes that cannot be read ---- */
+/* ---- every key of the nodes a walk reaches, past nodes that cannot be read ---- */
 
-struct walk {
-	struct bch_fs		*fs;
-	bool			leaves;
+struct key_walk {
 	bch_tree_key_fn		fn;
-	bch_tree_lost_fn	lost;
+	bch_node_lost_fn	lost;
 	void			*ctx;
 };
 
-static int lost(struct walk *w, const struct bch_node_expect *x, const struct bch_error *why,
-		struct bch_error *err)
+static int key_lost(void *ctx, const struct bch_node_expect *x, const struct bch_error *why,
+		    struct bch_error *err)
 {
+	struct key_walk *w = ctx;
+
 	return w->lost ? w->lost(w->ctx, x, why, err) : 0;
 }
 
-static int walk_node(struct walk *w, const struct bch_node_expect *x, struct bch_error *err)
+static int key_visit(void *ctx, const struct bch_node_expect *x, const struct bch_btree_node *n,
+		     const struct bkey *kids, size_t nr, struct bch_error *err)
 {
-	struct bch_btree_node n;
-	struct bch_error e = { 0 };
-	struct bkey *kids = NULL;
-	size_t nr = 0;
-	int ret;
+	struct key_walk *w = ctx;
+	int ret = 0;
 
-	if (!x->level && !w->leaves)
-		return 0;
-	ret = bch_btree_node_read(w->fs, x, &n, &e);
-	if (ret == -BCH_ERR_NOMEM)
-		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-	if (ret)
-		return lost(w, x, &e, err);	/* its pointer was visited; what it held is gone */
-	ret = bch_btree_node_overlay(w->fs, &n, &kids, &nr, err);
-	for (size_t i = 0; !ret && i < nr; i++) {
-		struct bch_node_expect cx;
-
-		ret = w->fn ? w->fn(w->ctx, x->btree_id, n.level, &kids[i], err) : 0;
-		if (ret || !n.level)
-			continue;
-		if (bch_btree_child_expect(w->fs, &n, kids, i, &cx, &e)) {
-			memset(&cx, 0, sizeof(cx));
-			cx.btree_id = x->btree_id;
-			cx.level = n.level - 1;
-			cx.min_key = i ? bpos_successor(kids[i - 1].p) : n.min_key;
-			cx.max_key = kids[i].p;
-			ret = lost(w, &cx, &e, err);
-			memset(&e, 0, sizeof(e));
-			continue;
-		}
-		ret = walk_node(w, &cx, err);
-	}
-	free(kids);
-	bch_btree_node_free(&n);
+	for (size_t i = 0; i < nr && !ret; i++)
+		ret = w->fn(w->ctx, x->btree_id, n->level, &kids[i], err);
 	return ret;
 }
 
 int bch_btree_walk_tolerant(struct bch_fs *fs, unsigned btree_id, bool leaves,
-			    bch_tree_key_fn fn, bch_tree_lost_fn lost_fn, void *ctx,
+			    bch_tree_key_fn fn, bch_node_lost_fn lost, void *ctx,
 			    struct bch_error *err)
 {
 	const struct bch_btree_root *r = &fs->journal.roots[btree_id];
-	struct walk w = { .fs = fs, .leaves = leaves, .fn = fn, .lost = lost_fn, .ctx = ctx };
-	struct bch_node_expect x;
-	struct bch_error e = { 0 };
+	struct key_walk w = { .fn = fn, .lost = lost, .ctx = ctx };
 	int ret;
 
 	if (!r->present)
 		return 0;
+	/* the root's own pointer: held one level above the root */
 	ret = fn ? fn(ctx, btree_id, r->level + 1, &r->k, err) : 0;
 	if (ret)
 		return ret;
-	if (!bch_btree_root_expect(fs, btree_id, &x, &e)) {
-		memset(&x, 0, sizeof(x));
-		x.btree_id = btree_id;
-		x.level = r->level;
-		x.min_key = POS_MIN;
-		x.max_key = SPOS_MAX;
-		return lost(&w, &x, &e, err);
-	}
-	return walk_node(&w, &x, err);
+	return bch_btree_walk(fs, btree_id, leaves ? 0 : 1, fn ? key_visit : NULL, key_lost,
+			      &w, err);
 }
 
 /* ---- the alloc keys, once ---- */

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "btree_node.h"
+#include "btree_iter.h"
 #include "errors.h"
 #include "key_updates.h"
 
@@ -34,14 +34,13 @@ int bch_rebuild_keys(struct bch_fs *fs, unsigned btree_id, struct bch_key_update
  * the pointer key and the level of the node holding it: the root key
  * the root's level + 1), and with leaves, every leaf key (level 0). A
  * node that cannot be read (or whose pointer is unusable) goes to lost,
- * with why, and its subtree is passed over. Either callback may be NULL.
+ * with why, and its subtree is passed over (silently when lost is NULL).
+ * fn may be NULL too.
  */
 typedef int (*bch_tree_key_fn)(void *ctx, unsigned btree_id, unsigned level,
 			       const struct bkey *k, struct bch_error *err);
-typedef int (*bch_tree_lost_fn)(void *ctx, const struct bch_node_expect *x,
-				const struct bch_error *why, struct bch_error *err);
 int bch_btree_walk_tolerant(struct bch_fs *fs, unsigned btree_id, bool leaves,
-			    bch_tree_key_fn fn, bch_tree_lost_fn lost, void *ctx,
+			    bch_tree_key_fn fn, bch_node_lost_fn lost, void *ctx,
 			    struct bch_error *err);
 
 #endif
