@@ -94,8 +94,10 @@ demo: deps
 	@$(MAKE) --no-print-directory bcachefs
 	@sh tests/demo.sh "$(IMAGES)"
 
-bench: bcachefs
+bench: bcachefs $(BUILD)/tools/bch_inject
 	@sh bench/list.sh "$(IMAGES)"
+	@sh bench/fsck.sh "$(IMAGES)"
+	@sh bench/repair.sh "$(IMAGES)"
 
 install: bcachefs
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8

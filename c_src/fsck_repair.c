@@ -134,20 +134,13 @@ void fsck_repair_exit(struct fsck_repair *r)
  */
 static int add_rebuilds(struct bch_fs *fs, struct fsck_repair *r, struct bch_error *err)
 {
-	size_t out = 0;
 	int ret = 0;
 
-	for (size_t i = 0; i < r->u.nr; i++) {
-		if (r->rebuild[r->u.v[i].btree_id]) {
-			free(r->u.v[i].bytes);
-			continue;
-		}
-		r->u.v[out++] = r->u.v[i];
-	}
-	r->u.nr = out;
 	for (unsigned b = 0; b < BTREE_ID_NR_MAX && !ret; b++)
-		if (r->rebuild[b])
+		if (r->rebuild[b]) {
+			bch_key_updates_drop_btree(&r->u, b);
 			ret = bch_rebuild_keys(fs, b, &r->u, err);
+		}
 	return ret;
 }
 

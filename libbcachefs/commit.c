@@ -90,7 +90,8 @@ static int union_push(struct bch_key_updates *out, const struct bch_key_update *
 /*
  * A set of a's updates and b's (both finished, both outliving it): at a
  * position both update, b's wins, whatever either is; accounting deltas
- * add up. Keys are borrowed, not copied.
+ * add up. Keys are borrowed, not copied (but accounting ones, which
+ * finish() adds into).
  */
 static int updates_union(const struct bch_key_updates *a, const struct bch_key_updates *b,
 			 struct bch_key_updates *out)

@@ -5,6 +5,27 @@
 #include "bkey.h"
 #include "key_updates.h"
 
+#define CHUNK_BYTES	(1u << 20)
+
+/* room for one key in the set's chunks */
+static uint8_t *key_bytes(struct bch_key_updates *u, size_t bytes)
+{
+	if (!u->nr_chunks || u->chunk_used + bytes > CHUNK_BYTES) {
+		uint8_t **v = realloc(u->chunks, (u->nr_chunks + 1) * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		u->chunks = v;
+		u->chunks[u->nr_chunks] = malloc(CHUNK_BYTES);
+		if (!u->chunks[u->nr_chunks])
+			return NULL;
+		u->nr_chunks++;
+		u->chunk_used = 0;
+	}
+	u->chunk_used += bytes;
+	return u->chunks[u->nr_chunks - 1] + u->chunk_used - bytes;
+}
+
 static int push(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 		const struct bkey *k)
 {
@@ -23,7 +44,7 @@ static int push(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 		u->size = ns;
 	}
 	n = &u->v[u->nr];
-	n->bytes = malloc(bytes);
+	n->bytes = key_bytes(u, bytes);
 	if (!n->bytes)
 		return -BCH_ERR_NOMEM;
 	bch_bkey_encode_unpacked(n->bytes, k);
@@ -31,7 +52,6 @@ static int push(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 		memcpy(n->bytes + BKEY_U64S * 8, k->val, k->val_bytes);
 	n->btree_id = (uint8_t)btree_id;
 	n->level = (uint8_t)level;
-	n->borrowed = false;
 	n->order = u->next_order++;
 	u->nr++;
 	return 0;
@@ -49,7 +69,6 @@ int bch_key_updates_borrow(struct bch_key_updates *u, const struct bch_key_updat
 		u->size = ns;
 	}
 	u->v[u->nr] = *k;
-	u->v[u->nr].borrowed = true;
 	u->v[u->nr].order = u->next_order++;
 	u->nr++;
 	return 0;
@@ -133,8 +152,6 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 		    u->v[i].level == u->v[i + 1].level &&
 		    bpos_eq(bch_key_update_pos(&u->v[i]), bch_key_update_pos(&u->v[i + 1]))) {
 			accounting_fold(&u->v[i], &u->v[i + 1]);
-			if (!u->v[i].borrowed)
-				free(u->v[i].bytes);
 			continue;
 		}
 		u->v[out++] = u->v[i];
@@ -144,9 +161,19 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 
 void bch_key_updates_free(struct bch_key_updates *u)
 {
-	for (size_t i = 0; i < u->nr; i++)
-		if (!u->v[i].borrowed)
-			free(u->v[i].bytes);
+	for (size_t i = 0; i < u->nr_chunks; i++)
+		free(u->chunks[i]);
+	free(u->chunks);
 	free(u->v);
 	memset(u, 0, sizeof(*u));
+}
+
+void bch_key_updates_drop_btree(struct bch_key_updates *u, unsigned btree_id)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < u->nr; i++)
+		if (u->v[i].btree_id != btree_id)
+			u->v[out++] = u->v[i];
+	u->nr = out;
 }

@@ -15,7 +15,6 @@
 struct bch_key_update {
 	uint8_t		btree_id;
 	uint8_t		level;
-	bool		borrowed;	/* bytes belong to another set: not freed here */
 	uint32_t	order;		/* insertion order: later wins */
 	uint8_t		*bytes;		/* unpacked key, 8 * bytes[0] long */
 };
@@ -24,6 +23,10 @@ struct bch_key_updates {
 	struct bch_key_update	*v;
 	size_t			nr, size;
 	uint32_t		next_order;
+	/* the key bytes, packed into chunks: freed with the set, never one by one */
+	uint8_t			**chunks;
+	size_t			nr_chunks;
+	size_t			chunk_used;
 };
 
 /* insert or overwrite k (header fields and value are copied) */
@@ -34,6 +37,8 @@ int bch_key_updates_add(struct bch_key_updates *u, unsigned btree_id, unsigned l
  * other set's, which must outlive this one and not change meanwhile.
  */
 int bch_key_updates_borrow(struct bch_key_updates *u, const struct bch_key_update *k);
+/* drop every update of one btree (finished or not) */
+void bch_key_updates_drop_btree(struct bch_key_updates *u, unsigned btree_id);
 /* delete whatever is at p (size: for extents-style btrees, the key's size) */
 int bch_key_updates_delete(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 			   struct bpos p, uint32_t size);
