@@ -11,6 +11,7 @@
 #include "crypt.h"
 #include "fs.h"
 #include "journal.h"
+#include "sb_fields.h"
 
 #define JSET_NO_FLUSH		(1u << 5)
 #define JSET_BIG_ENDIAN		(1u << 4)
@@ -98,7 +99,7 @@ static int jset_decode(struct bch_fs *fs, const uint8_t *buf, size_t bytes,
 		       unsigned dev, uint64_t sector, struct bch_journal_entry *n,
 		       struct bch_error *err)
 {
-	uint32_t flags = get_le32(buf + 36);
+	uint32_t flags = get_le32(buf + BCH_JSET_FLAGS);
 	unsigned csum_type = flags & 15;
 	struct bch_csum want;
 	char where[128];
@@ -106,11 +107,11 @@ static int jset_decode(struct bch_fs *fs, const uint8_t *buf, size_t bytes,
 	snprintf(where, sizeof(where), "journal entry at device %u sector %llu (byte %llu)",
 		 dev, (unsigned long long)sector, (unsigned long long)sector * 512);
 	memset(n, 0, sizeof(*n));
-	n->seq = get_le64(buf + 24);
-	n->version = get_le32(buf + 32);
+	n->seq = get_le64(buf + BCH_JSET_SEQ);
+	n->version = get_le32(buf + BCH_JSET_VERSION);
 	n->flags = flags;
 	n->no_flush = flags & JSET_NO_FLUSH;
-	n->last_seq = n->no_flush ? 0 : get_le64(buf + 48);
+	n->last_seq = n->no_flush ? 0 : get_le64(buf + BCH_JSET_LAST_SEQ);
 	n->dev = dev;
 	n->sector = sector;
 	n->bytes = bytes;
@@ -119,7 +120,7 @@ static int jset_decode(struct bch_fs *fs, const uint8_t *buf, size_t bytes,
 		return bch_err(err, BCH_ERR_UNSUPPORTED, "%s: big-endian journal entry", where);
 	if (!bch_csum_type_valid(csum_type))
 		return bch_err(err, BCH_ERR_CORRUPT, "%s: unknown checksum type %u (byte %llu)",
-			       where, csum_type, (unsigned long long)sector * 512 + 36);
+			       where, csum_type, (unsigned long long)sector * 512 + BCH_JSET_FLAGS);
 	if (bch_csum_type_is_encryption(csum_type) && !fs->encrypted)
 		return bch_err(err, BCH_ERR_CORRUPT, "%s: encrypted entry on an unencrypted filesystem",
 			       where);
@@ -128,15 +129,17 @@ static int jset_decode(struct bch_fs *fs, const uint8_t *buf, size_t bytes,
 	if (!n->buf)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	memcpy(n->buf, buf, bytes);
-	if (!bch_checksum(csum_type, &fs->key, journal_nonce(n->seq), buf + 16,
-			  bytes - 16, &want))
-		n->csum_ok = bch_csum_eq(want, bch_csum_decode(buf));
+	if (!bch_checksum(csum_type, &fs->key, journal_nonce(n->seq), buf + BCH_JSET_CSUM_FROM,
+			  bytes - BCH_JSET_CSUM_FROM, &want))
+		n->csum_ok = bch_csum_eq(want, bch_csum_decode(buf + BCH_JSET_CSUM));
 	if (bch_csum_type_is_encryption(csum_type)) {
-		/* last_seq is inside the encrypted part (from byte 44 on) */
+		/* last_seq is inside the encrypted part */
 		n->last_seq = 0;
 		if (n->csum_ok) {
-			bch_chacha20_xor(&fs->key, journal_nonce(n->seq), n->buf + 44, bytes - 44);
-			n->last_seq = n->no_flush ? 0 : get_le64(n->buf + 48);
+			bch_chacha20_xor(&fs->key, journal_nonce(n->seq),
+					 n->buf + BCH_JSET_ENCRYPTED_FROM,
+					 bytes - BCH_JSET_ENCRYPTED_FROM);
+			n->last_seq = n->no_flush ? 0 : get_le64(n->buf + BCH_JSET_LAST_SEQ);
 		}
 	}
 	return 0;
@@ -175,7 +178,7 @@ static int scan_bucket(struct jread *r, const uint8_t *b, size_t bucket_bytes,
 		size_t bytes;
 		char where[96];
 
-		if (get_le64(j + 16) != fs->sb->journal_magic) {
+		if (get_le64(j + BCH_JSET_MAGIC) != fs->sb->journal_magic) {
 			if (!saw_bad)
 				break;
 			off += block;
@@ -183,19 +186,19 @@ static int scan_bucket(struct jread *r, const uint8_t *b, size_t bucket_bytes,
 		}
 		snprintf(where, sizeof(where), "journal entry at device %u sector %llu",
 			 dev, (unsigned long long)sector);
-		ret = jset_check_version(get_le32(j + 32), where, err);
+		ret = jset_check_version(get_le32(j + BCH_JSET_VERSION), where, err);
 		if (ret)
 			return ret;
-		bytes = BCH_JSET_HEADER_BYTES + (size_t)get_le32(j + 40) * 8;
+		bytes = BCH_JSET_ENTRIES + (size_t)get_le32(j + BCH_JSET_U64S) * 8;
 		if (bytes > bucket_bytes - off) {
 			bch_msg(&fs->msgs, BCH_MSG_WARN,
 				"%s: entry of %zu bytes runs past the end of its bucket; ignored",
 				where, bytes);
 			break;
 		}
-		if (get_le64(j + 24) < max_seq)
+		if (get_le64(j + BCH_JSET_SEQ) < max_seq)
 			break;	/* stale data from an earlier lap of the ring */
-		max_seq = get_le64(j + 24);
+		max_seq = get_le64(j + BCH_JSET_SEQ);
 
 		ret = jset_decode(fs, j, bytes, dev, sector, &n, err);
 		if (ret)
@@ -258,18 +261,21 @@ int bch_jset_entries_walk(const uint8_t *p, size_t bytes, uint64_t base,
 	size_t off = 0;
 	int ret;
 
-	while (off + 8 <= bytes) {
+	while (off + BCH_JSET_ENTRY_PAYLOAD <= bytes) {
 		const uint8_t *e = p + off;
-		size_t payload = (size_t)get_le16(e) * 8;
+		size_t payload = (size_t)get_le16(e + BCH_JSET_ENTRY_U64S) * 8;
 
-		if (payload > bytes - off - 8)
+		if (payload > bytes - off - BCH_JSET_ENTRY_PAYLOAD)
 			return bch_err(err, BCH_ERR_CORRUPT,
 				       "%s: entry at byte %llu (type %u, %zu bytes) overruns its container",
-				       what, (unsigned long long)(base + off), e[4], payload);
-		ret = fn(ctx, e, e[4], e[2], e[3], e + 8, payload, base + off, err);
+				       what, (unsigned long long)(base + off),
+				       e[BCH_JSET_ENTRY_TYPE], payload);
+		ret = fn(ctx, e, e[BCH_JSET_ENTRY_TYPE], e[BCH_JSET_ENTRY_BTREE_ID],
+			 e[BCH_JSET_ENTRY_LEVEL], e + BCH_JSET_ENTRY_PAYLOAD, payload,
+			 base + off, err);
 		if (ret)
 			return ret;
-		off += 8 + payload;
+		off += BCH_JSET_ENTRY_PAYLOAD + payload;
 	}
 	return 0;
 }
@@ -351,7 +357,7 @@ static int add_keys(struct walk_ctx *c, unsigned btree, unsigned level,
 
 		if (p[off + 1] != BKEY_FORMAT_CURRENT)
 			return bch_err(err, BCH_ERR_CORRUPT, "%s: packed key in the journal at byte %llu",
-				       c->what, (unsigned long long)(at + 8 + off));
+				       c->what, (unsigned long long)(at + BCH_JSET_ENTRY_PAYLOAD + off));
 		if (j->nr_keys == c->keys_size) {
 			size_t ns = c->keys_size ? c->keys_size * 2 : 256;
 			struct bch_journal_key *nk = realloc(j->keys, ns * sizeof(*nk));
@@ -365,7 +371,7 @@ static int add_keys(struct walk_ctx *c, unsigned btree, unsigned level,
 		n = bch_bkey_decode(&bch_bkey_format_current, p + off, bytes - off, &jk->k, &why);
 		if (!n || n < BKEY_U64S * 8)
 			return bch_err(err, BCH_ERR_CORRUPT, "%s: bad key at byte %llu: %s",
-				       c->what, (unsigned long long)(at + 8 + off),
+				       c->what, (unsigned long long)(at + BCH_JSET_ENTRY_PAYLOAD + off),
 				       why ? why : "too small");
 		jk->btree_id = (uint8_t)btree;
 		jk->level = (uint8_t)level;
@@ -489,13 +495,15 @@ static int read_clean(struct bch_fs *fs, struct bch_error *err)
 	const struct bch_sb_field_ref *f = bch_sb_field_get(fs->sb, BCH_SB_FIELD_clean);
 	struct walk_ctx c = { .j = &fs->journal, .what = "superblock clean field", .roots = true };
 
-	if (!f || f->bytes < 24)
+	if (!f || f->bytes < BCH_SB_CLEAN_ENTRIES_OFFSET)
 		return bch_err(err, BCH_ERR_CORRUPT,
 			       "superblock is marked clean but has no valid clean field");
 	fs->journal.from_clean = true;
-	fs->journal.clean_seq = get_le64(f->p + 16);
-	return bch_jset_entries_walk(f->p + 24, f->bytes - 24,
-				     (uint64_t)(f->p + 24 - fs->sb->bytes) + fs->sb->sector * 512,
+	fs->journal.clean_seq = get_le64(f->p + BCH_SB_CLEAN_JOURNAL_SEQ);
+	return bch_jset_entries_walk(f->p + BCH_SB_CLEAN_ENTRIES_OFFSET,
+				     f->bytes - BCH_SB_CLEAN_ENTRIES_OFFSET,
+				     (uint64_t)(f->p + BCH_SB_CLEAN_ENTRIES_OFFSET - fs->sb->bytes) +
+				     fs->sb->sector * 512,
 				     "superblock clean field", walk_entry, &c, err);
 }
 
@@ -576,8 +584,10 @@ static int collect(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 		c.entry = &r->e[i];
 		if (!r->e[i].csum_ok)
 			continue;
-		ret = bch_jset_entries_walk(r->e[i].buf + 56, r->e[i].bytes - 56,
-					    r->e[i].sector * 512 + 56, what, walk_entry, &c, err);
+		ret = bch_jset_entries_walk(r->e[i].buf + BCH_JSET_ENTRIES,
+					    r->e[i].bytes - BCH_JSET_ENTRIES,
+					    r->e[i].sector * 512 + BCH_JSET_ENTRIES, what,
+					    walk_entry, &c, err);
 		if (ret)
 			return ret;
 	}
@@ -607,8 +617,9 @@ static int collect(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 		expect = e->seq + 1;
 		c.what = what;
 		c.entry = e;
-		ret = bch_jset_entries_walk(e->buf + 56, e->bytes - 56, e->sector * 512 + 56,
-					    what, walk_entry, &c, err);
+		ret = bch_jset_entries_walk(e->buf + BCH_JSET_ENTRIES, e->bytes - BCH_JSET_ENTRIES,
+					    e->sector * 512 + BCH_JSET_ENTRIES, what,
+					    walk_entry, &c, err);
 		if (ret)
 			return ret;
 		r->e[out++] = *e;

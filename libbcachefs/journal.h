@@ -20,6 +20,25 @@
 
 struct bch_fs;
 
+/* Byte offsets of the jset header (bcachefs-format.md §4.2) */
+#define BCH_JSET_CSUM		0u	/* bch_csum: lo le64, hi le64 */
+#define BCH_JSET_CSUM_FROM	16u	/* the checksum covers from here to the end */
+#define BCH_JSET_MAGIC		16u	/* le64, journal magic (§1.2) */
+#define BCH_JSET_SEQ		24u	/* le64 */
+#define BCH_JSET_VERSION	32u	/* le32, metadata version of the writer */
+#define BCH_JSET_FLAGS		36u	/* le32: csum type 0..3, big-endian 4, no_flush 5 */
+#define BCH_JSET_U64S		40u	/* le32, size of the entry area */
+#define BCH_JSET_ENCRYPTED_FROM	44u	/* _read_clock: encryption starts here (§3.5) */
+#define BCH_JSET_LAST_SEQ	48u	/* le64, 0 in no_flush entries */
+#define BCH_JSET_ENTRIES	BCH_JSET_HEADER_BYTES	/* 56: jset_entry records */
+
+/* jset_entry header (§4.3), also the records of the clean field (§2.8.7) */
+#define BCH_JSET_ENTRY_U64S	0u	/* le16, payload size (header excluded) */
+#define BCH_JSET_ENTRY_BTREE_ID	2u	/* u8 */
+#define BCH_JSET_ENTRY_LEVEL	3u	/* u8 */
+#define BCH_JSET_ENTRY_TYPE	4u	/* u8, enum bch_jset_entry_type */
+#define BCH_JSET_ENTRY_PAYLOAD	8u	/* after 3 bytes of zero padding */
+
 struct bch_journal_key {
 	uint8_t		btree_id;
 	uint8_t		level;

@@ -10,6 +10,7 @@
 #include "crypt.h"
 #include "fs.h"
 #include "journal_write.h"
+#include "sb_fields.h"
 
 #define JSET_ENTRY_MAX_U64S	0xffffu
 
@@ -41,17 +42,17 @@ static uint8_t *jbuf_reserve(struct jbuf *b, size_t bytes)
 static int add_entry(struct jbuf *b, unsigned type, unsigned btree, unsigned level,
 		     const void *payload, size_t bytes)
 {
-	uint8_t *e = jbuf_reserve(b, 8 + bytes);
+	uint8_t *e = jbuf_reserve(b, BCH_JSET_ENTRY_PAYLOAD + bytes);
 
 	if (!e)
 		return -BCH_ERR_NOMEM;
-	memset(e, 0, 8);
-	put_le16(e, (uint16_t)(bytes / 8));
-	e[2] = (uint8_t)btree;
-	e[3] = (uint8_t)level;
-	e[4] = (uint8_t)type;
+	memset(e, 0, BCH_JSET_ENTRY_PAYLOAD);
+	put_le16(e + BCH_JSET_ENTRY_U64S, (uint16_t)(bytes / 8));
+	e[BCH_JSET_ENTRY_BTREE_ID] = (uint8_t)btree;
+	e[BCH_JSET_ENTRY_LEVEL] = (uint8_t)level;
+	e[BCH_JSET_ENTRY_TYPE] = (uint8_t)type;
 	if (bytes)
-		memcpy(e + 8, payload, bytes);
+		memcpy(e + BCH_JSET_ENTRY_PAYLOAD, payload, bytes);
 	return 0;
 }
 
@@ -63,7 +64,7 @@ static int add_keys(struct jbuf *b, const struct bch_key_updates *u)
 	while (i < u->nr) {
 		unsigned btree = u->v[i].btree_id, level = u->v[i].level;
 		size_t hdr = b->len, u64s = 0;
-		uint8_t *e = jbuf_reserve(b, 8);
+		uint8_t *e = jbuf_reserve(b, BCH_JSET_ENTRY_PAYLOAD);
 
 		if (!e)
 			return -BCH_ERR_NOMEM;
@@ -80,11 +81,11 @@ static int add_keys(struct jbuf *b, const struct bch_key_updates *u)
 			u64s += kb / 8;
 		}
 		e = b->p + hdr;
-		memset(e, 0, 8);
-		put_le16(e, (uint16_t)u64s);
-		e[2] = (uint8_t)btree;
-		e[3] = (uint8_t)level;
-		e[4] = BCH_JSET_ENTRY_btree_keys;
+		memset(e, 0, BCH_JSET_ENTRY_PAYLOAD);
+		put_le16(e + BCH_JSET_ENTRY_U64S, (uint16_t)u64s);
+		e[BCH_JSET_ENTRY_BTREE_ID] = (uint8_t)btree;
+		e[BCH_JSET_ENTRY_LEVEL] = (uint8_t)level;
+		e[BCH_JSET_ENTRY_TYPE] = BCH_JSET_ENTRY_btree_keys;
 	}
 	return 0;
 }
@@ -116,17 +117,18 @@ static int add_misc(struct bch_fs *fs, struct jbuf *b, struct bch_error *err)
 	if (j->from_clean) {
 		const struct bch_sb_field_ref *f = bch_sb_field_get(fs->sb, BCH_SB_FIELD_clean);
 
-		if (!f || f->bytes < 24)
+		if (!f || f->bytes < BCH_SB_CLEAN_ENTRIES_OFFSET)
 			return 0;
-		return bch_jset_entries_walk(f->p + 24, f->bytes - 24, 0, "clean field",
+		return bch_jset_entries_walk(f->p + BCH_SB_CLEAN_ENTRIES_OFFSET,
+					     f->bytes - BCH_SB_CLEAN_ENTRIES_OFFSET, 0, "clean field",
 					     copy_misc, &c, err);
 	}
 	if (!j->nr_entries)
 		return 0;
 	const struct bch_journal_entry *e = &j->entries[j->nr_entries - 1];
 
-	return bch_jset_entries_walk(e->buf + 56, e->bytes - 56, 0, "journal entry",
-				     copy_misc, &c, err);
+	return bch_jset_entries_walk(e->buf + BCH_JSET_ENTRIES, e->bytes - BCH_JSET_ENTRIES, 0,
+				     "journal entry", copy_misc, &c, err);
 }
 
 static int add_roots(struct bch_fs *fs, struct jbuf *b)
@@ -215,16 +217,17 @@ uint64_t bch_journal_next_seq(struct bch_fs *fs)
  */
 static void version_accounting(uint8_t *b, size_t content, uint64_t seq)
 {
-	size_t off = BCH_JSET_HEADER_BYTES;
+	size_t off = BCH_JSET_ENTRIES;
 
-	while (off + 8 <= content) {
+	while (off + BCH_JSET_ENTRY_PAYLOAD <= content) {
 		uint8_t *e = b + off;
-		size_t payload = (size_t)get_le16(e) * 8, k = 0;
+		size_t payload = (size_t)get_le16(e + BCH_JSET_ENTRY_U64S) * 8, k = 0;
 
-		if (e[4] == BCH_JSET_ENTRY_btree_keys && e[2] == BTREE_ID_accounting) {
+		if (e[BCH_JSET_ENTRY_TYPE] == BCH_JSET_ENTRY_btree_keys &&
+		    e[BCH_JSET_ENTRY_BTREE_ID] == BTREE_ID_accounting) {
 			while (k + BKEY_U64S * 8 <= payload) {
-				uint8_t *key = e + 8 + k;
-				uint64_t pos_u64s = (uint64_t)(key - b - BCH_JSET_HEADER_BYTES) / 8;
+				uint8_t *key = e + BCH_JSET_ENTRY_PAYLOAD + k;
+				uint64_t pos_u64s = (uint64_t)(key - b - BCH_JSET_ENTRIES) / 8;
 
 				put_le64(key + 4, seq << 32 | pos_u64s);
 				put_le32(key + 12, (uint32_t)(seq >> 32));
@@ -233,7 +236,7 @@ static void version_accounting(uint8_t *b, size_t content, uint64_t seq)
 					break;
 			}
 		}
-		off += 8 + payload;
+		off += BCH_JSET_ENTRY_PAYLOAD + payload;
 	}
 }
 
@@ -275,23 +278,25 @@ static int prepare(struct bch_fs *fs, const struct bch_key_updates *u, bool self
 		ret = -BCH_ERR_NOMEM;
 		goto fail;
 	}
-	put_le64(b.p + 16, fs->sb->journal_magic);
-	put_le64(b.p + 24, w->seq);
-	put_le32(b.p + 32, fs->sb->version);
-	put_le32(b.p + 36, csum_type);		/* a flush entry, little-endian */
+	put_le64(b.p + BCH_JSET_MAGIC, fs->sb->journal_magic);
+	put_le64(b.p + BCH_JSET_SEQ, w->seq);
+	put_le32(b.p + BCH_JSET_VERSION, fs->sb->version);
+	put_le32(b.p + BCH_JSET_FLAGS, csum_type);	/* a flush entry, little-endian */
 	/* u64s covers the entries; the padding to the block is zero */
-	put_le32(b.p + 40, (uint32_t)((content - BCH_JSET_HEADER_BYTES) / 8));
-	put_le64(b.p + 48, w->last_seq);
+	put_le32(b.p + BCH_JSET_U64S, (uint32_t)((content - BCH_JSET_ENTRIES) / 8));
+	put_le64(b.p + BCH_JSET_LAST_SEQ, w->last_seq);
 	nonce = (struct bch_nonce){ { 0, (uint32_t)w->seq, (uint32_t)(w->seq >> 32),
 				      BCH_NONCE_JOURNAL } };
 	if (bch_csum_type_is_encryption(csum_type))
-		bch_chacha20_xor(&fs->key, nonce, b.p + 44, content - 44);
-	if (bch_checksum(csum_type, &fs->key, nonce, b.p + 16, content - 16, &csum)) {
+		bch_chacha20_xor(&fs->key, nonce, b.p + BCH_JSET_ENCRYPTED_FROM,
+				 content - BCH_JSET_ENCRYPTED_FROM);
+	if (bch_checksum(csum_type, &fs->key, nonce, b.p + BCH_JSET_CSUM_FROM,
+			 content - BCH_JSET_CSUM_FROM, &csum)) {
 		ret = bch_err(err, BCH_ERR_INVAL, "cannot checksum the journal entry");
 		goto fail;
 	}
-	put_le64(b.p, csum.lo);
-	put_le64(b.p + 8, csum.hi);
+	put_le64(b.p + BCH_JSET_CSUM, csum.lo);
+	put_le64(b.p + BCH_JSET_CSUM + 8, csum.hi);
 	w->buf = b.p;
 	return 0;
 fail:
@@ -347,7 +352,7 @@ int bch_clean_field_build(struct bch_fs *fs, uint64_t journal_seq, size_t min_by
 	size_t bytes;
 	int ret;
 
-	if (!jbuf_reserve(&b, 24))
+	if (!jbuf_reserve(&b, BCH_SB_CLEAN_ENTRIES_OFFSET))
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	ret = add_misc(fs, &b, err) ?: add_roots(fs, &b);
 	if (ret) {
@@ -359,10 +364,10 @@ int bch_clean_field_build(struct bch_fs *fs, uint64_t journal_seq, size_t min_by
 		free(b.p);
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	}
-	put_le32(b.p, (uint32_t)(bytes / 8));
-	put_le32(b.p + 4, BCH_SB_FIELD_clean);
-	put_le32(b.p + 8, 0);
-	put_le64(b.p + 16, journal_seq);
+	put_le32(b.p + BCH_SB_FIELD_HDR_U64S, (uint32_t)(bytes / 8));
+	put_le32(b.p + BCH_SB_FIELD_HDR_TYPE, BCH_SB_FIELD_clean);
+	put_le32(b.p + BCH_SB_CLEAN_FLAGS, 0);
+	put_le64(b.p + BCH_SB_CLEAN_JOURNAL_SEQ, journal_seq);
 	*out = b.p;
 	*len = bytes;
 	return 0;

@@ -40,14 +40,15 @@ struct bch_sb_journal_range bch_sb_journal_v2_range(const uint8_t *f, size_t byt
 
 static unsigned members_first(unsigned type)
 {
-	return type == BCH_SB_FIELD_members_v2 ? 16 : 8;
+	return type == BCH_SB_FIELD_members_v2 ? BCH_MEMBERS_V2_ENTRIES
+					       : BCH_MEMBERS_V1_ENTRIES;
 }
 
 unsigned bch_sb_members_entry_bytes(const uint8_t *f, size_t bytes, unsigned type)
 {
 	if (type != BCH_SB_FIELD_members_v2)
 		return BCH_MEMBER_V1_BYTES;
-	return bytes >= 16 ? get_le16(f + 8) : 0;
+	return bytes >= BCH_MEMBERS_V2_ENTRIES ? get_le16(f + BCH_MEMBERS_V2_MEMBER_BYTES) : 0;
 }
 
 unsigned bch_sb_members_nr(const uint8_t *f, size_t bytes, unsigned type)
@@ -226,8 +227,8 @@ int bch_sb_clean_hdr(const uint8_t *f, size_t bytes, struct bch_sb_clean_hdr *h)
 	memset(h, 0, sizeof(*h));
 	if (bytes < BCH_SB_CLEAN_ENTRIES_OFFSET)
 		return -BCH_ERR_CORRUPT;
-	h->flags = get_le32(f + 8);
-	h->journal_seq = get_le64(f + 16);
+	h->flags = get_le32(f + BCH_SB_CLEAN_FLAGS);
+	h->journal_seq = get_le64(f + BCH_SB_CLEAN_JOURNAL_SEQ);
 	return 0;
 }
 

@@ -42,8 +42,6 @@ struct bch_sb_journal_range bch_sb_journal_v2_range(const uint8_t *f, size_t byt
 
 /* ---- members_v1 (1), members_v2 (11) ---- */
 
-#define BCH_MEMBER_V1_BYTES	56u
-
 /* bytes of one entry (v2: from the field, 0 if the field is too short) */
 unsigned bch_sb_members_entry_bytes(const uint8_t *f, size_t bytes, unsigned type);
 /* number of whole member entries the field holds */
@@ -120,7 +118,9 @@ int bch_sb_disk_group_path(const uint8_t *f, size_t bytes, size_t i,
 
 /* ---- clean (6) ---- */
 
-#define BCH_SB_CLEAN_ENTRIES_OFFSET	24u
+#define BCH_SB_CLEAN_FLAGS		8u	/* le32, written 0 (§2.8.7) */
+#define BCH_SB_CLEAN_JOURNAL_SEQ	16u	/* le64 */
+#define BCH_SB_CLEAN_ENTRIES_OFFSET	24u	/* jset_entry records (journal.h) */
 
 struct bch_sb_clean_hdr {
 	uint32_t	flags;

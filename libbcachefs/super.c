@@ -40,12 +40,12 @@ static bool magic_ok(const uint8_t *m)
 
 static void layout_decode(const uint8_t *p, struct bch_sb_layout *l)
 {
-	memcpy(l->magic, p, 16);
-	l->layout_type = p[16];
-	l->sb_max_size_bits = p[17];
-	l->nr_superblocks = p[18];
+	memcpy(l->magic, p + BCH_SB_LAYOUT_MAGIC, 16);
+	l->layout_type = p[BCH_SB_LAYOUT_TYPE];
+	l->sb_max_size_bits = p[BCH_SB_LAYOUT_MAX_SIZE_BITS];
+	l->nr_superblocks = p[BCH_SB_LAYOUT_NR];
 	for (unsigned i = 0; i < 61; i++)
-		l->sb_offset[i] = get_le64(p + 24 + 8 * i);
+		l->sb_offset[i] = get_le64(p + BCH_SB_LAYOUT_OFFSETS + 8 * i);
 }
 
 static int layout_validate(const struct bch_sb_layout *l, const char *what,
@@ -75,33 +75,33 @@ static int layout_validate(const struct bch_sb_layout *l, const char *what,
 
 void bch_member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m)
 {
-	uint8_t e[224] = { 0 };
+	uint8_t e[BCH_MEMBER_BYTES_MAX] = { 0 };
 
 	memset(m, 0, sizeof(*m));
 
 	/* missing tail fields read as zero */
 	memcpy(e, p, bytes < sizeof(e) ? bytes : sizeof(e));
-	memcpy(m->uuid, e, 16);
+	memcpy(m->uuid, e + BCH_MEMBER_UUID, 16);
 	m->exists = !uuid_is_zero(m->uuid);
-	m->nbuckets = get_le64(e + 16);
-	m->first_bucket = get_le16(e + 24);
-	m->bucket_size = get_le16(e + 26);
-	m->btree_bitmap_shift = e[28];
-	m->last_mount = get_le64(e + 32);
-	m->flags = get_le64(e + 40);
+	m->nbuckets = get_le64(e + BCH_MEMBER_NBUCKETS);
+	m->first_bucket = get_le16(e + BCH_MEMBER_FIRST_BUCKET);
+	m->bucket_size = get_le16(e + BCH_MEMBER_BUCKET_SIZE);
+	m->btree_bitmap_shift = e[BCH_MEMBER_BTREE_BITMAP_SHIFT];
+	m->last_mount = get_le64(e + BCH_MEMBER_LAST_MOUNT);
+	m->flags = get_le64(e + BCH_MEMBER_FLAGS);
 	for (unsigned i = 0; i < 4; i++)
-		m->iops[i] = get_le32(e + 48 + 4 * i);
+		m->iops[i] = get_le32(e + BCH_MEMBER_IOPS + 4 * i);
 	for (unsigned i = 0; i < 3; i++) {
-		m->errors[i] = get_le64(e + 64 + 8 * i);
-		m->errors_at_reset[i] = get_le64(e + 88 + 8 * i);
+		m->errors[i] = get_le64(e + BCH_MEMBER_ERRORS + 8 * i);
+		m->errors_at_reset[i] = get_le64(e + BCH_MEMBER_ERRORS_AT_RESET + 8 * i);
 	}
-	m->errors_reset_time = get_le64(e + 112);
-	m->seq = get_le64(e + 120);
-	m->btree_allocated_bitmap = get_le64(e + 128);
-	m->last_journal_bucket = get_le32(e + 136);
-	m->last_journal_bucket_offset = get_le32(e + 140);
-	memcpy(m->device_name, e + 144, 16);
-	memcpy(m->device_model, e + 160, 64);
+	m->errors_reset_time = get_le64(e + BCH_MEMBER_ERRORS_RESET_TIME);
+	m->seq = get_le64(e + BCH_MEMBER_SEQ);
+	m->btree_allocated_bitmap = get_le64(e + BCH_MEMBER_BTREE_BITMAP);
+	m->last_journal_bucket = get_le32(e + BCH_MEMBER_LAST_JOURNAL_BUCKET);
+	m->last_journal_bucket_offset = get_le32(e + BCH_MEMBER_LAST_JOURNAL_BUCKET_OFFSET);
+	memcpy(m->device_name, e + BCH_MEMBER_DEVICE_NAME, 16);
+	memcpy(m->device_model, e + BCH_MEMBER_DEVICE_MODEL, 64);
 }
 
 const struct bch_sb_field_ref *bch_sb_field_get(const struct bch_sb *sb,
@@ -119,20 +119,20 @@ static int parse_members(struct bch_sb *sb, const char *where, struct bch_error 
 	unsigned entry_bytes, first;
 
 	if (f) {
-		if (f->bytes < 16)
+		if (f->bytes < BCH_MEMBERS_V2_ENTRIES)
 			return bch_err(err, BCH_ERR_CORRUPT, "%s: members_v2 field too small", where);
-		entry_bytes = get_le16(f->p + 8);
-		first = 16;
+		entry_bytes = get_le16(f->p + BCH_MEMBERS_V2_MEMBER_BYTES);
+		first = BCH_MEMBERS_V2_ENTRIES;
 		sb->member_bytes = (uint16_t)entry_bytes;
-		if (entry_bytes < 56)
+		if (entry_bytes < BCH_MEMBER_V1_BYTES)
 			return bch_err(err, BCH_ERR_CORRUPT,
 				       "%s: members_v2 member_bytes %u too small", where, entry_bytes);
 	} else {
 		f = bch_sb_field_get(sb, BCH_SB_FIELD_members_v1);
 		if (!f)
 			return bch_err(err, BCH_ERR_CORRUPT, "%s: no members field", where);
-		entry_bytes = 56;
-		first = 8;
+		entry_bytes = BCH_MEMBER_V1_BYTES;
+		first = BCH_MEMBERS_V1_ENTRIES;
 	}
 	if (first + (uint64_t)entry_bytes * sb->nr_devices > f->bytes)
 		return bch_err(err, BCH_ERR_CORRUPT,
@@ -264,7 +264,7 @@ static int parse_blacklist(struct bch_sb *sb, const char *where, struct bch_erro
 
 static int parse_fields(struct bch_sb *sb, const char *where, struct bch_error *err)
 {
-	size_t off = BCH_SB_HEADER_BYTES;
+	size_t off = BCH_SB_FIELDS;
 
 	while (off < sb->len) {
 		uint32_t u64s, type;
@@ -272,8 +272,8 @@ static int parse_fields(struct bch_sb *sb, const char *where, struct bch_error *
 		if (sb->len - off < 8)
 			return bch_err(err, BCH_ERR_CORRUPT,
 				       "%s: truncated field header at byte %zu", where, off);
-		u64s = get_le32(sb->bytes + off);
-		type = get_le32(sb->bytes + off + 4);
+		u64s = get_le32(sb->bytes + off + BCH_SB_FIELD_HDR_U64S);
+		type = get_le32(sb->bytes + off + BCH_SB_FIELD_HDR_TYPE);
 		if (!u64s)
 			return bch_err(err, BCH_ERR_CORRUPT,
 				       "%s: field at byte %zu (type %u) has size 0", where, off, type);
@@ -342,31 +342,31 @@ static void decode_header(struct bch_sb *sb)
 {
 	const uint8_t *b = sb->bytes;
 
-	sb->csum = bch_csum_decode(b);
-	sb->version = get_le16(b + 16);
-	sb->version_min = get_le16(b + 18);
-	memcpy(sb->magic, b + 24, 16);
-	memcpy(sb->uuid, b + 40, 16);
-	memcpy(sb->user_uuid, b + 56, 16);
-	memcpy(sb->label, b + 72, 32);
+	sb->csum = bch_csum_decode(b + BCH_SB_CSUM);
+	sb->version = get_le16(b + BCH_SB_VERSION);
+	sb->version_min = get_le16(b + BCH_SB_VERSION_MIN);
+	memcpy(sb->magic, b + BCH_SB_MAGIC, 16);
+	memcpy(sb->uuid, b + BCH_SB_UUID, 16);
+	memcpy(sb->user_uuid, b + BCH_SB_USER_UUID, 16);
+	memcpy(sb->label, b + BCH_SB_LABEL, 32);
 	sb->label[32] = 0;
-	sb->offset = get_le64(b + 104);
-	sb->seq = get_le64(b + 112);
-	sb->block_size = get_le16(b + 120);
-	sb->dev_idx = b[122];
-	sb->nr_devices = b[123];
-	sb->u64s = get_le32(b + 124);
-	sb->time_base_lo = get_le64(b + 128);
-	sb->time_base_hi = get_le32(b + 136);
-	sb->time_precision = get_le32(b + 140);
+	sb->offset = get_le64(b + BCH_SB_OFFSET);
+	sb->seq = get_le64(b + BCH_SB_SEQ);
+	sb->block_size = get_le16(b + BCH_SB_BLOCK_SIZE);
+	sb->dev_idx = b[BCH_SB_DEV_IDX];
+	sb->nr_devices = b[BCH_SB_NR_DEVICES];
+	sb->u64s = get_le32(b + BCH_SB_U64S);
+	sb->time_base_lo = get_le64(b + BCH_SB_TIME_BASE_LO);
+	sb->time_base_hi = get_le32(b + BCH_SB_TIME_BASE_HI);
+	sb->time_precision = get_le32(b + BCH_SB_TIME_PRECISION);
 	for (unsigned i = 0; i < 7; i++)
-		sb->flags[i] = get_le64(b + 144 + 8 * i);
-	sb->write_time = get_le64(b + 200);
-	sb->features[0] = get_le64(b + 208);
-	sb->features[1] = get_le64(b + 216);
-	sb->compat[0] = get_le64(b + 224);
-	sb->compat[1] = get_le64(b + 232);
-	layout_decode(b + 240, &sb->layout);
+		sb->flags[i] = get_le64(b + BCH_SB_FLAGS + 8 * i);
+	sb->write_time = get_le64(b + BCH_SB_WRITE_TIME);
+	for (unsigned i = 0; i < 2; i++) {
+		sb->features[i] = get_le64(b + BCH_SB_FEATURES + 8 * i);
+		sb->compat[i] = get_le64(b + BCH_SB_COMPAT + 8 * i);
+	}
+	layout_decode(b + BCH_SB_LAYOUT, &sb->layout);
 	sb->sb_magic = get_le64(sb->uuid);
 	sb->journal_magic = sb->sb_magic ^ BCH_JOURNAL_MAGIC_XOR;
 	sb->bset_magic = sb->sb_magic ^ BCH_BSET_MAGIC_XOR;
@@ -392,8 +392,8 @@ int bch_sb_parse(uint8_t *bytes, size_t len, uint64_t sector, const char *path,
 	decode_header(sb);
 	if (!magic_ok(sb->magic))
 		return bch_err(err, BCH_ERR_NOT_BCACHEFS, "%s: bad magic at byte %llu",
-			       where, (unsigned long long)sector * 512 + 24);
-	if (len != BCH_SB_HEADER_BYTES + (size_t)sb->u64s * 8)
+			       where, (unsigned long long)sector * 512 + BCH_SB_MAGIC);
+	if (len != BCH_SB_FIELDS + (size_t)sb->u64s * 8)
 		return bch_err(err, BCH_ERR_CORRUPT, "%s: size mismatch", where);
 
 	ret = validate_header(sb, where, err);
@@ -403,8 +403,8 @@ int bch_sb_parse(uint8_t *bytes, size_t len, uint64_t sector, const char *path,
 	csum_type = (unsigned)BCH_SB_CSUM_TYPE(sb);
 	if (!bch_csum_type_valid(csum_type) || bch_csum_type_is_encryption(csum_type))
 		return bch_err(err, BCH_ERR_CORRUPT, "%s: invalid checksum type %u", where, csum_type);
-	if (bch_checksum(csum_type, NULL, (struct bch_nonce){ { 0 } }, bytes + 16,
-			 len - 16, &want))
+	if (bch_checksum(csum_type, NULL, (struct bch_nonce){ { 0 } }, bytes + BCH_SB_CSUM_FROM,
+			 len - BCH_SB_CSUM_FROM, &want))
 		return bch_err(err, BCH_ERR_CORRUPT, "%s: cannot compute checksum", where);
 	if (!bch_csum_eq(want, sb->csum))
 		return bch_err(err, BCH_ERR_CORRUPT,
@@ -449,17 +449,17 @@ int bch_sb_read_at(struct bch_io *io, uint64_t sector, struct bch_sb *sb,
 			       (unsigned long long)sector, (unsigned long long)off);
 		return ret;
 	}
-	if (!magic_ok(hdr + 24))
+	if (!magic_ok(hdr + BCH_SB_MAGIC))
 		return bch_err(err, BCH_ERR_NOT_BCACHEFS,
 			       "%s: superblock at sector %llu: bad magic at byte %llu",
 			       io->path, (unsigned long long)sector,
-			       (unsigned long long)off + 24);
-	len = BCH_SB_HEADER_BYTES + (size_t)get_le32(hdr + 124) * 8;
+			       (unsigned long long)off + BCH_SB_MAGIC);
+	len = BCH_SB_FIELDS + (size_t)get_le32(hdr + BCH_SB_U64S) * 8;
 	if (len > BCH_SB_MAX_FIELDS_BYTES)
 		return bch_err(err, BCH_ERR_CORRUPT,
 			       "%s: superblock at sector %llu: u64s %u (byte %llu) is impossibly large",
-			       io->path, (unsigned long long)sector, get_le32(hdr + 124),
-			       (unsigned long long)off + 124);
+			       io->path, (unsigned long long)sector, get_le32(hdr + BCH_SB_U64S),
+			       (unsigned long long)off + BCH_SB_U64S);
 	bytes = malloc(len);
 	if (!bytes)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");

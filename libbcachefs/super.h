@@ -16,6 +16,71 @@
 
 #define BCH_SB_MAX_DEVICES	256u
 
+/*
+ * Byte offsets of the bch_sb header (bcachefs-format.md §2.2); the
+ * variable fields follow at BCH_SB_FIELDS (== BCH_SB_HEADER_BYTES).
+ */
+#define BCH_SB_CSUM		0u	/* bch_csum: lo le64, hi le64 */
+#define BCH_SB_CSUM_FROM	16u	/* the checksum covers from here to the end */
+#define BCH_SB_VERSION		16u	/* le16 */
+#define BCH_SB_VERSION_MIN	18u	/* le16 */
+#define BCH_SB_MAGIC		24u	/* 16 bytes, bcachefs or bcache magic uuid */
+#define BCH_SB_UUID		40u	/* 16 bytes, internal uuid */
+#define BCH_SB_USER_UUID	56u	/* 16 bytes, external uuid */
+#define BCH_SB_LABEL		72u	/* 32 bytes, NUL padded */
+#define BCH_SB_OFFSET		104u	/* le64, sector of this copy */
+#define BCH_SB_SEQ		112u	/* le64, bumped on every write */
+#define BCH_SB_BLOCK_SIZE	120u	/* le16, sectors */
+#define BCH_SB_DEV_IDX		122u	/* u8, this device's member slot */
+#define BCH_SB_NR_DEVICES	123u	/* u8, member slots */
+#define BCH_SB_U64S		124u	/* le32, size of the field area */
+#define BCH_SB_TIME_BASE_LO	128u	/* le64 */
+#define BCH_SB_TIME_BASE_HI	136u	/* le32 */
+#define BCH_SB_TIME_PRECISION	140u	/* le32, ns */
+#define BCH_SB_FLAGS		144u	/* le64 flags[7] (§2.4) */
+#define BCH_SB_WRITE_TIME	200u	/* le64, seconds */
+#define BCH_SB_FEATURES		208u	/* le64 features[2] (§2.5) */
+#define BCH_SB_COMPAT		224u	/* le64 compat[2] (§2.5) */
+#define BCH_SB_LAYOUT		240u	/* embedded bch_sb_layout */
+#define BCH_SB_FIELDS		BCH_SB_HEADER_BYTES	/* 752: variable fields (§2.6) */
+
+/* bch_sb_layout, at sector 7 and at BCH_SB_LAYOUT (§2.1) */
+#define BCH_SB_LAYOUT_MAGIC	0u	/* 16 bytes */
+#define BCH_SB_LAYOUT_TYPE	16u	/* u8, must be 0 */
+#define BCH_SB_LAYOUT_MAX_SIZE_BITS 17u	/* u8, log2 sectors of one copy */
+#define BCH_SB_LAYOUT_NR	18u	/* u8, nr_superblocks */
+#define BCH_SB_LAYOUT_OFFSETS	24u	/* le64 sb_offset[61] */
+
+/* every variable field's 8-byte header (§2.6) */
+#define BCH_SB_FIELD_HDR_U64S	0u	/* le32, whole field in u64s */
+#define BCH_SB_FIELD_HDR_TYPE	4u	/* le32 */
+
+/* members_v2 and members_v1 fields, from the field start (§2.8.2) */
+#define BCH_MEMBERS_V2_MEMBER_BYTES 8u	/* le16, size of one entry */
+#define BCH_MEMBERS_V2_ENTRIES	16u	/* entries of member_bytes each */
+#define BCH_MEMBERS_V1_ENTRIES	8u	/* entries of BCH_MEMBER_V1_BYTES each */
+#define BCH_MEMBER_V1_BYTES	56u	/* a v1 entry: the first 56 bytes of v2 */
+
+/* one member entry (§2.8.2) */
+#define BCH_MEMBER_UUID		0u	/* 16 bytes; all-zero: empty slot */
+#define BCH_MEMBER_NBUCKETS	16u	/* le64 */
+#define BCH_MEMBER_FIRST_BUCKET	24u	/* le16 */
+#define BCH_MEMBER_BUCKET_SIZE	26u	/* le16, sectors */
+#define BCH_MEMBER_BTREE_BITMAP_SHIFT 28u /* u8 */
+#define BCH_MEMBER_LAST_MOUNT	32u	/* le64, seconds */
+#define BCH_MEMBER_FLAGS	40u	/* le64, BCH_MEMBER_STATE() etc. below */
+#define BCH_MEMBER_IOPS		48u	/* le32 iops[4] */
+#define BCH_MEMBER_ERRORS	64u	/* le64 errors[3] */
+#define BCH_MEMBER_ERRORS_AT_RESET 88u	/* le64 errors_at_reset[3] */
+#define BCH_MEMBER_ERRORS_RESET_TIME 112u /* le64 */
+#define BCH_MEMBER_SEQ		120u	/* le64, sb seq last written to it */
+#define BCH_MEMBER_BTREE_BITMAP	128u	/* le64 btree_allocated_bitmap */
+#define BCH_MEMBER_LAST_JOURNAL_BUCKET 136u /* le32, index in the journal list */
+#define BCH_MEMBER_LAST_JOURNAL_BUCKET_OFFSET 140u /* le32, sectors */
+#define BCH_MEMBER_DEVICE_NAME	144u	/* 16 bytes (1.36) */
+#define BCH_MEMBER_DEVICE_MODEL	160u	/* 64 bytes (1.36) */
+#define BCH_MEMBER_BYTES_MAX	224u	/* a 1.36 entry: the most we decode */
+
 struct bch_sb_layout {
 	uint8_t		magic[16];
 	uint8_t		layout_type;

@@ -695,14 +695,14 @@ static void member_to_text(const struct sb_text *t, const struct bch_member *m,
 	label(out, 2, "\nHas data");
 	data_types(out, bch_sb_dev_has_data(t->sb, idx));
 	pb_puts(out, "\n");
-	if (member_bytes >= 224)
+	if (member_bytes >= BCH_MEMBER_BYTES_MAX)
 		member_flag(out, "Rotational", BCH_MEMBER_ROTATIONAL(m));
 	member_bitmap(t, m);
 	member_flag(out, "Durability", durability ? durability - 1 : 1);
 	member_flag(out, "Discard", BCH_MEMBER_DISCARD(m));
 	member_flag(out, "Freespace initialized", BCH_MEMBER_FREESPACE_INIT(m));
 	member_flag(out, "Resize on mount", BCH_MEMBER_RESIZE_ON_MOUNT(m));
-	if (member_bytes >= 224) {
+	if (member_bytes >= BCH_MEMBER_BYTES_MAX) {
 		label(out, 2, "Last device name");
 		sane_str(out, m->device_name, 16);
 		label(out, 2, "\nLast device model");

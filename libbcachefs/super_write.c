@@ -134,8 +134,8 @@ static int add_journal_replicas(const struct bch_sb *sb, const uint8_t *img,
 			off += g->bytes;
 			continue;
 		}
-		put_le32(out + off, (uint32_t)(field_bytes / 8));
-		put_le32(out + off + 4, g->type);
+		put_le32(out + off + BCH_SB_FIELD_HDR_U64S, (uint32_t)(field_bytes / 8));
+		put_le32(out + off + BCH_SB_FIELD_HDR_TYPE, g->type);
 		size_t p = off + 8;
 
 		for (size_t j = 0; j < nr; j++) {
@@ -148,7 +148,7 @@ static int add_journal_replicas(const struct bch_sb *sb, const uint8_t *img,
 		}
 		off += field_bytes;
 	}
-	put_le32(out + 124, (uint32_t)((total - BCH_SB_HEADER_BYTES) / 8));
+	put_le32(out + BCH_SB_U64S, (uint32_t)((total - BCH_SB_FIELDS) / 8));
 	*new_len = total;
 	*grown = out;
 out:
@@ -170,18 +170,19 @@ static int dirty_image(struct bch_fs *fs, const struct bch_dev *d, uint64_t seq,
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	memcpy(b, sb->bytes, sb->len);
 	*len = sb->len;
-	put_le64(b + 112, seq);
-	put_le64(b + 144, get_le64(b + 144) & ~(1ULL << 1));	/* not clean */
-	put_le64(b + 200, (uint64_t)time(NULL));
-	put_le64(b + 208, get_le64(b + 208) | BCH_FEATURES_ALWAYS);
+	put_le64(b + BCH_SB_SEQ, seq);
+	put_le64(b + BCH_SB_FLAGS, get_le64(b + BCH_SB_FLAGS) & ~(1ULL << 1));	/* not clean */
+	put_le64(b + BCH_SB_WRITE_TIME, (uint64_t)time(NULL));
+	put_le64(b + BCH_SB_FEATURES, get_le64(b + BCH_SB_FEATURES) | BCH_FEATURES_ALWAYS);
 	/* every member we write to has seen this sequence number */
 	f = bch_sb_field_get(sb, BCH_SB_FIELD_members_v2);
-	if (f && sb->member_bytes >= 128) {
-		size_t base = (size_t)(f->p - sb->bytes) + 16;
+	if (f && sb->member_bytes >= BCH_MEMBER_SEQ + 8) {
+		size_t base = (size_t)(f->p - sb->bytes) + BCH_MEMBERS_V2_ENTRIES;
 
 		for (unsigned i = 0; i < sb->nr_members; i++)
 			if (fs->devs[i])
-				put_le64(b + base + (size_t)i * sb->member_bytes + 120, seq);
+				put_le64(b + base + (size_t)i * sb->member_bytes + BCH_MEMBER_SEQ,
+					 seq);
 	}
 	/* fields are copied from b, so the edits above carry over */
 	ret = add_journal_replicas(sb, b, journal_dev, &grown, len, err);
@@ -202,7 +203,7 @@ static int plan_copies(struct bch_fs *fs, struct bch_write_plan *plan, unsigned 
 		       const uint8_t *img, size_t img_len, struct bch_error *err)
 {
 	const struct bch_dev *dev = fs->devs[d];
-	unsigned csum_type = (unsigned)bits64(get_le64(img + 144), 2, 8);
+	unsigned csum_type = (unsigned)bits64(get_le64(img + BCH_SB_FLAGS), 2, 8);
 	int ret = 0;
 
 	for (unsigned i = 0; i < dev->sb.layout.nr_superblocks && !ret; i++) {
@@ -220,15 +221,15 @@ static int plan_copies(struct bch_fs *fs, struct bch_write_plan *plan, unsigned 
 			break;
 		}
 		memcpy(copy, img, img_len);
-		put_le64(copy + 104, sector);
-		if (bch_checksum(csum_type, NULL, (struct bch_nonce){ { 0 } }, copy + 16,
-				 img_len - 16, &csum)) {
+		put_le64(copy + BCH_SB_OFFSET, sector);
+		if (bch_checksum(csum_type, NULL, (struct bch_nonce){ { 0 } },
+				 copy + BCH_SB_CSUM_FROM, img_len - BCH_SB_CSUM_FROM, &csum)) {
 			free(copy);
 			ret = bch_err(err, BCH_ERR_CORRUPT, "superblock checksum type %u", csum_type);
 			break;
 		}
-		put_le64(copy, csum.lo);
-		put_le64(copy + 8, csum.hi);
+		put_le64(copy + BCH_SB_CSUM, csum.lo);
+		put_le64(copy + BCH_SB_CSUM + 8, csum.hi);
 		/* the primary first; flush after each device's last copy */
 		ret = bch_write_plan_add(plan, d, sector * 512, copy, len,
 					 i + 1 == dev->sb.layout.nr_superblocks);
@@ -296,7 +297,7 @@ static int sb_with_field(const struct bch_sb *sb, const uint8_t *img, unsigned t
 		memcpy(b + off, field, field_len);
 		off += field_len;
 	}
-	put_le32(b + 124, (uint32_t)((total - BCH_SB_HEADER_BYTES) / 8));
+	put_le32(b + BCH_SB_U64S, (uint32_t)((total - BCH_SB_FIELDS) / 8));
 	*out = b;
 	*out_len = total;
 	return 0;
@@ -341,34 +342,37 @@ static int clean_image(struct bch_fs *fs, const struct bch_dev *d, uint64_t seq,
 	if (!b)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	memcpy(b, sb->bytes, sb->len);
-	put_le64(b + 112, seq);
-	put_le64(b + 144, get_le64(b + 144) | (1ULL << 1));	/* clean */
-	put_le64(b + 200, (uint64_t)time(NULL));
+	put_le64(b + BCH_SB_SEQ, seq);
+	put_le64(b + BCH_SB_FLAGS, get_le64(b + BCH_SB_FLAGS) | (1ULL << 1));	/* clean */
+	put_le64(b + BCH_SB_WRITE_TIME, (uint64_t)time(NULL));
 	/* clean shutdown: "always" features, less the two that mean "needs recovery" */
-	features = (get_le64(b + 208) | BCH_FEATURES_ALWAYS) & ~((1ULL << 12) | (1ULL << 13));
-	put_le64(b + 208, features);
-	put_le64(b + 224, get_le64(b + 224) | 3);	/* compat: alloc_info, alloc_metadata */
+	features = (get_le64(b + BCH_SB_FEATURES) | BCH_FEATURES_ALWAYS) &
+		   ~((1ULL << 12) | (1ULL << 13));
+	put_le64(b + BCH_SB_FEATURES, features);
+	/* compat: alloc_info, alloc_metadata */
+	put_le64(b + BCH_SB_COMPAT, get_le64(b + BCH_SB_COMPAT) | 3);
 	f = bch_sb_field_get(sb, BCH_SB_FIELD_members_v2);
-	if (f && sb->member_bytes >= 144) {
-		size_t base = (size_t)(f->p - sb->bytes) + 16;
+	if (f && sb->member_bytes >= BCH_MEMBER_LAST_JOURNAL_BUCKET_OFFSET + 4) {
+		size_t base = (size_t)(f->p - sb->bytes) + BCH_MEMBERS_V2_ENTRIES;
 
 		for (unsigned i = 0; i < sb->nr_members; i++) {
 			uint8_t *m = b + base + (size_t)i * sb->member_bytes;
-			uint64_t bitmap = get_le64(m + 128);
-			uint8_t shift = m[28];
+			uint64_t bitmap = get_le64(m + BCH_MEMBER_BTREE_BITMAP);
+			uint8_t shift = m[BCH_MEMBER_BTREE_BITMAP_SHIFT];
 
 			if (!fs->devs[i])
 				continue;
-			put_le64(m + 120, seq);
+			put_le64(m + BCH_MEMBER_SEQ, seq);
 			for (size_t s = 0; s < c->nr_slots; s++)
 				if (c->slots[s].dev == i)
 					btree_bitmap_mark(&bitmap, &shift, c->slots[s].sector,
 							  c->node_sectors);
-			put_le64(m + 128, bitmap);
-			m[28] = shift;
+			put_le64(m + BCH_MEMBER_BTREE_BITMAP, bitmap);
+			m[BCH_MEMBER_BTREE_BITMAP_SHIFT] = shift;
 			if (i == c->journal_dev) {
-				put_le32(m + 136, c->journal_bucket_idx);
-				put_le32(m + 140, c->journal_end_sectors);
+				put_le32(m + BCH_MEMBER_LAST_JOURNAL_BUCKET, c->journal_bucket_idx);
+				put_le32(m + BCH_MEMBER_LAST_JOURNAL_BUCKET_OFFSET,
+					 c->journal_end_sectors);
 			}
 		}
 	}

@@ -15,10 +15,12 @@
 #include <string.h>
 
 #include "bkey.h"
+#include "btree_node.h"
 #include "checksum.h"
 #include "extents.h"
 #include "io.h"
 #include "journal.h"
+#include "sb_fields.h"
 #include "super.h"
 
 #define PTR_OFFSET_MASK	(((1ULL << 44) - 1) << 4)	/* extent ptr bits 4..47 */
@@ -184,20 +186,21 @@ static unsigned sb_copies(uint64_t *sectors)
 	unsigned nr;
 
 	dev_read(BCH_SB_LAYOUT_SECTOR * 512ULL, l, sizeof(l));
-	nr = l[18];
+	nr = l[BCH_SB_LAYOUT_NR];
 	if (!nr || nr > 61)
 		die("layout at sector 7: invalid nr_superblocks %u", nr);
 	for (unsigned i = 0; i < nr; i++)
-		sectors[i] = get_le64(l + 24 + 8 * i);
+		sectors[i] = get_le64(l + BCH_SB_LAYOUT_OFFSETS + 8 * i);
 	return nr;
 }
 
 /* recompute the checksum of a raw superblock copy in memory */
 static void sb_fix_csum(uint8_t *b, size_t len)
 {
-	unsigned type = (unsigned)bits64(get_le64(b + 144), 2, 8);
+	unsigned type = (unsigned)bits64(get_le64(b + BCH_SB_FLAGS), 2, 8);
 
-	csum_store(b, csum_of(type, (struct bch_nonce){ { 0 } }, b + 16, len - 16, "superblock"));
+	csum_store(b + BCH_SB_CSUM, csum_of(type, (struct bch_nonce){ { 0 } }, b + BCH_SB_CSUM_FROM,
+					    len - BCH_SB_CSUM_FROM, "superblock"));
 }
 
 static size_t sb_raw_len(uint64_t sector)
@@ -205,7 +208,7 @@ static size_t sb_raw_len(uint64_t sector)
 	uint8_t hdr[BCH_SB_HEADER_BYTES];
 
 	dev_read(sector * 512, hdr, sizeof(hdr));
-	return BCH_SB_HEADER_BYTES + (size_t)get_le32(hdr + 124) * 8;
+	return BCH_SB_FIELDS + (size_t)get_le32(hdr + BCH_SB_U64S) * 8;
 }
 
 /* copy selection: -1 = all */
@@ -263,7 +266,7 @@ static int cmd_sb_edit(int argc, char **argv, bool flip)
 			memcpy(b + off, hex, hex_len);
 		if (fix) {
 			/* a poked u64s changes what the checksum covers */
-			size_t nlen = BCH_SB_HEADER_BYTES + (size_t)get_le32(b + 124) * 8;
+			size_t nlen = BCH_SB_FIELDS + (size_t)get_le32(b + BCH_SB_U64S) * 8;
 
 			sb_fix_csum(b, nlen < len ? nlen : len);
 		}
@@ -360,9 +363,11 @@ static int cmd_sb_root_ptr(int argc, char **argv)
 	sector = parse_u64(argv[1], "sector");
 	sb_read_primary(&sb);
 	f = bch_sb_field_get(&sb, BCH_SB_FIELD_clean);
-	if (!BCH_SB_CLEAN(&sb) || !f || f->bytes < 24)
+	if (!BCH_SB_CLEAN(&sb) || !f || f->bytes < BCH_SB_CLEAN_ENTRIES_OFFSET)
 		die("the primary superblock is not clean or has no clean field");
-	if (bch_jset_entries_walk(f->p + 24, f->bytes - 24, 0, "clean field", root_find_fn, &r, &err))
+	if (bch_jset_entries_walk(f->p + BCH_SB_CLEAN_ENTRIES_OFFSET,
+				  f->bytes - BCH_SB_CLEAN_ENTRIES_OFFSET, 0, "clean field",
+				  root_find_fn, &r, &err))
 		die("%s", err.msg);
 	if (!r.payload)
 		die("no root for btree %s in the clean field", argv[0]);
@@ -422,24 +427,25 @@ static void node_store(const struct node *n)
 /* the bsets of the node (as far as they look plausible); returns the count */
 static unsigned node_bsets(const struct node *n, struct bset_loc *l, unsigned max)
 {
-	uint64_t seq = get_le64(n->b + 136);
+	uint64_t seq = get_le64(n->b + BCH_NODE_SEQ);
 	size_t at, end;
 	unsigned nr = 0;
 
-	end = BCH_BTREE_NODE_HEADER_BYTES + (size_t)get_le16(n->b + 158) * 8;
+	end = BCH_NODE_KEYS + (size_t)get_le16(n->b + BCH_NODE_U64S) * 8;
 	if (end > n->bytes)
 		end = n->bytes;
-	l[nr++] = (struct bset_loc){ 0, BCH_BTREE_NODE_HEADER_BYTES, end, get_le32(n->b + 152) & 15 };
+	l[nr++] = (struct bset_loc){ 0, BCH_NODE_KEYS, end,
+				     get_le32(n->b + BCH_NODE_BSET_FLAGS) & 15 };
 	at = ROUND_UP(end, n->block);
 	while (nr < max && at + BCH_BTREE_NODE_ENTRY_BYTES <= n->bytes &&
-	       get_le64(n->b + at + 16) == seq) {
+	       get_le64(n->b + at + BCH_ENTRY_SEQ) == seq) {
 		const uint8_t *e = n->b + at;
 
-		end = at + BCH_BTREE_NODE_ENTRY_BYTES + (size_t)get_le16(e + 38) * 8;
+		end = at + BCH_ENTRY_KEYS + (size_t)get_le16(e + BCH_ENTRY_U64S) * 8;
 		if (end > n->bytes)
 			end = n->bytes;
-		l[nr++] = (struct bset_loc){ at, at + BCH_BTREE_NODE_ENTRY_BYTES, end,
-					     get_le32(e + 32) & 15 };
+		l[nr++] = (struct bset_loc){ at, at + BCH_ENTRY_KEYS, end,
+					     get_le32(e + BCH_ENTRY_FLAGS) & 15 };
 		at = ROUND_UP(end, n->block);
 	}
 	return nr;
@@ -452,7 +458,8 @@ static void bset_fix_csum(struct node *n, const struct bset_loc *l)
 	snprintf(what, sizeof(what), "bset at node byte %zu", l->at);
 	/* the nonce only matters for the MAC types, which csum_of refuses */
 	csum_store(n->b + l->at, csum_of(l->csum_type, (struct bch_nonce){ { 0 } },
-					 n->b + l->at + 16, l->end - l->at - 16, what));
+					 n->b + l->at + BCH_CSUM_COVERS_FROM,
+					 l->end - l->at - BCH_CSUM_COVERS_FROM, what));
 }
 
 static int cmd_node_poke(int argc, char **argv)
@@ -501,7 +508,7 @@ static void node_walk_keys(struct node *n, node_key_fn fn, void *ctx)
 	const char *why;
 	unsigned nr = node_bsets(n, l, ARRAY_SIZE(l));
 
-	bch_bkey_format_decode(n->b + 80, &f);
+	bch_bkey_format_decode(n->b + BCH_NODE_FORMAT, &f);
 	why = bch_bkey_format_invalid(&f);
 	if (why)
 		die("node at sector %llu: invalid bkey_format: %s", (unsigned long long)n->sector, why);
@@ -611,10 +618,10 @@ static int cmd_node_keys(int argc, char **argv)
 	node_load(&n, parse_u64(argv[0], "sector"));
 	printf("node sector %llu btree %llu level %llu seq %016llx format key_u64s %u\n",
 	       (unsigned long long)n.sector,
-	       (unsigned long long)(bits64(get_le64(n.b + 24), 0, 4) |
-				    bits64(get_le64(n.b + 24), 9, 25) << 4),
-	       (unsigned long long)bits64(get_le64(n.b + 24), 4, 8),
-	       (unsigned long long)get_le64(n.b + 136), n.b[80]);
+	       (unsigned long long)(bits64(get_le64(n.b + BCH_NODE_FLAGS), 0, 4) |
+				    bits64(get_le64(n.b + BCH_NODE_FLAGS), 9, 25) << 4),
+	       (unsigned long long)bits64(get_le64(n.b + BCH_NODE_FLAGS), 4, 8),
+	       (unsigned long long)get_le64(n.b + BCH_NODE_SEQ), n.b[BCH_NODE_FORMAT]);
 	node_walk_keys(&n, print_key, &idx);
 	{
 		struct key_list c = { 0 };
@@ -654,17 +661,17 @@ static int cmd_node_child_ptr(int argc, char **argv)
 		struct node t;
 
 		node_load(&t, sector);
-		seq = get_le64(t.b + 136);
+		seq = get_le64(t.b + BCH_NODE_SEQ);
 		free(t.b);
 	}
 	node_load(&n, parse_u64(argv[0], "sector"));
-	if (!bits64(get_le64(n.b + 24), 4, 8))
+	if (!bits64(get_le64(n.b + BCH_NODE_FLAGS), 4, 8))
 		die("node at sector %llu is a leaf", (unsigned long long)n.sector);
 	node_live_keys(&n, &c);
 	if (want >= c.nr)
 		die("node at sector %llu has only %zu children", (unsigned long long)n.sector, c.nr);
 	r = &c.k[want];
-	bch_bkey_format_decode(n.b + 80, &f);
+	bch_bkey_format_decode(n.b + BCH_NODE_FORMAT, &f);
 	if (!bch_bkey_decode(&f, n.b + r->at, r->l.end - r->at, &k, &why))
 		die("key at node byte %zu: %s", r->at, why);
 	pe = first_ptr_entry(&k);
@@ -704,7 +711,7 @@ static int keys_find_fn(void *ctx, const uint8_t *entry, unsigned type, unsigned
 
 	(void)entry; (void)btree_id; (void)level; (void)payload; (void)err;
 	if (type == BCH_JSET_ENTRY_btree_keys && payload_bytes && !f->off) {
-		f->off = (size_t)byte_offset + 8;
+		f->off = (size_t)byte_offset + BCH_JSET_ENTRY_PAYLOAD;
 		f->bytes = payload_bytes;
 	}
 	return 0;
@@ -733,9 +740,11 @@ static void journal_scan(jset_fn fn, void *ctx)
 
 		dev_read(start, b, bucket_bytes);
 		while (off + BCH_JSET_HEADER_BYTES <= bucket_bytes) {
-			size_t bytes = BCH_JSET_HEADER_BYTES + (size_t)get_le32(b + off + 40) * 8;
+			size_t bytes = BCH_JSET_ENTRIES +
+				       (size_t)get_le32(b + off + BCH_JSET_U64S) * 8;
 
-			if (get_le64(b + off + 16) != sb.journal_magic || bytes > bucket_bytes - off) {
+			if (get_le64(b + off + BCH_JSET_MAGIC) != sb.journal_magic ||
+			    bytes > bucket_bytes - off) {
 				off += block;
 				continue;
 			}
@@ -753,27 +762,29 @@ static void journal_scan(jset_fn fn, void *ctx)
 
 static bool jset_csum_ok(const uint8_t *j, size_t bytes)
 {
-	unsigned type = get_le32(j + 36) & 15;
+	unsigned type = get_le32(j + BCH_JSET_FLAGS) & 15;
 	struct bch_csum c;
 
 	if (!bch_csum_type_valid(type) || bch_csum_type_is_encryption(type) ||
-	    bch_checksum(type, NULL, (struct bch_nonce){ { 0 } }, j + 16, bytes - 16, &c))
+	    bch_checksum(type, NULL, (struct bch_nonce){ { 0 } }, j + BCH_JSET_CSUM_FROM,
+			 bytes - BCH_JSET_CSUM_FROM, &c))
 		return false;
-	return bch_csum_eq(c, bch_csum_decode(j));
+	return bch_csum_eq(c, bch_csum_decode(j + BCH_JSET_CSUM));
 }
 
 static bool jset_list_fn(void *ctx, uint8_t *j, size_t bytes, uint64_t byte)
 {
 	struct keys_find f = { 0 };
 	struct bch_error err = { 0 };
-	bool flush = !(get_le32(j + 36) & (1u << 5));
+	bool flush = !(get_le32(j + BCH_JSET_FLAGS) & (1u << 5));
 
 	(void)ctx;
-	bch_jset_entries_walk(j + 56, bytes - 56, 56, "jset", keys_find_fn, &f, &err);
+	bch_jset_entries_walk(j + BCH_JSET_ENTRIES, bytes - BCH_JSET_ENTRIES, BCH_JSET_ENTRIES,
+			      "jset", keys_find_fn, &f, &err);
 	printf("jset seq=%llu sector=%llu byte=%llu bytes=%zu flush=%d csum=%s last_seq=%llu keys_off=%zu keys_bytes=%zu\n",
-	       (unsigned long long)get_le64(j + 24), (unsigned long long)byte / 512,
+	       (unsigned long long)get_le64(j + BCH_JSET_SEQ), (unsigned long long)byte / 512,
 	       (unsigned long long)byte, bytes, flush, jset_csum_ok(j, bytes) ? "ok" : "bad",
-	       (unsigned long long)(flush ? get_le64(j + 48) : 0), f.off, f.bytes);
+	       (unsigned long long)(flush ? get_le64(j + BCH_JSET_LAST_SEQ) : 0), f.off, f.bytes);
 	return true;
 }
 
@@ -799,15 +810,16 @@ static bool jset_poke_fn(void *ctx, uint8_t *j, size_t bytes, uint64_t byte)
 {
 	struct jpoke *p = ctx;
 
-	if (get_le64(j + 24) != p->seq)
+	if (get_le64(j + BCH_JSET_SEQ) != p->seq)
 		return true;
 	if (p->off + p->len > bytes)
 		die("jset %llu is %zu bytes: byte %llu + %zu is outside it",
 		    (unsigned long long)p->seq, bytes, (unsigned long long)p->off, p->len);
 	memcpy(j + p->off, p->hex, p->len);
 	if (p->fix)
-		csum_store(j, csum_of(get_le32(j + 36) & 15, (struct bch_nonce){ { 0 } },
-				      j + 16, bytes - 16, "jset"));
+		csum_store(j + BCH_JSET_CSUM,
+			   csum_of(get_le32(j + BCH_JSET_FLAGS) & 15, (struct bch_nonce){ { 0 } },
+				   j + BCH_JSET_CSUM_FROM, bytes - BCH_JSET_CSUM_FROM, "jset"));
 	dev_write(byte, j, bytes);
 	printf("jset %llu at sector %llu: wrote %zu byte(s) at jset byte %llu (device byte %llu)%s\n",
 	       (unsigned long long)p->seq, (unsigned long long)byte / 512, p->len,
