@@ -18,6 +18,7 @@
 
 struct jread {
 	struct bch_fs			*fs;
+	bool				positions_only;	/* a scan for appending: keep no entry */
 	struct bch_journal_entry	*e;
 	size_t				nr, size;
 	uint64_t			max_last_seq;
@@ -206,6 +207,11 @@ static int scan_bucket(struct jread *r, const uint8_t *b, size_t bucket_bytes,
 		note_position(&fs->journal, dev, idx, n.seq, off + ROUND_UP(bytes, block));
 		if (!n.csum_ok)
 			saw_bad = true;
+		if (r->positions_only) {
+			entry_free(&n);
+			off += ROUND_UP(bytes, block);
+			continue;
+		}
 		ret = jread_add(r, &n, err);
 		if (ret)
 			return ret;
@@ -659,7 +665,7 @@ static int scan_devices(struct bch_fs *fs, struct jread *r, struct bch_error *er
 
 int bch_journal_scan(struct bch_fs *fs, struct bch_error *err)
 {
-	struct jread r = { .fs = fs };
+	struct jread r = { .fs = fs, .positions_only = true };
 	int ret;
 
 	if (fs->journal.scanned)

@@ -157,6 +157,13 @@ void bch_key_updates_finish(struct bch_key_updates *u)
 		u->v[out++] = u->v[i];
 	}
 	u->nr = out;
+	/* give back the spare room (adding more later still works) */
+	struct bch_key_update *v = realloc(u->v, (out ? out : 1) * sizeof(*v));
+
+	if (v) {
+		u->v = v;
+		u->size = out ? out : 1;
+	}
 }
 
 void bch_key_updates_free(struct bch_key_updates *u)

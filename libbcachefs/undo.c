@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,42 +22,13 @@ uint64_t bch_undo_hash(const void *p, size_t len)
 	return XXH64(p, len, 0);
 }
 
-static size_t raw_size(const struct bch_undo *u)
+uint64_t bch_undo_raw_bytes(unsigned nr, const uint64_t *lens)
 {
-	size_t n = HDR_BYTES + 8;
+	uint64_t n = HDR_BYTES + 8;
 
-	for (unsigned i = 0; i < u->nr; i++)
-		n += REGION_HDR + u->r[i].len;
+	for (unsigned i = 0; i < nr; i++)
+		n += REGION_HDR + lens[i];
 	return n;
-}
-
-static uint8_t *serialize(const struct bch_undo *u, size_t *len)
-{
-	size_t n = raw_size(u), off = HDR_BYTES;
-	uint8_t *b = calloc(1, n);
-
-	if (!b)
-		return NULL;
-	memcpy(b, BCH_UNDO_MAGIC, 8);
-	put_le32(b + 8, BCH_UNDO_VERSION);
-	put_le32(b + 12, u->nr);
-	memcpy(b + 16, u->fs_uuid, 16);
-	put_le64(b + 32, u->created);
-	for (unsigned i = 0; i < u->nr; i++) {
-		const struct bch_undo_region *r = &u->r[i];
-
-		put_le32(b + off, r->dev);
-		memcpy(b + off + 8, r->dev_uuid, 16);
-		put_le64(b + off + 24, r->offset);
-		put_le64(b + off + 32, r->len);
-		put_le64(b + off + 40, r->after_hash);
-		put_le64(b + off + 48, bch_undo_hash(r->before, r->len));
-		memcpy(b + off + REGION_HDR, r->before, r->len);
-		off += REGION_HDR + r->len;
-	}
-	put_le64(b + off, bch_undo_hash(b, off));
-	*len = n;
-	return b;
 }
 
 static int write_all(int fd, const void *p, size_t len)
@@ -74,50 +46,168 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
-int bch_undo_write(const char *path, const struct bch_undo *u, struct bch_error *err)
-{
-	size_t raw_len, bound, clen;
-	uint8_t *raw = serialize(u, &raw_len), *z = NULL;
-	char tmp[4096], dir[4096];
-	int fd = -1, ret = 0;
+struct bch_undo_writer {
+	int		fd;
+	char		tmp[4096];
+	char		path[4096];
+	ZSTD_CCtx	*z;
+	XXH64_state_t	*hash;		/* of the raw stream, for the trailer */
+	uint8_t		*out;
+	size_t		out_size;
+};
 
-	if (!raw)
+/* compress p into the file; end: the last bytes of the stream */
+static int feed(struct bch_undo_writer *w, const void *p, size_t len, bool end,
+		struct bch_error *err)
+{
+	ZSTD_inBuffer in = { p, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer o = { w->out, w->out_size, 0 };
+
+		left = ZSTD_compressStream2(w->z, &o, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(left))
+			return bch_err(err, BCH_ERR_IO, "undo file: zstd: %s", ZSTD_getErrorName(left));
+		if (write_all(w->fd, w->out, o.pos))
+			return bch_err(err, BCH_ERR_IO, "cannot write undo file %s: %s", w->tmp,
+				       strerror(errno));
+	} while (end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+static int feed_hashed(struct bch_undo_writer *w, const void *p, size_t len,
+		       struct bch_error *err)
+{
+	XXH64_update(w->hash, p, len);
+	return feed(w, p, len, false, err);
+}
+
+void bch_undo_writer_abort(struct bch_undo_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlink(w->tmp);
+	}
+	ZSTD_freeCCtx(w->z);
+	if (w->hash)
+		XXH64_freeState(w->hash);
+	free(w->out);
+	free(w);
+}
+
+int bch_undo_writer_open(const char *path, const uint8_t fs_uuid[16], uint64_t created,
+			 unsigned nr, uint64_t raw_bytes, struct bch_undo_writer **out,
+			 struct bch_error *err)
+{
+	struct bch_undo_writer *w = calloc(1, sizeof(*w));
+	uint8_t hdr[HDR_BYTES] = { 0 };
+
+	*out = NULL;
+	if (!w)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory writing the undo file");
-	bound = ZSTD_compressBound(raw_len);
-	z = malloc(bound);
-	if (!z) {
-		ret = bch_err(err, BCH_ERR_NOMEM, "out of memory writing the undo file");
-		goto out;
+	w->fd = -1;
+	w->out_size = ZSTD_CStreamOutSize();
+	w->out = malloc(w->out_size);
+	w->z = ZSTD_createCCtx();
+	w->hash = XXH64_createState();
+	if (!w->out || !w->z || !w->hash) {
+		bch_undo_writer_abort(w);
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory writing the undo file");
 	}
-	clen = ZSTD_compress(z, bound, raw, raw_len, 3);
-	if (ZSTD_isError(clen)) {
-		ret = bch_err(err, BCH_ERR_IO, "undo file: zstd: %s", ZSTD_getErrorName(clen));
-		goto out;
+	/* the size up front, so the frame says it (the reader relies on that) */
+	ZSTD_CCtx_setParameter(w->z, ZSTD_c_compressionLevel, 3);
+	ZSTD_CCtx_setPledgedSrcSize(w->z, raw_bytes);
+	XXH64_reset(w->hash, 0);
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	snprintf(w->tmp, sizeof(w->tmp), "%s.tmp", path);
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		int e = errno;
+
+		bch_undo_writer_abort(w);
+		return bch_err(err, BCH_ERR_IO, "cannot write undo file %s.tmp: %s", path,
+			       strerror(e));
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, z, clen) || fsync(fd) || close(fd)) {
-		ret = bch_err(err, BCH_ERR_IO, "cannot write undo file %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
-		goto out;
+	memcpy(hdr, BCH_UNDO_MAGIC, 8);
+	put_le32(hdr + 8, BCH_UNDO_VERSION);
+	put_le32(hdr + 12, nr);
+	memcpy(hdr + 16, fs_uuid, 16);
+	put_le64(hdr + 32, created);
+	if (feed_hashed(w, hdr, sizeof(hdr), err)) {
+		bch_undo_writer_abort(w);
+		return -BCH_ERR_IO;
 	}
-	if (rename(tmp, path)) {
-		ret = bch_err(err, BCH_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		goto out;
+	*out = w;
+	return 0;
+}
+
+int bch_undo_writer_add(struct bch_undo_writer *w, const struct bch_undo_region *r,
+			struct bch_error *err)
+{
+	uint8_t h[REGION_HDR] = { 0 };
+
+	put_le32(h, r->dev);
+	memcpy(h + 8, r->dev_uuid, 16);
+	put_le64(h + 24, r->offset);
+	put_le64(h + 32, r->len);
+	put_le64(h + 40, r->after_hash);
+	put_le64(h + 48, bch_undo_hash(r->before, r->len));
+	return feed_hashed(w, h, sizeof(h), err) ?: feed_hashed(w, r->before, r->len, err);
+}
+
+int bch_undo_writer_commit(struct bch_undo_writer *w, struct bch_error *err)
+{
+	uint8_t trailer[8];
+	char dir[4096];
+	int fd, ret;
+
+	put_le64(trailer, XXH64_digest(w->hash));
+	ret = feed(w, trailer, sizeof(trailer), true, err);
+	if (!ret && (fsync(w->fd) || close(w->fd)))
+		ret = bch_err(err, BCH_ERR_IO, "cannot write undo file %s: %s", w->tmp,
+			      strerror(errno));
+	if (ret) {
+		bch_undo_writer_abort(w);
+		return ret;
+	}
+	w->fd = -1;
+	if (rename(w->tmp, w->path)) {
+		ret = bch_err(err, BCH_ERR_IO, "cannot rename %s to %s: %s", w->tmp, w->path,
+			      strerror(errno));
+		unlink(w->tmp);
+		bch_undo_writer_abort(w);
+		return ret;
 	}
 	/* the rename itself must be durable before the repair writes */
-	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", w->path);
 	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
 	}
-out:
-	free(raw);
-	free(z);
-	return ret;
+	bch_undo_writer_abort(w);
+	return 0;
+}
+
+int bch_undo_write(const char *path, const struct bch_undo *u, struct bch_error *err)
+{
+	struct bch_undo_writer *w;
+	uint64_t raw = HDR_BYTES + 8;
+	int ret;
+
+	for (unsigned i = 0; i < u->nr; i++)
+		raw += REGION_HDR + u->r[i].len;
+	ret = bch_undo_writer_open(path, u->fs_uuid, u->created, u->nr, raw, &w, err);
+	for (unsigned i = 0; !ret && i < u->nr; i++)
+		ret = bch_undo_writer_add(w, &u->r[i], err);
+	if (ret) {
+		bch_undo_writer_abort(w);
+		return ret;
+	}
+	return bch_undo_writer_commit(w, err);
 }
 
 static int parse(const uint8_t *b, size_t n, const char *path, struct bch_undo *u,

@@ -44,6 +44,22 @@ uint64_t bch_undo_hash(const void *p, size_t len);
 
 /* write atomically (temporary file, fsync, rename) */
 int bch_undo_write(const char *path, const struct bch_undo *u, struct bch_error *err);
+
+/*
+ * The same, a region at a time, so that no more than one region's saved
+ * bytes need be in memory: open (raw_bytes = bch_undo_raw_bytes() of the
+ * regions to come), add each region, commit (or abort, which removes the
+ * temporary file; commit and abort both free the writer).
+ */
+struct bch_undo_writer;
+uint64_t bch_undo_raw_bytes(unsigned nr, const uint64_t *lens);
+int bch_undo_writer_open(const char *path, const uint8_t fs_uuid[16], uint64_t created,
+			 unsigned nr, uint64_t raw_bytes, struct bch_undo_writer **w,
+			 struct bch_error *err);
+int bch_undo_writer_add(struct bch_undo_writer *w, const struct bch_undo_region *r,
+			struct bch_error *err);
+int bch_undo_writer_commit(struct bch_undo_writer *w, struct bch_error *err);
+void bch_undo_writer_abort(struct bch_undo_writer *w);
 int bch_undo_read(const char *path, struct bch_undo *u, struct bch_error *err);
 void bch_undo_free(struct bch_undo *u);
 

@@ -35,33 +35,45 @@ void bch_write_plan_free(struct bch_write_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* the current contents of every region the plan overwrites, one region at a time */
 static int save_undo(struct bch_fs *fs, const struct bch_write_plan *p, const char *path,
 		     struct bch_error *err)
 {
-	struct bch_undo u = { .created = (uint64_t)time(NULL), .nr = (unsigned)p->nr };
-	int ret = 0;
+	struct bch_undo_writer *w = NULL;
+	uint64_t *lens = calloc(p->nr ? p->nr : 1, sizeof(*lens));
+	size_t max = 0;
+	uint8_t *before = NULL;
+	int ret;
 
-	memcpy(u.fs_uuid, fs->sb->uuid, 16);
-	u.r = calloc(p->nr ? p->nr : 1, sizeof(*u.r));
-	if (!u.r)
+	if (!lens)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < p->nr; i++) {
+		lens[i] = p->ops[i].len;
+		if (p->ops[i].len > max)
+			max = p->ops[i].len;
+	}
+	before = malloc(max ? max : 1);
+	ret = before ? bch_undo_writer_open(path, fs->sb->uuid, (uint64_t)time(NULL),
+					    (unsigned)p->nr, bch_undo_raw_bytes((unsigned)p->nr, lens),
+					    &w, err)
+		     : bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < p->nr && !ret; i++) {
 		const struct bch_write_op *op = &p->ops[i];
-		struct bch_undo_region *r = &u.r[i];
+		struct bch_undo_region r = {
+			.dev = op->dev, .offset = op->offset, .len = op->len,
+			.after_hash = bch_undo_hash(op->buf, op->len), .before = before,
+		};
 
-		r->dev = op->dev;
-		memcpy(r->dev_uuid, fs->sb->members[op->dev].uuid, 16);
-		r->offset = op->offset;
-		r->len = op->len;
-		r->after_hash = bch_undo_hash(op->buf, op->len);
-		r->before = malloc(op->len);
-		ret = r->before ? bch_io_read(fs->devs[op->dev]->io, op->offset, r->before,
-					      op->len, err)
-				: bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		memcpy(r.dev_uuid, fs->sb->members[op->dev].uuid, 16);
+		ret = bch_io_read(fs->devs[op->dev]->io, op->offset, before, op->len, err) ?:
+		      bch_undo_writer_add(w, &r, err);
 	}
 	if (!ret)
-		ret = bch_undo_write(path, &u, err);
-	bch_undo_free(&u);
+		ret = bch_undo_writer_commit(w, err);
+	else
+		bch_undo_writer_abort(w);
+	free(before);
+	free(lens);
 	return ret;
 }
 
