@@ -74,6 +74,17 @@ struct fsck_ctx {
 	bool			collect;	/* keep every finding (repair) */
 	struct bch_finding	*found;
 	size_t			nr_found, found_size;
+	/*
+	 * Missing backpointers, by far the most numerous finding (all of them
+	 * when the btree was lost): kept in this short form for the repair
+	 */
+	struct fsck_bp_missing {
+		struct bpos		pos;
+		struct bch_backpointer	want;
+		uint64_t		bucket;
+		uint8_t			dev;
+	}			*bpm;
+	size_t			nr_bpm, bpm_size;
 	/* messages findings point at (their why), freed with them */
 	char			**notes;
 	size_t			nr_notes;

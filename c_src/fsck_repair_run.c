@@ -137,10 +137,20 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 		rs->fixed[f->kind]++;
 	}
 	/* everything else, from the check that saw the corrected alloc keys */
-	for (size_t i = 0; i < b->nr_found && !ret; i++) {
-		const struct bch_finding *f = &b->found[i];
+	for (size_t i = 0; i < b->nr_found + b->nr_bpm && !ret; i++) {
+		struct bch_finding missing;
+		const struct bch_finding *f = i < b->nr_found ? &b->found[i] : &missing;
 		bool fixed = false;
 
+		if (i >= b->nr_found) {
+			const struct fsck_bp_missing *m = &b->bpm[i - b->nr_found];
+
+			missing = (struct bch_finding){
+				.kind = BCH_F_bp_missing, .btree_id = BTREE_ID_backpointers,
+				.pos = m->pos, .dev = m->dev, .bucket = m->bucket,
+				.bp = m->want, .want = m->want,
+			};
+		}
 		if (f->kind == BCH_F_alloc_sectors_wrong)
 			continue;
 		if (fsck_problem(f->kind)->flags & PR_NOT_ERROR)
@@ -236,6 +246,8 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	} else {
 		b.found = c->found;
 		b.nr_found = c->nr_found;
+		b.bpm = c->bpm;
+		b.nr_bpm = c->nr_bpm;
 		b.chk.stats = c->chk.stats;
 	}
 	ret = ret ?: plan_updates(c, &b, &rs, fixes, nr_fixes, &r, err);

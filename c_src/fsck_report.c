@@ -20,7 +20,20 @@ int fsck_on_finding(void *ctx, const struct bch_finding *f)
 	unsigned version = c->fs->sb->version;
 
 	c->nr_findings++;
-	if (c->collect) {
+	if (c->collect && f->kind == BCH_F_bp_missing) {
+		if (c->nr_bpm == c->bpm_size) {
+			size_t ns = c->bpm_size ? c->bpm_size * 2 : 64;
+			struct fsck_bp_missing *n = realloc(c->bpm, ns * sizeof(*n));
+
+			if (!n)
+				return -BCH_ERR_NOMEM;
+			c->bpm = n;
+			c->bpm_size = ns;
+		}
+		c->bpm[c->nr_bpm++] = (struct fsck_bp_missing){
+			.pos = f->pos, .want = f->want, .bucket = f->bucket, .dev = (uint8_t)f->dev,
+		};
+	} else if (c->collect) {
 		if (c->nr_found == c->found_size) {
 			size_t ns = c->found_size ? c->found_size * 2 : 64;
 			struct bch_finding *n = realloc(c->found, ns * sizeof(*n));
@@ -288,4 +301,7 @@ void fsck_free_findings(struct fsck_ctx *c)
 	free(c->found);
 	c->found = NULL;
 	c->nr_found = c->found_size = 0;
+	free(c->bpm);
+	c->bpm = NULL;
+	c->nr_bpm = c->bpm_size = 0;
 }
