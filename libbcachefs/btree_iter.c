@@ -146,18 +146,33 @@ static void level_free(struct bch_iter_level *l)
 }
 
 static int level_set_node(struct bch_fs *fs, struct bch_iter_level *l,
-			  struct bch_btree_node *n, struct bch_error *err)
+			  struct bch_btree_node *n, bool with_journal, struct bch_error *err)
 {
 	int ret;
 
 	l->node = *n;
 	l->loaded = true;
 	l->idx = 0;
-	if (!n->level)
+	/* a leaf read without the journal is iterated as the node holds it */
+	if (!n->level && !with_journal)
 		return 0;
-	ret = bch_btree_node_overlay(fs, &l->node, &l->kids, &l->nr_kids, err) ?:
-	      check_kids_cover(fs, &l->node, l->kids, l->nr_kids, err);
+	ret = bch_btree_node_overlay(fs, &l->node, &l->kids, &l->nr_kids, err);
+	if (!ret && n->level)
+		ret = check_kids_cover(fs, &l->node, l->kids, l->nr_kids, err);
 	return ret;
+}
+
+/* the keys the iterator hands out from the current leaf */
+static const struct bkey *leaf_keys(const struct bch_btree_iter *it, size_t *nr)
+{
+	const struct bch_iter_level *l = &it->l[0];
+
+	if (it->no_journal) {
+		*nr = l->node.nr_keys;
+		return l->node.keys;
+	}
+	*nr = l->nr_kids;
+	return l->kids;
 }
 
 /* read child idx of parent level p, using and refilling the read-ahead */
@@ -255,20 +270,20 @@ static int descend(struct bch_btree_iter *it, unsigned lvl, bool seek, struct bc
 		if (ret)
 			return ret;
 		level_free(&it->l[lvl - 1]);
-		ret = level_set_node(it->fs, &it->l[lvl - 1], &child, err);
+		ret = level_set_node(it->fs, &it->l[lvl - 1], &child, !it->no_journal, err);
 		if (ret)
 			return ret;
 		lvl--;
 	}
 	it->leaf_idx = 0;
 	if (seek) {
-		const struct bch_btree_node *leaf = &it->l[0].node;
-		size_t lo = 0, hi = leaf->nr_keys;
+		size_t lo = 0, hi;
+		const struct bkey *keys = leaf_keys(it, &hi);
 
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
 
-			if (bpos_cmp(leaf->keys[mid].p, it->start) < 0)
+			if (bpos_cmp(keys[mid].p, it->start) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -332,7 +347,7 @@ static int iter_start(struct bch_btree_iter *it, struct bch_error *err)
 	if (ret)
 		return ret;
 	it->root_level = root.level;
-	ret = level_set_node(it->fs, &it->l[root.level], &root, err);
+	ret = level_set_node(it->fs, &it->l[root.level], &root, !it->no_journal, err);
 	if (ret)
 		return ret;
 	return descend(it, it->root_level, true, err);
@@ -346,32 +361,26 @@ int bch_btree_iter_next(struct bch_btree_iter *it, struct bkey *k, struct bch_er
 	if (!it->started && (ret = iter_start(it, err)))
 		return ret;
 	while (!it->done) {
-		const struct bch_btree_node *leaf = it->no_root ? NULL : &it->l[0].node;
-		const struct bkey *lk = leaf && it->leaf_idx < leaf->nr_keys ?
-			&leaf->keys[it->leaf_idx] : NULL;
-		const struct bkey *jk = it->j_idx < it->j_end ? &j->keys[it->j_idx].k : NULL;
 		const struct bkey *pick;
 
-		if (jk && leaf && bpos_cmp(jk->p, leaf->max_key) > 0)
-			jk = NULL;
-		if (!lk && !jk) {
-			if (it->no_root) {
+		if (it->no_root) {
+			/* no root node: the journal's keys are all there is */
+			if (it->j_idx >= it->j_end) {
 				it->done = true;
 				break;
 			}
-			ret = next_leaf(it, err);
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (jk && (!lk || bpos_cmp(jk->p, lk->p) <= 0)) {
-			if (lk && bpos_eq(jk->p, lk->p))
-				it->leaf_idx++;
-			it->j_idx++;
-			pick = jk;
+			pick = &j->keys[it->j_idx++].k;
 		} else {
-			it->leaf_idx++;
-			pick = lk;
+			size_t nr;
+			const struct bkey *keys = leaf_keys(it, &nr);
+
+			if (it->leaf_idx >= nr) {
+				ret = next_leaf(it, err);
+				if (ret)
+					return ret;
+				continue;
+			}
+			pick = &keys[it->leaf_idx++];
 		}
 		if (bpos_cmp(pick->p, it->end) > 0) {
 			it->done = true;

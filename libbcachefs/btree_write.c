@@ -657,56 +657,61 @@ static int acct_deltas(const struct bch_journal *j, struct bpos min, struct bpos
 }
 
 /*
- * Feed the keys of leaf l as they are after this commit: node keys, the
- * journal's (unclean filesystems), then the updates; the last one wins.
+ * Feed the keys of leaf l as they are after this commit: the node's keys
+ * with the journal overlaid (an unclean filesystem's replay, the rule the
+ * iterators use), then the updates, which win. Accounting keys are
+ * deltas: the node's counters, the journal's deltas, then ours, added.
  */
 static int feed_leaf(struct builder *nb, unsigned b, const struct bch_rw_leaf *l,
 		     const struct bch_key_updates *u, struct bch_error *err)
 {
 	struct bch_btree_rewrite *rw = nb->rw;
 	struct bch_fs *fs = rw->fs;
-	const struct bch_journal *j = &fs->journal;
 	struct bch_rw_btree *t = &rw->bt[b];
-	struct bch_btree_node n = { 0 };
+	struct bch_btree_node n = {
+		.btree_id = b, .min_key = l->x.min_key, .max_key = l->x.max_key,
+	};
 	struct acct_state acct = { 0 };
 	bool is_acct = b == BTREE_ID_accounting;
-	size_t ni = 0, ji, ui;
+	struct bkey *kids = NULL;
+	const struct bkey *keys = NULL;
+	size_t nr = 0, ki = 0, ui;
 	int ret = 0;
 
-	if (l->key && !t->replace) {
-		ret = bch_btree_node_read(fs, &l->x, &n, err);
-		if (ret)
-			return ret;
+	if (!t->replace) {
+		if (l->key) {
+			ret = bch_btree_node_read(fs, &l->x, &n, err);
+			if (ret)
+				return ret;
+		}
+		if (is_acct) {
+			keys = n.keys;
+			nr = n.nr_keys;
+			ret = acct_deltas(&fs->journal, l->x.min_key, l->x.max_key, &acct) ?
+				bch_err(err, BCH_ERR_NOMEM, "out of memory") : 0;
+		} else {
+			ret = bch_btree_node_overlay(fs, &n, &kids, &nr, err);
+			keys = kids;
+		}
 	}
-	ji = t->replace ? j->nr_keys : bch_journal_keys_lower_bound(j, b, 0, l->x.min_key);
 	ui = upd_lower_bound(u, b, l->x.min_key);
-	if (is_acct && !t->replace && acct_deltas(j, l->x.min_key, l->x.max_key, &acct)) {
-		ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 
 	while (!ret) {
-		const struct bkey *nk = ni < n.nr_keys ? &n.keys[ni] : NULL;
-		const struct bkey *jk = jkey_in(j, ji, b, l->x.max_key) ? &j->keys[ji].k : NULL;
+		const struct bkey *nk = ki < nr ? &keys[ki] : NULL;
 		const struct bch_key_update *uu = upd_in(u, ui, b, l->x.max_key) ? &u->v[ui] : NULL;
 		const struct bkey *ad = acct.i < acct.nr ? &acct.d[acct.i]->k : NULL;
-		struct bkey uk, pick;
+		const struct bkey *at_n, *at_u;
+		struct bkey uk;
 		const char *why;
 		struct bpos p;
 		bool have = false;
 
-		if (is_acct)
-			jk = NULL;	/* replayed as deltas (acct) instead */
 		if (uu)
 			bch_bkey_decode(&bch_bkey_format_current, uu->bytes,
 					bch_key_update_bytes(uu), &uk, &why);
 		/* the smallest position of the sources */
 		if (nk) {
 			p = nk->p;
-			have = true;
-		}
-		if (jk && (!have || bpos_cmp(jk->p, p) < 0)) {
-			p = jk->p;
 			have = true;
 		}
 		if (ad && (!have || bpos_cmp(ad->p, p) < 0)) {
@@ -719,28 +724,20 @@ static int feed_leaf(struct builder *nb, unsigned b, const struct bch_rw_leaf *l
 		}
 		if (!have)
 			break;
-		const struct bkey *at_n = nk && bpos_eq(nk->p, p) ? nk : NULL;
-		const struct bkey *at_u = uu && bpos_eq(uk.p, p) ? &uk : NULL;
-
-		ni += !!at_n;
+		at_n = nk && bpos_eq(nk->p, p) ? nk : NULL;
+		at_u = uu && bpos_eq(uk.p, p) ? &uk : NULL;
+		ki += !!at_n;
 		ui += !!at_u;
 		if (is_acct) {
 			ret = acct_merge(nb, at_n, &acct, p, at_u, err);
 			continue;
 		}
-		pick = at_n ? *at_n : (struct bkey){ .type = KEY_TYPE_deleted };
-		if (jk && bpos_eq(jk->p, p)) {
-			pick = *jk;
-			ji++;
-		}
-		if (at_u)
-			pick = *at_u;
-		if (pick.type == KEY_TYPE_deleted)
+		if (at_u ? at_u->type == KEY_TYPE_deleted : !at_n)
 			continue;
-		ret = builder_add(nb, &pick, err);
+		ret = builder_add(nb, at_u ?: at_n, err);
 	}
-out:
 	free(acct.d);
+	free(kids);
 	bch_btree_node_free(&n);
 	return ret;
 }
