@@ -1131,9 +1131,13 @@ const char *bch_alloc_correction(const struct bch_alloc_v4 *a, const uint64_t pt
 		return "stripe sectors are not corrected by this tool";
 	if (dirty + a->stripe_sectors > bucket_size || cached > bucket_size)
 		return "the pointers add up to more than the bucket holds";
-	/* only counters whose bucket keeps its data type: no freespace change */
-	if (a->data_type == BCH_DATA_cached ? (!cached || dirty)
-					    : (!a->dirty_sectors || !dirty))
+	/*
+	 * only counters that keep the bucket's stored data type (so no index
+	 * entry changes): a user or btree bucket whose counters say empty but
+	 * whose pointers hold data gets them back, one the pointers left empty
+	 * is not emptied here
+	 */
+	if (a->data_type == BCH_DATA_cached ? (!cached || dirty) : !dirty)
 		return "the correction would change the bucket's data type";
 	if (a->data_type != BCH_DATA_user && a->data_type != BCH_DATA_btree &&
 	    a->data_type != BCH_DATA_cached)
