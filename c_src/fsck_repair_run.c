@@ -58,6 +58,15 @@ static bool decide(struct fsck_ctx *c, struct repair_state *rs, enum bch_finding
 	return rs->decide[k] == YES;
 }
 
+/* will a derived btree with unreadable nodes be rebuilt? */
+static bool rebuild_pending(const struct fsck_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_found; i++)
+		if (c->found[i].kind == BCH_F_node_unreadable && c->found[i].rebuildable)
+			return true;
+	return false;
+}
+
 static int cmp_fix(const void *a, const void *b)
 {
 	const struct bch_alloc_fix *x = a, *y = b;
@@ -199,6 +208,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	struct fsck_ctx b = { 0 };
 	struct fsck_repair r;
 	struct bch_io_fault fault;
+	bool rebuilding;
 	char undo_buf[512];
 	const char *undo = NULL;
 	uint64_t after = 0;
@@ -216,6 +226,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	}
 
 	/* alloc counters first: everything derived from them is checked again */
+	rebuilding = rebuild_pending(c);
 	for (size_t i = 0; i < c->nr_found; i++) {
 		const struct bch_finding *f = &c->found[i];
 		const char *why;
@@ -226,6 +237,13 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 			fsck_repair_alloc_fix(f, &c->chk.geom, &fixes[nr_fixes]) :
 			c->o->mode == MODE_PREEN ?
 			"alloc corrections are not made unattended (-p); run fsck -y" : "declined";
+		/*
+		 * a btree bucket emptied by nodes lost below an unreadable one:
+		 * freed by the rebuild's bookkeeping, not by a correction
+		 */
+		if (why && f->alloc.data_type == BCH_DATA_btree && rebuilding &&
+		    c->o->mode != MODE_PREEN)
+			continue;
 		if (why) {
 			fprintf(stderr, "bcachefs: not repairing alloc key %u:%" PRIu64 ": %s\n",
 				f->dev, f->bucket, why);

@@ -11,6 +11,7 @@
 #include "fsck.h"
 #include "fsck_ctx.h"
 #include "json_compat.h"
+#include "vec.h"
 
 /* ---- findings ---- */
 
@@ -21,29 +22,19 @@ int fsck_on_finding(void *ctx, const struct bch_finding *f)
 
 	c->nr_findings++;
 	if (c->collect && f->kind == BCH_F_bp_missing) {
-		if (c->nr_bpm == c->bpm_size) {
-			size_t ns = c->bpm_size ? c->bpm_size * 2 : 64;
-			struct fsck_bp_missing *n = realloc(c->bpm, ns * sizeof(*n));
+		struct fsck_bp_missing *m = BCH_VEC_PUSH(c->bpm, c->nr_bpm, c->bpm_size);
 
-			if (!n)
-				return -BCH_ERR_NOMEM;
-			c->bpm = n;
-			c->bpm_size = ns;
-		}
-		c->bpm[c->nr_bpm++] = (struct fsck_bp_missing){
+		if (!m)
+			return -BCH_ERR_NOMEM;
+		*m = (struct fsck_bp_missing){
 			.pos = f->pos, .want = f->want, .bucket = f->bucket, .dev = (uint8_t)f->dev,
 		};
 	} else if (c->collect) {
-		if (c->nr_found == c->found_size) {
-			size_t ns = c->found_size ? c->found_size * 2 : 64;
-			struct bch_finding *n = realloc(c->found, ns * sizeof(*n));
+		struct bch_finding *n = BCH_VEC_PUSH(c->found, c->nr_found, c->found_size);
 
-			if (!n)
-				return -BCH_ERR_NOMEM;
-			c->found = n;
-			c->found_size = ns;
-		}
-		c->found[c->nr_found++] = *f;
+		if (!n)
+			return -BCH_ERR_NOMEM;
+		*n = *f;
 	}
 	if (c->jfindings) {
 		json_object *j = json_object_new_object();

@@ -13,6 +13,7 @@
 #include "fs.h"
 #include "lru.h"
 #include "rebuild.h"
+#include "vec.h"
 
 /* ---- devices, clocks, positions ---- */
 
@@ -408,27 +409,13 @@ struct book {
 	size_t				nr_carve, size_carve;
 };
 
-#define GROW(arr, nr, size)							\
-	({									\
-		int _r = 0;							\
-		if ((nr) == (size)) {						\
-			size_t _ns = (size) ? (size) * 2 : 64;			\
-			void *_n = realloc((arr), _ns * sizeof(*(arr)));	\
-			if (_n) {						\
-				(arr) = _n;					\
-				(size) = _ns;					\
-			} else {						\
-				_r = -BCH_ERR_NOMEM;				\
-			}							\
-		}								\
-		_r;								\
-	})
-
 static int bucket_add(struct book *bk, unsigned dev, uint64_t bucket, int64_t n)
 {
-	if (GROW(bk->b, bk->nr_b, bk->size_b))
+	struct bucket_delta *d = BCH_VEC_PUSH(bk->b, bk->nr_b, bk->size_b);
+
+	if (!d)
 		return -BCH_ERR_NOMEM;
-	bk->b[bk->nr_b++] = (struct bucket_delta){ .dev = (uint8_t)dev, .bucket = bucket, .nodes = n };
+	*d = (struct bucket_delta){ .dev = (uint8_t)dev, .bucket = bucket, .nodes = n };
 	return 0;
 }
 
@@ -440,11 +427,12 @@ static int acct_add_delta(struct book *bk, struct bpos pos, unsigned nr, const i
 				bk->acct[i].v[j] += v[j];
 			return 0;
 		}
-	if (GROW(bk->acct, bk->nr_acct, bk->size_acct))
+	struct acct_delta *d = BCH_VEC_PUSH(bk->acct, bk->nr_acct, bk->size_acct);
+
+	if (!d)
 		return -BCH_ERR_NOMEM;
-	bk->acct[bk->nr_acct] = (struct acct_delta){ .pos = pos, .nr = nr };
-	memcpy(bk->acct[bk->nr_acct].v, v, nr * sizeof(*v));
-	bk->nr_acct++;
+	*d = (struct acct_delta){ .pos = pos, .nr = nr };
+	memcpy(d->v, v, nr * sizeof(*v));
 	return 0;
 }
 
@@ -532,9 +520,9 @@ static int gens_set(struct book *bk, unsigned dev, uint64_t b, uint8_t gen,
 		struct bkey k;
 		int ret;
 
-		if (GROW(bk->gens, bk->nr_gens, bk->size_gens))
+		g = BCH_VEC_PUSH(bk->gens, bk->nr_gens, bk->size_gens);
+		if (!g)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		g = &bk->gens[bk->nr_gens++];
 		memset(g, 0, sizeof(*g));
 		g->pos = pos;
 		ret = lookup(bk->lc, bk->u0, BTREE_ID_bucket_gens, pos, &k, buf, err);
@@ -558,9 +546,11 @@ static int carve_out(struct book *bk, unsigned dev, uint64_t off, struct bch_err
 		return ret;
 	if (k.p.offset - k.size > off || k.p.offset <= off)
 		return 0;	/* not indexed as free: nothing to take out */
-	if (GROW(bk->carve, bk->nr_carve, bk->size_carve))
+	struct carve *cv = BCH_VEC_PUSH(bk->carve, bk->nr_carve, bk->size_carve);
+
+	if (!cv)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-	bk->carve[bk->nr_carve++] = (struct carve){ .key = k.p, .size = k.size, .off = off };
+	*cv = (struct carve){ .key = k.p, .size = k.size, .off = off };
 	return 0;
 }
 
@@ -742,9 +732,11 @@ static int census_key(void *ctx, unsigned btree_id, unsigned level, const struct
 	if (!level || bch_btree_ptr_decode(k, &info))
 		return 0;
 	for (unsigned i = 0; i < info.nr_ptrs; i++) {
-		if (GROW(c->sector, c->nr, c->size))
+		uint64_t *v = BCH_VEC_PUSH(c->sector, c->nr, c->size);
+
+		if (!v)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		c->sector[c->nr++] = (uint64_t)info.ptrs[i].dev << 56 | info.ptrs[i].offset;
+		*v = (uint64_t)info.ptrs[i].dev << 56 | info.ptrs[i].offset;
 	}
 	return 0;
 }
@@ -820,11 +812,13 @@ int bch_btree_orphan_buckets(struct bch_lookup_cache *lc, const struct bch_key_u
 		known_sectors = known * fs->btree_node_size;
 		if (a.dirty_sectors <= known_sectors)
 			continue;
-		if (GROW(*out, *nr, size)) {
+		struct bch_orphan_bucket *o = BCH_VEC_PUSH(*out, *nr, size);
+
+		if (!o) {
 			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
 			break;
 		}
-		(*out)[(*nr)++] = (struct bch_orphan_bucket){
+		*o = (struct bch_orphan_bucket){
 			.dev = (uint8_t)k.p.inode, .bucket = k.p.offset, .btree_id = (uint8_t)lost_btree,
 			.nodes = now.dirty_sectors > known_sectors ?
 				(uint32_t)((now.dirty_sectors - known_sectors) / fs->btree_node_size) : 0,

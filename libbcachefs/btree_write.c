@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "rebuild.h"
 #include "write_plan.h"
+#include "vec.h"
 
 /* new nodes are filled to this share of their size, leaving room to grow */
 #define FILL_NUM	3
@@ -102,32 +103,22 @@ static uint8_t *key_dup(const struct bkey *k)
 
 static int push_new_node(struct bch_btree_rewrite *rw, const struct bch_new_node *n)
 {
-	if (rw->nr_nodes == rw->nodes_size) {
-		size_t ns = rw->nodes_size ? rw->nodes_size * 2 : 64;
-		struct bch_new_node *v = realloc(rw->nodes, ns * sizeof(*v));
+	struct bch_new_node *v = BCH_VEC_PUSH(rw->nodes, rw->nr_nodes, rw->nodes_size);
 
-		if (!v)
-			return -BCH_ERR_NOMEM;
-		rw->nodes = v;
-		rw->nodes_size = ns;
-	}
-	rw->nodes[rw->nr_nodes++] = *n;
+	if (!v)
+		return -BCH_ERR_NOMEM;
+	*v = *n;
 	return 0;
 }
 
 static int push_freed(struct bch_btree_rewrite *rw, unsigned btree_id, unsigned level,
 		      struct bpos max_key, const struct bch_btree_ptr_info *ptr)
 {
-	if (rw->nr_freed == rw->freed_size) {
-		size_t ns = rw->freed_size ? rw->freed_size * 2 : 64;
-		struct bch_old_node *v = realloc(rw->freed, ns * sizeof(*v));
+	struct bch_old_node *v = BCH_VEC_PUSH(rw->freed, rw->nr_freed, rw->freed_size);
 
-		if (!v)
-			return -BCH_ERR_NOMEM;
-		rw->freed = v;
-		rw->freed_size = ns;
-	}
-	rw->freed[rw->nr_freed++] = (struct bch_old_node){
+	if (!v)
+		return -BCH_ERR_NOMEM;
+	*v = (struct bch_old_node){
 		.btree_id = (uint8_t)btree_id, .level = (uint8_t)level,
 		.max_key = max_key, .ptr = *ptr,
 	};
@@ -146,23 +137,14 @@ static int shape_add_leaf(struct shape_ctx *c, const struct bch_node_expect *x,
 			  const struct bkey *k)
 {
 	struct bch_rw_btree *t = c->t;
+	struct bch_rw_leaf *l = BCH_VEC_PUSH(t->leaves, t->nr_leaves, c->leaves_size);
 
-	if (t->nr_leaves == c->leaves_size) {
-		size_t ns = c->leaves_size ? c->leaves_size * 2 : 64;
-		struct bch_rw_leaf *v = realloc(t->leaves, ns * sizeof(*v));
-
-		if (!v)
-			return -BCH_ERR_NOMEM;
-		t->leaves = v;
-		c->leaves_size = ns;
-	}
-	memset(&t->leaves[t->nr_leaves], 0, sizeof(t->leaves[0]));
-	t->leaves[t->nr_leaves].x = *x;
-	t->leaves[t->nr_leaves].key = k ? key_dup(k) : NULL;
-	if (k && !t->leaves[t->nr_leaves].key)
+	if (!l)
 		return -BCH_ERR_NOMEM;
-	t->nr_leaves++;
-	return 0;
+	memset(l, 0, sizeof(*l));
+	l->x = *x;
+	l->key = k ? key_dup(k) : NULL;
+	return k && !l->key ? -BCH_ERR_NOMEM : 0;
 }
 
 /* an old node the new tree will not reference */
@@ -171,17 +153,11 @@ static int shape_push_node(struct shape_ctx *c, unsigned btree_id, unsigned leve
 			   struct bch_error *err)
 {
 	struct bch_rw_btree *t = c->t;
+	struct bch_old_node *v = BCH_VEC_PUSH(t->interior, t->nr_interior, c->interior_size);
 
-	if (t->nr_interior == c->interior_size) {
-		size_t ns = c->interior_size ? c->interior_size * 2 : 16;
-		struct bch_old_node *v = realloc(t->interior, ns * sizeof(*v));
-
-		if (!v)
-			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		t->interior = v;
-		c->interior_size = ns;
-	}
-	t->interior[t->nr_interior++] = (struct bch_old_node){
+	if (!v)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	*v = (struct bch_old_node){
 		.btree_id = (uint8_t)btree_id, .level = (uint8_t)level,
 		.max_key = max_key, .ptr = *ptr,
 	};

@@ -12,6 +12,7 @@
 #include "extents.h"
 #include "lru.h"
 #include "super.h"
+#include "vec.h"
 
 static const char * const finding_names[BCH_F_NR] = {
 	[BCH_F_alloc_invalid_bucket]		= "alloc_invalid_bucket",
@@ -114,23 +115,7 @@ void bch_check_exit(struct bch_check *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* grow an array by one element; returns the new slot or NULL */
-static void *push(void **arr, size_t *nr, size_t *size, size_t elem)
-{
-	if (*nr == *size) {
-		size_t ns = *size ? *size * 2 : 64;
-		void *n = realloc(*arr, ns * elem);
-
-		if (!n)
-			return NULL;
-		*arr = n;
-		*size = ns;
-	}
-	return (char *)*arr + (*nr)++ * elem;
-}
-
-#define PUSH(c, name) \
-	push((void **)&(c)->name, &(c)->nr_##name, &(c)->name##_size, sizeof(*(c)->name))
+#define PUSH(c, name) BCH_VEC_PUSH((c)->name, (c)->nr_##name, (c)->name##_size)
 
 static int report(struct bch_check *c, struct bch_finding *f)
 {
@@ -438,7 +423,7 @@ static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cu
 			continue;
 		}
 		sums[bp_counter(bp.data_type)] += bp.bucket_len;
-		if (!push((void **)&bb->v, &bb->nr, &bb->size, sizeof(*bb->v)))
+		if (!BCH_VEC_PUSH(bb->v, bb->nr, bb->size))
 			return -BCH_ERR_NOMEM;
 		bb->v[bb->nr - 1] = (struct bch_check_bp){ .pos = cur->k.p, .bp = bp };
 	}

@@ -4,6 +4,7 @@
 
 #include "bkey.h"
 #include "key_updates.h"
+#include "vec.h"
 
 #define CHUNK_BYTES	(1u << 20)
 
@@ -34,43 +35,31 @@ static int push(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 
 	if (k->val_bytes % 8 || k->val_bytes > BKEY_VAL_U64S_MAX * 8)
 		return -BCH_ERR_INVAL;
-	if (u->nr == u->size) {
-		size_t ns = u->size ? u->size * 2 : 64;
-
-		n = realloc(u->v, ns * sizeof(*n));
-		if (!n)
-			return -BCH_ERR_NOMEM;
-		u->v = n;
-		u->size = ns;
-	}
-	n = &u->v[u->nr];
-	n->bytes = key_bytes(u, bytes);
-	if (!n->bytes)
+	n = BCH_VEC_PUSH(u->v, u->nr, u->size);
+	if (!n)
 		return -BCH_ERR_NOMEM;
+	n->bytes = key_bytes(u, bytes);
+	if (!n->bytes) {
+		u->nr--;
+		return -BCH_ERR_NOMEM;
+	}
 	bch_bkey_encode_unpacked(n->bytes, k);
 	if (k->val_bytes)
 		memcpy(n->bytes + BKEY_U64S * 8, k->val, k->val_bytes);
 	n->btree_id = (uint8_t)btree_id;
 	n->level = (uint8_t)level;
 	n->order = u->next_order++;
-	u->nr++;
 	return 0;
 }
 
 int bch_key_updates_borrow(struct bch_key_updates *u, const struct bch_key_update *k)
 {
-	if (u->nr == u->size) {
-		size_t ns = u->size ? u->size * 2 : 64;
-		struct bch_key_update *n = realloc(u->v, ns * sizeof(*n));
+	struct bch_key_update *n = BCH_VEC_PUSH(u->v, u->nr, u->size);
 
-		if (!n)
-			return -BCH_ERR_NOMEM;
-		u->v = n;
-		u->size = ns;
-	}
-	u->v[u->nr] = *k;
-	u->v[u->nr].order = u->next_order++;
-	u->nr++;
+	if (!n)
+		return -BCH_ERR_NOMEM;
+	*n = *k;
+	n->order = u->next_order++;
 	return 0;
 }
 
