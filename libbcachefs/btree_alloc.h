@@ -5,7 +5,7 @@
  * the accounting (dev_data_type, replicas, btree). Upstream does this in
  * its alloc and btree-pointer triggers; we compute the same key updates.
  * bcachefs-format.md §7.5-7.11 (upstream alloc_background.c
- * bch2_trigger_alloc(), buckets.c, disk_accounting.c).
+ * the alloc trigger; buckets.c, disk_accounting.c).
  */
 #ifndef BCH_BTREE_ALLOC_H
 #define BCH_BTREE_ALLOC_H

@@ -1,6 +1,6 @@
 /*
  * New btree node images (bcachefs-format.md §5.2, §5.3, §5.8; upstream
- * btree_io.c __bch2_btree_node_write() for the first write of a node).
+ * btree_io.c, the node write, for the first write of a node).
  */
 #include <string.h>
 
@@ -25,7 +25,7 @@ void bch_btree_node_format(const struct bpos *min_key, const struct bpos *max_ke
 	/*
 	 * Sizes as upstream plans them for a node: from 0 (whiteouts), and up
 	 * to 16 times the largest so merged extents still pack (upstream
-	 * bkey.c, bch2_bkey_format_init() and the slack in _done()).
+	 * bkey.c, the format state's init and the slack given at its end).
 	 */
 	s.min[BKEY_FIELD_SIZE] = 0;
 	if (s.max[BKEY_FIELD_SIZE])

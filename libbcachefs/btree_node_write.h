@@ -2,8 +2,8 @@
  * Building a new btree node image: node header, bkey_format chosen for
  * its keys, one bset with the keys packed, encrypted and checksummed the
  * way the reader (btree_node.c) expects. bcachefs-format.md §5.2-5.3,
- * §5.8 (upstream libbcachefs/btree_io.c __bch2_btree_node_write(),
- * btree_update_interior.c bch2_btree_calc_format()).
+ * §5.8 (upstream libbcachefs/btree_io.c, the node write;
+ * btree_update_interior.c, the node format calculation).
  */
 #ifndef BCH_BTREE_NODE_WRITE_H
 #define BCH_BTREE_NODE_WRITE_H
