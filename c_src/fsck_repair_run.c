@@ -278,7 +278,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	ret = fsck_repair_commit(c->fs, &r, undo, c->o->inject_fault ? &fault : NULL, err);
 	if (ret)
 		goto out;
-	if (r.u.nr && c->out) {
+	if (r.info.nr_writes && c->out) {
 		fprintf(c->out, "repair: %zu key updates (+%zu of bookkeeping) written into %u btree%s: %zu new nodes, %zu freed; clean shutdown at journal entry %" PRIu64 " (%u writes)\n",
 			r.info.nr_updates, r.info.nr_bookkeeping, r.info.nr_btrees,
 			r.info.nr_btrees == 1 ? "" : "s", r.info.nr_nodes, r.info.nr_freed,
@@ -297,10 +297,10 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	}
 
 	/* nothing was written: every finding is still there */
-	if (!r.u.nr)
+	if (!r.info.nr_writes)
 		after = c->nr_findings;
 	/* read it back as recovery would: what is left? */
-	if (r.u.nr) {
+	if (r.info.nr_writes) {
 		bch_fs_close(c->fs);
 		c->fs = open_fs(devs, nr_devs, c->o->passphrase_file, false, &status);
 		if (!c->fs) {
@@ -318,7 +318,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	 * what is left is what the check finds afterwards (an alloc correction
 	 * declined here may have been made by a rebuild's bookkeeping)
 	 */
-	ret = after ? EXIT_UNCORRECTED : r.u.nr ? EXIT_FIXED : EXIT_OK;
+	ret = after ? EXIT_UNCORRECTED : r.info.nr_writes ? EXIT_FIXED : EXIT_OK;
 out:
 	if (b.found != c->found)
 		fsck_free_findings(&b);

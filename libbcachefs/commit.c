@@ -299,6 +299,9 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 	      settle(&rw, &lc, u, devs, &all, &book, &slots, info, err);
 	if (ret)
 		goto out;
+	/* the bookkeeping is done looking things up; all holds u's keys now */
+	bch_lookup_cache_exit(&lc);
+	bch_key_updates_drop_list(u);
 	/* the real run: the same layout, now built into the slots */
 	dry_nodes = rw.nr_nodes;
 	rw.slots = slots;
@@ -318,6 +321,10 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 	info->keys_written = rw.keys_written;
 	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
 		info->nr_btrees += rw.bt[b].new_root;
+	/* the keys are in the new nodes now: their sets go before the writing */
+	bch_key_updates_free(&all);
+	bch_key_updates_free(&book);
+	bch_key_updates_free(u);
 
 	ret = install_roots(&rw, err) ?:
 	      bch_journal_write_prepare_clean(fs, &jw, &cu.journal_bucket_idx,

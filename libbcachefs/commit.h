@@ -47,7 +47,8 @@ struct bch_btree_commit_info {
 };
 
 /*
- * Write updates u (finished here) into the btrees copy-on-write
+ * Write updates u (finished here, and freed once they are in the new
+ * nodes: info says how many there were) into the btrees copy-on-write
  * (btree_write.h), with the bookkeeping of the nodes written and freed
  * (btree_alloc.h), and leave the filesystem clean: new nodes first, then
  * the journal entry of a clean shutdown, then every superblock copy,

@@ -173,3 +173,10 @@ void bch_key_updates_drop_btree(struct bch_key_updates *u, unsigned btree_id)
 			u->v[out++] = u->v[i];
 	u->nr = out;
 }
+
+void bch_key_updates_drop_list(struct bch_key_updates *u)
+{
+	free(u->v);
+	u->v = NULL;
+	u->nr = u->size = 0;
+}

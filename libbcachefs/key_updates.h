@@ -37,6 +37,11 @@ int bch_key_updates_add(struct bch_key_updates *u, unsigned btree_id, unsigned l
  * other set's, which must outlive this one and not change meanwhile.
  */
 int bch_key_updates_borrow(struct bch_key_updates *u, const struct bch_key_update *k);
+/*
+ * Drop the list of updates but keep their key bytes, for another set
+ * that borrowed them (its entries stay valid until bch_key_updates_free)
+ */
+void bch_key_updates_drop_list(struct bch_key_updates *u);
 /* drop every update of one btree (finished or not) */
 void bch_key_updates_drop_btree(struct bch_key_updates *u, unsigned btree_id);
 /* delete whatever is at p (size: for extents-style btrees, the key's size) */
