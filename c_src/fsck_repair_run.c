@@ -283,6 +283,9 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 			r.info.nr_updates, r.info.nr_bookkeeping, r.info.nr_btrees,
 			r.info.nr_btrees == 1 ? "" : "s", r.info.nr_nodes, r.info.nr_freed,
 			r.info.journal_seq, r.info.nr_writes);
+		if (c->o->verbose)
+			fprintf(c->out, "repair: %" PRIu64 " keys in the new nodes; the bookkeeping settled after %u layouts\n",
+				r.info.keys_written, r.info.iterations);
 		if (undo)
 			fprintf(c->out, "undo file: %s (restore with: bcachefs undo %s DEV...)\n",
 				undo, undo);

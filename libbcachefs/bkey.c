@@ -151,6 +151,21 @@ void bch_bkey_encode_unpacked(void *p, const struct bkey *k)
 	bpos_encode(b + 20, k->p);
 }
 
+size_t bch_bkey_write_unpacked(void *p, const struct bkey *k)
+{
+	bch_bkey_encode_unpacked(p, k);
+	if (k->val_bytes)
+		memcpy((uint8_t *)p + BKEY_U64S * 8, k->val, k->val_bytes);
+	return BKEY_U64S * 8 + k->val_bytes;
+}
+
+void bch_bkey_read_unpacked(const uint8_t *p, struct bkey *k)
+{
+	const char *why;
+
+	bch_bkey_decode(&bch_bkey_format_current, p, (size_t)p[0] * 8, k, &why);
+}
+
 int bch_bpos_parse(const char *s, struct bpos *p)
 {
 	unsigned long long i, o;

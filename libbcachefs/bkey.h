@@ -30,6 +30,14 @@ int bch_bpos_parse(const char *s, struct bpos *p);
 void bch_bkey_encode_unpacked(void *p, const struct bkey *k);
 
 /*
+ * A whole key kept in memory unpacked (header, then value): written at p
+ * (BKEY_U64S * 8 + val_bytes bytes, returned), and read back by
+ * bch_bkey_read_unpacked(), whose value then points into p.
+ */
+size_t bch_bkey_write_unpacked(void *p, const struct bkey *k);
+void bch_bkey_read_unpacked(const uint8_t *p, struct bkey *k);
+
+/*
  * Choosing a format for a set of keys: the running minimum and maximum of
  * each packed field over everything added (upstream bkey.c
  * bch2_bkey_format_init/_add_key/_add_pos/_done).

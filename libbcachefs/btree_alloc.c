@@ -149,12 +149,9 @@ static int upd_next(const struct bch_key_updates *u, unsigned btree, struct bpos
 
 	for (; lo < u->nr && u->v[lo].btree_id == btree && !u->v[lo].level &&
 	       bpos_cmp(bch_key_update_pos(&u->v[lo]), end) <= 0; lo++) {
-		const char *why;
-
 		if (u->v[lo].bytes[2] == KEY_TYPE_deleted)
 			continue;
-		bch_bkey_decode(&bch_bkey_format_current, u->v[lo].bytes,
-				bch_key_update_bytes(&u->v[lo]), k, &why);
+		bch_bkey_read_unpacked(u->v[lo].bytes, k);
 		return 1;
 	}
 	return 0;
@@ -182,12 +179,10 @@ static int lookup(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
 		  struct bch_error *err)
 {
 	ssize_t i = upd_find(u0, btree, p);
-	const char *why;
 	int ret;
 
 	if (i >= 0) {
-		bch_bkey_decode(&bch_bkey_format_current, u0->v[i].bytes,
-				bch_key_update_bytes(&u0->v[i]), k, &why);
+		bch_bkey_read_unpacked(u0->v[i].bytes, k);
 		if (k->type == KEY_TYPE_deleted)
 			return 0;
 	} else {
@@ -794,7 +789,6 @@ int bch_btree_orphan_buckets(struct bch_lookup_cache *lc, const struct bch_key_u
 
 		ssize_t fix = upd_find(u0, BTREE_ID_alloc, k.p);
 		struct bch_alloc_v4 now;
-		const char *why;
 		uint64_t known_sectors;
 
 		if (!m || bch_alloc_decode(&k, &a, NULL) || a.data_type != BCH_DATA_btree)
@@ -802,8 +796,7 @@ int bch_btree_orphan_buckets(struct bch_lookup_cache *lc, const struct bch_key_u
 		now = a;
 		/* the counters as the repair leaves them (an alloc correction) */
 		if (fix >= 0) {
-			bch_bkey_decode(&bch_bkey_format_current, u0->v[fix].bytes,
-					bch_key_update_bytes(&u0->v[fix]), &k, &why);
+			bch_bkey_read_unpacked(u0->v[fix].bytes, &k);
 			if (bch_alloc_decode(&k, &now, NULL))
 				now = a;
 		}

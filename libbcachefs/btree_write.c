@@ -38,64 +38,38 @@ static void keylist_free(struct keylist *l)
 
 static int keylist_push(struct keylist *l, const struct bkey *k)
 {
-	size_t bytes = BKEY_U64S * 8 + k->val_bytes;
+	size_t at = l->len, *off = BCH_VEC_PUSH(l->off, l->nr, l->off_size);
+	uint8_t *p = off ? bch_buf_append(&l->buf, &l->len, &l->size,
+					  BKEY_U64S * 8 + k->val_bytes) : NULL;
 
-	if (l->len + bytes > l->size) {
-		size_t ns = l->size ? l->size * 2 : 4096;
-		uint8_t *n;
-
-		while (ns < l->len + bytes)
-			ns *= 2;
-		n = realloc(l->buf, ns);
-		if (!n)
-			return -BCH_ERR_NOMEM;
-		l->buf = n;
-		l->size = ns;
+	if (!p) {
+		l->nr -= !!off;
+		return -BCH_ERR_NOMEM;
 	}
-	if (l->nr == l->off_size) {
-		size_t ns = l->off_size ? l->off_size * 2 : 256;
-		size_t *n = realloc(l->off, ns * sizeof(*n));
-
-		if (!n)
-			return -BCH_ERR_NOMEM;
-		l->off = n;
-		l->off_size = ns;
-	}
-	bch_bkey_encode_unpacked(l->buf + l->len, k);
-	if (k->val_bytes)
-		memcpy(l->buf + l->len + BKEY_U64S * 8, k->val, k->val_bytes);
-	l->off[l->nr++] = l->len;
-	l->len += bytes;
+	bch_bkey_write_unpacked(p, k);
+	*off = at;
 	return 0;
 }
 
 static int keylist_push_raw(struct keylist *l, const uint8_t *raw)
 {
-	const char *why;
 	struct bkey k;
 
-	if (!bch_bkey_decode(&bch_bkey_format_current, raw, (size_t)raw[0] * 8, &k, &why))
-		return -BCH_ERR_INVAL;
+	bch_bkey_read_unpacked(raw, &k);
 	return keylist_push(l, &k);
 }
 
 static void keylist_get(const struct keylist *l, size_t i, struct bkey *k)
 {
-	const char *why;
-	const uint8_t *p = l->buf + l->off[i];
-
-	bch_bkey_decode(&bch_bkey_format_current, p, (size_t)p[0] * 8, k, &why);
+	bch_bkey_read_unpacked(l->buf + l->off[i], k);
 }
 
 static uint8_t *key_dup(const struct bkey *k)
 {
 	uint8_t *b = malloc(BKEY_U64S * 8 + k->val_bytes);
 
-	if (!b)
-		return NULL;
-	bch_bkey_encode_unpacked(b, k);
-	if (k->val_bytes)
-		memcpy(b + BKEY_U64S * 8, k->val, k->val_bytes);
+	if (b)
+		bch_bkey_write_unpacked(b, k);
 	return b;
 }
 
@@ -678,13 +652,11 @@ static int feed_leaf(struct builder *nb, unsigned b, const struct bch_rw_leaf *l
 		const struct bkey *ad = acct.i < acct.nr ? &acct.d[acct.i]->k : NULL;
 		const struct bkey *at_n, *at_u;
 		struct bkey uk;
-		const char *why;
 		struct bpos p;
 		bool have = false;
 
 		if (uu)
-			bch_bkey_decode(&bch_bkey_format_current, uu->bytes,
-					bch_key_update_bytes(uu), &uk, &why);
+			bch_bkey_read_unpacked(uu->bytes, &uk);
 		/* the smallest position of the sources */
 		if (nk) {
 			p = nk->p;

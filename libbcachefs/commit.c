@@ -74,9 +74,8 @@ int bch_commit_updates(struct bch_fs *fs, struct bch_key_updates *u, const char 
 static int copy_update(struct bch_key_updates *out, const struct bch_key_update *k)
 {
 	struct bkey key;
-	const char *why;
 
-	bch_bkey_decode(&bch_bkey_format_current, k->bytes, bch_key_update_bytes(k), &key, &why);
+	bch_bkey_read_unpacked(k->bytes, &key);
 	return bch_key_updates_add(out, k->btree_id, k->level, &key);
 }
 
@@ -229,14 +228,13 @@ static int find_orphans(struct bch_btree_rewrite *rw, struct bch_lookup_cache *l
 }
 
 /* the new roots become the filesystem's (what the clean field and entry carry) */
-static int install_roots(struct bch_btree_rewrite *rw, struct bch_error *err)
+static void install_roots(struct bch_btree_rewrite *rw)
 {
 	struct bch_fs *fs = rw->fs;
 
 	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++) {
 		struct bch_rw_btree *t = &rw->bt[b];
 		struct bch_btree_root *r = &fs->journal.roots[b];
-		const char *why;
 
 		if (!t->new_root)
 			continue;
@@ -245,11 +243,8 @@ static int install_roots(struct bch_btree_rewrite *rw, struct bch_error *err)
 		t->root_key = NULL;
 		r->present = true;
 		r->level = t->root_level;
-		if (!bch_bkey_decode(&bch_bkey_format_current, r->raw, (size_t)r->raw[0] * 8,
-				     &r->k, &why))
-			return bch_err(err, BCH_ERR_INVAL, "new root of btree %u: %s", b, why);
+		bch_bkey_read_unpacked(r->raw, &r->k);
 	}
-	return 0;
 }
 
 int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *rebuild,
@@ -326,8 +321,8 @@ int bch_commit_btrees(struct bch_fs *fs, struct bch_key_updates *u, const bool *
 	bch_key_updates_free(&book);
 	bch_key_updates_free(u);
 
-	ret = install_roots(&rw, err) ?:
-	      bch_journal_write_prepare_clean(fs, &jw, &cu.journal_bucket_idx,
+	install_roots(&rw);
+	ret = bch_journal_write_prepare_clean(fs, &jw, &cu.journal_bucket_idx,
 					      &cu.journal_end_sectors, err);
 	if (ret)
 		goto out;

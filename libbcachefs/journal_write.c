@@ -10,6 +10,7 @@
 #include "crypt.h"
 #include "fs.h"
 #include "journal_write.h"
+#include "vec.h"
 #include "sb_fields.h"
 
 #define JSET_ENTRY_MAX_U64S	0xffffu
@@ -21,21 +22,7 @@ struct jbuf {
 
 static uint8_t *jbuf_reserve(struct jbuf *b, size_t bytes)
 {
-	if (b->len + bytes > b->size) {
-		size_t ns = b->size ? b->size * 2 : 4096;
-		uint8_t *n;
-
-		while (ns < b->len + bytes)
-			ns *= 2;
-		n = realloc(b->p, ns);
-		if (!n)
-			return NULL;
-		memset(n + b->size, 0, ns - b->size);
-		b->p = n;
-		b->size = ns;
-	}
-	b->len += bytes;
-	return b->p + b->len - bytes;
+	return bch_buf_append(&b->p, &b->len, &b->size, bytes);
 }
 
 /* one jset_entry header + payload */

@@ -43,9 +43,7 @@ static int push(struct bch_key_updates *u, unsigned btree_id, unsigned level,
 		u->nr--;
 		return -BCH_ERR_NOMEM;
 	}
-	bch_bkey_encode_unpacked(n->bytes, k);
-	if (k->val_bytes)
-		memcpy(n->bytes + BKEY_U64S * 8, k->val, k->val_bytes);
+	bch_bkey_write_unpacked(n->bytes, k);
 	n->btree_id = (uint8_t)btree_id;
 	n->level = (uint8_t)level;
 	n->order = u->next_order++;
