@@ -4,8 +4,6 @@
 
 #include "cmds.h"
 
-#define BCH_TOOL_VERSION "0.1"
-
 static void usage(FILE *f)
 {
 	fputs("bcachefs - offline checking and repair of bcachefs filesystems\n"
@@ -20,6 +18,7 @@ static void usage(FILE *f)
 	      "                                  check (and repair) the alloc, backpointer and\n"
 	      "                                  LRU btrees; say whether copygc would fault\n"
 	      "  undo [-n] FILE DEV...           restore what a repair overwrote\n"
+	      "  (as fsck.bcachefs)              the fsck(8) front end, see fsck.bcachefs(8)\n"
 	      "  version                         print the version\n"
 	      "  help                            this message\n"
 	      "\n"
@@ -28,13 +27,19 @@ static void usage(FILE *f)
 	      "Encrypted filesystems: --passphrase-file FILE, or a prompt on a terminal.\n"
 	      "\n"
 	      "Exit status: 0 success (fsck: clean), 1 fsck corrected errors, 4 fsck left errors\n"
-	      "uncorrected, 8 the filesystem could not be read, 16 usage error.\n"
+	      "uncorrected, 8 the filesystem could not be read, 16 usage error, 32 cancelled.\n"
 	      "See bcachefs(8).\n", f);
 }
 
 int main(int argc, char *argv[])
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	/* installed as fsck.bcachefs too, for fsck(8) */
+	self = self ? self + 1 : argc > 0 ? argv[0] : "";
+	if (!strcmp(self, "fsck.bcachefs"))
+		return cmd_fsck_compat(argc, argv);
 
 	if (!cmd) {
 		usage(stderr);

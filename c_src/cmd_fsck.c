@@ -37,6 +37,10 @@ static void fsck_usage(FILE *f)
 	      "                          and the pointers (backpointers, lru, freespace,\n"
 	      "                          need_discard, bucket_gens, reconcile_*_phys)\n"
 	      "  -v, --verbose           every finding (default: 10 per error type)\n"
+	      "  -C, --progress=FD       progress: FD 0 a line on stderr (the default when\n"
+	      "                          stderr is a terminal), FD > 0 e2fsck's protocol\n"
+	      "                          lines \"PASS CUR MAX DEVICE\" to that descriptor\n"
+	      "      --no-progress       no progress line\n"
 	      "      --json[=FILE]       machine-readable report to FILE (default stdout)\n"
 	      "      --findings          print only the findings, one line each, in the\n"
 	      "                          expected-findings vocabulary of the image corpus\n"
@@ -48,7 +52,7 @@ static void fsck_usage(FILE *f)
 	      "  -h, --help              this message\n"
 	      "\n"
 	      "Exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected,\n"
-	      "8 operational error, 16 usage error.\n", f);
+	      "8 operational error, 16 usage error, 32 cancelled by a signal.\n", f);
 }
 
 static int parse_passes(char *s, struct fsck_opts *o)
@@ -65,19 +69,16 @@ static int parse_passes(char *s, struct fsck_opts *o)
 		}
 		o->pass[i] = true;
 	}
-	/* the LRU and pointer passes work from what the first pass collected */
-	if (o->pass[PASS_LRU] || o->pass[PASS_POINTERS] || o->pass[PASS_ACCOUNTING] ||
-	    o->pass[PASS_RECONCILE_PHYS])
-		o->pass[PASS_ALLOC_BP] = true;
-	/* and every pass reads past the derived btrees' unreadable nodes it finds */
-	for (unsigned i = 0; i < PASS_NR; i++)
-		if (o->pass[i])
-			o->pass[PASS_NODES] = true;
+	/* and what they need, as the pass table says */
+	for (unsigned i = PASS_NR; i-- > 0;)
+		for (unsigned j = 0; j < PASS_NR; j++)
+			if (o->pass[i] && (fsck_passes[i].needs & PASS_BIT(j)))
+				o->pass[j] = true;
 	return 0;
 }
 
 enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE,
-       OPT_NO_UNDO, OPT_TEST_FAIL_AFTER, OPT_REBUILD };
+       OPT_NO_UNDO, OPT_TEST_FAIL_AFTER, OPT_REBUILD, OPT_NO_PROGRESS, OPT_TEST_MOUNTINFO };
 
 /* --rebuild=BTREE[,BTREE...]: derived btrees to write anew */
 static int parse_rebuild(char *s, struct fsck_opts *o)
@@ -96,6 +97,28 @@ static int parse_rebuild(char *s, struct fsck_opts *o)
 	return 0;
 }
 
+int parse_progress_fd(const char *s, int *fd)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 0 || v > 1 << 20) {
+		die_msg("-C: '%s' is not a file descriptor number", s);
+		return -1;
+	}
+	*fd = (int)v;
+	return 0;
+}
+
+void fsck_opts_init(struct fsck_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->prog = "bcachefs fsck";
+	o->progress_fd = -1;
+	for (unsigned i = 0; i < PASS_NR; i++)
+		o->pass[i] = true;
+}
+
 static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 {
 	static const struct option longopts[] = {
@@ -109,7 +132,11 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "undo-file",		required_argument, NULL, 'z' },
 		{ "no-undo",		no_argument,	   NULL, OPT_NO_UNDO },
 		{ "rebuild",		required_argument, NULL, OPT_REBUILD },
+		{ "progress",		required_argument, NULL, 'C' },
+		{ "no-progress",	no_argument,	   NULL, OPT_NO_PROGRESS },
 #ifdef BCH_TEST_HOOKS
+		/* the test build only: another mount table */
+		{ "test-mountinfo",	required_argument, NULL, OPT_TEST_MOUNTINFO },
 		/* the test build only: a power cut after K writes (K:torn tears the next) */
 		{ "test-fail-after-writes", required_argument, NULL, OPT_TEST_FAIL_AFTER },
 #endif
@@ -118,10 +145,10 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 	};
 	int ch;
 
-	for (unsigned i = 0; i < PASS_NR; i++)
-		o->pass[i] = true;
+	bool progress_given = false;
+
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "nvyfpahz:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "nvyfpahz:C:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 		case 'y':
@@ -146,11 +173,23 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		case OPT_NO_UNDO:
 			o->no_undo = true;
 			break;
+		case 'C':
+			if (parse_progress_fd(optarg, &o->progress_fd))
+				return EXIT_USAGE;
+			progress_given = true;
+			break;
+		case OPT_NO_PROGRESS:
+			o->progress_fd = -1;
+			progress_given = true;
+			break;
 		case OPT_REBUILD:
 			if (parse_rebuild(optarg, o))
 				return EXIT_USAGE;
 			break;
 #ifdef BCH_TEST_HOOKS
+		case OPT_TEST_MOUNTINFO:
+			o->mountinfo = optarg;
+			break;
 		case OPT_TEST_FAIL_AFTER: {
 			char *end;
 
@@ -198,6 +237,9 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 	}
 	if (!o->mode_given)
 		o->mode = isatty(STDIN_FILENO) ? MODE_ASK : MODE_CHECK;
+	/* a progress line on a terminal unless told; nothing on a pipe */
+	if (!progress_given)
+		o->progress_fd = isatty(STDERR_FILENO) ? 0 : -1;
 	if (o->json && o->findings && !strcmp(o->json_file, "-")) {
 		die_msg("fsck: --json to stdout and --findings cannot be combined");
 		return EXIT_USAGE;
@@ -206,63 +248,81 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 }
 
 
-static int check_not_in_use(struct bch_fs *fs)
+/*
+ * Mounted or attached to a loop device? -M skips such a filesystem;
+ * a repair refuses it, except a read-only mount where fsck.bcachefs is
+ * allowed to (the root filesystem at boot), which then needs a reboot.
+ * Returns -1 to go on, else the exit status; *reboot: a repair needs one.
+ */
+static int check_in_use(struct bch_fs *fs, const struct fsck_opts *o, bool repair, bool *reboot)
 {
-	for (unsigned d = 0; d < fs->nr_devs; d++) {
-		char real[4096], path[512], backing[4096];
-		struct bch_dev *dev = fs->devs[d];
+	enum dev_use worst = DEV_FREE;
+	char where[4200] = "", what[4200];
+	const char *path = NULL;
 
-		if (!dev || dev->io->is_blockdev || !realpath(dev->io->path, real))
+	*reboot = false;
+	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++) {
+		const struct bch_dev *dev = fs->devs[d];
+		enum dev_use use;
+
+		if (!dev)
 			continue;
-		for (unsigned i = 0; i < 256; i++) {
-			FILE *f;
-
-			snprintf(path, sizeof(path), "/sys/block/loop%u/loop/backing_file", i);
-			f = fopen(path, "r");
-			if (!f)
-				continue;
-			if (fgets(backing, sizeof(backing), f)) {
-				backing[strcspn(backing, "\n")] = 0;
-				if (!strcmp(backing, real)) {
-					fclose(f);
-					die_msg("%s is attached to /dev/loop%u (mounted?): refusing to write",
-						dev->io->path, i);
-					return -1;
-				}
-			}
-			fclose(f);
+		use = dev_in_use(dev->io->path, o->mountinfo, what, sizeof(what));
+		if (use > worst) {
+			worst = use;
+			path = dev->io->path;
+			snprintf(where, sizeof(where), "%s", what);
 		}
 	}
-	return 0;
+	if (worst == DEV_FREE)
+		return -1;
+	if (o->skip_mounted) {
+		printf("%s is %s: not checked (-M)\n", path, where);
+		return EXIT_OK;
+	}
+	if (!repair) {
+		fprintf(stderr, "bcachefs: warning: %s is %s: what the check reads may be out of date\n",
+			path, where);
+		return -1;
+	}
+	if (worst == DEV_MOUNTED_RO && o->allow_ro_mounted) {
+		fprintf(stderr, "bcachefs: %s is %s: repairing it; reboot at once afterwards\n",
+			path, where);
+		*reboot = true;
+		return -1;
+	}
+	die_msg("%s is %s: refusing to write (unmount it, or check with -n)", path, where);
+	return EXIT_OPERATIONAL;
 }
 
-int cmd_fsck(int argc, char *argv[])
+int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 {
-	struct fsck_opts o = { 0 };
-	struct fsck_ctx c = { .o = &o };
+	struct fsck_ctx c = { .o = o };
 	struct bch_error err = { 0 };
 	struct bch_check_geom geom;
 	json_object *jroot = NULL, *jdevs = NULL;
-	char * const *devs;
-	unsigned nr_devs;
-	bool repair;
+	bool repair, reboot;
 	int status, ret;
 
-	status = parse_fsck_opts(argc, argv, &o);
-	if (status)
-		return status < 0 ? EXIT_OK : status;
-
-	devs = argv + optind;
-	nr_devs = (unsigned)(argc - optind);
-	repair = o.mode != MODE_CHECK;
-	c.fs = open_fs(devs, nr_devs, o.passphrase_file, repair, &status);
+	o->devs = devs;
+	o->nr_devs = nr_devs;
+	repair = o->mode != MODE_CHECK;
+	cancel_on_signals();
+	c.fs = open_fs(devs, nr_devs, o->passphrase_file, repair, &status);
 	if (!c.fs)
 		return status;
-	if (repair && check_not_in_use(c.fs)) {
+	status = check_in_use(c.fs, o, repair, &reboot);
+	if (status >= 0) {
 		bch_fs_close(c.fs);
-		return EXIT_OPERATIONAL;
+		return status;
 	}
-	c.out = o.findings || (o.json && !strcmp(o.json_file, "-")) ? NULL : stdout;
+	if (o->compat_skip_clean && fsck_is_clean(c.fs, &status)) {
+		if (status == EXIT_OK)
+			printf("%s: clean, no errors recorded (-f checks anyway)\n", devs[0]);
+		bch_fs_close(c.fs);
+		return status;
+	}
+	c.out = o->findings || (o->json && !strcmp(o->json_file, "-")) ? NULL : stdout;
 	c.collect = repair;
 
 	bch_check_geom_from_sb(&geom, c.fs->sb);
@@ -271,13 +331,17 @@ int cmd_fsck(int argc, char *argv[])
 		bch_fs_close(c.fs);
 		return EXIT_OPERATIONAL;
 	}
-	if (o.json) {
+	if (o->json) {
 		jroot = json_object_new_object();
 		jdevs = json_object_new_array();
 		c.jfindings = json_object_new_array();
 	}
+	if (o->progress_fd >= 0)
+		c.progress = fsck_progress_new(c.fs, o->progress_fd, devs[0]);
 
 	ret = fsck_run_passes(&c, &err);
+	fsck_progress_free(c.progress);
+	c.progress = NULL;
 	if (ret) {
 		die_msg("%s", err.msg[0] ? err.msg : bch_errcode_name(ret));
 		status = exit_status_of(ret);
@@ -288,7 +352,7 @@ int cmd_fsck(int argc, char *argv[])
 	fsck_print_ratelimited(&c);
 	fsck_report_devices(&c, jdevs);
 	fsck_report_copygc(&c, jroot);
-	if (repair && (c.nr_findings || o.any_rebuild)) {
+	if (repair && (c.nr_findings || o->any_rebuild)) {
 		ret = fsck_do_repair(&c, devs, nr_devs, &err);
 		if (ret < 0) {
 			die_msg("repair failed: %s", err.msg[0] ? err.msg : bch_errcode_name(ret));
@@ -296,10 +360,14 @@ int cmd_fsck(int argc, char *argv[])
 			goto out;
 		}
 		status = ret;
+		if (reboot && (status & EXIT_FIXED))
+			status |= EXIT_REBOOT;
 	}
 	fsck_report_summary(&c, status, !repair ? "nothing was changed (check only)" :
-		       status == EXIT_FIXED ? "all repaired" : "errors left", jroot);
-	if (o.dump_dir && fsck_dump_bitmaps(&c))
+		       status & EXIT_FIXED ? "all repaired" : "errors left", jroot);
+	if (status & EXIT_REBOOT)
+		printf("The filesystem is mounted read-only: reboot now, before anything remounts it.\n");
+	if (o->dump_dir && fsck_dump_bitmaps(&c))
 		status = EXIT_OPERATIONAL;
 	if (jroot) {
 		json_object_object_add(jroot, "devices", jdevs);
@@ -309,6 +377,10 @@ int cmd_fsck(int argc, char *argv[])
 			status = EXIT_OPERATIONAL;
 	}
 out:
+	if (cancel_requested()) {
+		fprintf(stderr, "bcachefs: cancelled after the repair's writes were done\n");
+		status |= EXIT_CANCELLED;
+	}
 	json_object_put(jroot);
 	json_object_put(jdevs);
 	json_object_put(c.jfindings);
@@ -319,3 +391,14 @@ out:
 	return status;
 }
 
+int cmd_fsck(int argc, char *argv[])
+{
+	struct fsck_opts o;
+	int status;
+
+	fsck_opts_init(&o);
+	status = parse_fsck_opts(argc, argv, &o);
+	if (status)
+		return status < 0 ? EXIT_OK : status;
+	return fsck_main(&o, argv + optind, (unsigned)(argc - optind));
+}

@@ -5,23 +5,48 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define BCH_TOOL_VERSION "0.1"
+
 /*
- * Exit codes, as fsck(8): 0 clean/success, 1 errors corrected,
- * 4 errors left uncorrected, 8 operational error (could not read the
- * filesystem), 16 usage error.
+ * Exit codes, as fsck(8): 0 clean/success, 1 errors corrected, 2 the
+ * system should be rebooted, 4 errors left uncorrected, 8 operational
+ * error (could not read the filesystem), 16 usage error, 32 cancelled.
+ * fsck(8) ORs them over filesystems; we may OR 2 and 32 onto the others.
  */
 enum {
 	EXIT_OK			= 0,
 	EXIT_FIXED		= 1,
 	EXIT_UNCORRECTED	= 4,
 	EXIT_OPERATIONAL	= 8,
+	EXIT_REBOOT		= 2,	/* a mounted (read-only) filesystem was repaired */
 	EXIT_USAGE		= 16,
+	EXIT_CANCELLED		= 32,	/* cancelled by a signal */
 };
 
 int cmd_show_super(int argc, char *argv[]);
 int cmd_list(int argc, char *argv[]);
 int cmd_fsck(int argc, char *argv[]);
 int cmd_undo(int argc, char *argv[]);
+int cmd_fsck_compat(int argc, char *argv[]);	/* fsck.bcachefs */
+
+/* mounts.c: how a device is in use, worst first when several apply */
+enum dev_use {
+	DEV_FREE,
+	DEV_MOUNTED_RO,
+	DEV_LOOP,		/* an image attached to a loop device */
+	DEV_MOUNTED_RW,
+};
+/* mountinfo: NULL for /proc/self/mountinfo; where: what we found, for people */
+enum dev_use dev_in_use(const char *path, const char *mountinfo, char *where, size_t size);
+
+/*
+ * Signals (util.c): SIGINT, SIGTERM and SIGHUP end the run with exit
+ * status 32 at once, unless held (while a repair writes), when they are
+ * remembered until the writes are done.
+ */
+void cancel_on_signals(void);
+void cancel_hold(bool hold);
+bool cancel_requested(void);
 
 /* shared helpers (c_src/util.c) */
 struct bch_fs;

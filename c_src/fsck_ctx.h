@@ -11,9 +11,11 @@
 #include <stdio.h>
 
 #include "check_buckets.h"
+#include "io.h"
 #include "printbuf.h"
 
 struct bch_fs;
+struct fsck_progress;
 struct json_object;
 
 #define FSCK_RATELIMIT	10u
@@ -32,7 +34,12 @@ enum fsck_pass {
 struct fsck_pass_info {
 	const char	*name;
 	const char	*desc;
+	unsigned	needs;		/* passes whose results it works from (bits) */
 };
+
+#define PASS_BIT(p)	(1u << (p))
+/* the copygc verdict: the mismatch bitmaps and the LRU entries past a device end */
+#define VERDICT_NEEDS	(PASS_BIT(PASS_ALLOC_BP) | PASS_BIT(PASS_LRU))
 
 extern const struct fsck_pass_info fsck_passes[PASS_NR];
 
@@ -44,6 +51,9 @@ enum fsck_mode {
 };
 
 struct fsck_opts {
+	const char	*prog;		/* how to name us in "next:" ("bcachefs fsck") */
+	char * const	*devs;		/* as given */
+	unsigned	nr_devs;
 	enum fsck_mode	mode;
 	bool		mode_given;
 	const char	*undo_file;	/* -z; NULL: a new file in the current directory */
@@ -57,6 +67,12 @@ struct fsck_opts {
 	bool		pass[PASS_NR];
 	bool		rebuild[BTREE_ID_NR_MAX];	/* --rebuild: btrees written anew */
 	bool		any_rebuild;
+	int		progress_fd;	/* -C: -1 none, 0 a line on stderr, N protocol to fd N */
+	/* fsck.bcachefs (cmd_fsck_compat.c) */
+	bool		compat_skip_clean;	/* -p without -f: a clean filesystem is not checked */
+	bool		skip_mounted;	/* -M */
+	bool		allow_ro_mounted; /* repair a read-only mount, then ask for a reboot */
+	const char	*mountinfo;	/* the mount table (a test build may give another) */
 	/* test build only (BCH_TEST_HOOKS): a power cut during the repair */
 	bool		inject_fault;
 	struct bch_io_fault fault;
@@ -85,6 +101,9 @@ struct fsck_ctx {
 		uint8_t			dev;
 	}			*bpm;
 	size_t			nr_bpm, bpm_size;
+	uint64_t		nr_declined;	/* findings the user or -p chose not to fix */
+	char			undo_path[512];	/* the undo file a repair wrote, or "" */
+	struct fsck_progress	*progress;	/* NULL: none */
 	/* messages findings point at (their why), freed with them */
 	char			**notes;
 	size_t			nr_notes;
@@ -103,6 +122,28 @@ int fsck_dump_bitmaps(struct fsck_ctx *c);
 void fsck_report_summary(struct fsck_ctx *c, int status, const char *what,
 			 struct json_object *jroot);
 int fsck_write_json(struct fsck_ctx *c, struct json_object *jroot);
+
+/* cmd_fsck.c: check (and repair) with these options; the exit status */
+int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs);
+void fsck_opts_init(struct fsck_opts *o);
+/* -C FD */
+int parse_progress_fd(const char *s, int *fd);
+
+/*
+ * fsck_passes.c: is the filesystem clean enough not to be checked (-p)?
+ * Shut down cleanly, no errors recorded, and no LRU entry pointing past the
+ * end of a device (the copygc fault, which a clean shutdown does not rule
+ * out). *status: 0, or 8 if the LRU could not be read.
+ */
+bool fsck_is_clean(struct bch_fs *fs, int *status);
+
+/* fsck_progress.c: progress line (fd 0) or e2fsck's protocol (fd > 0) */
+struct fsck_progress *fsck_progress_new(struct bch_fs *fs, int fd, const char *devname);
+void fsck_progress_free(struct fsck_progress *p);
+void fsck_progress_pass(struct fsck_progress *p, const bool run[PASS_NR], enum fsck_pass pass,
+			bool done);
+/* erase the progress line before other output (p may be NULL) */
+void fsck_progress_clear(struct fsck_progress *p);
 
 /* fsck_repair_run.c: 1 all fixed, 4 errors left, 0 nothing to do, < 0 error */
 int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,

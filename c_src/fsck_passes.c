@@ -18,23 +18,37 @@
 #include <string.h>
 
 #include "btree_iter.h"
+#include "cmds.h"
 #include "fs.h"
 #include "fsck_ctx.h"
+#include "lru.h"
 #include "rebuild.h"
+#include "super.h"
+
+/* every pass reads past the derived btrees' unreadable nodes btree_nodes finds */
+#define NEEDS_NODES	PASS_BIT(PASS_NODES)
+#define NEEDS_ALLOC_BP	(NEEDS_NODES | PASS_BIT(PASS_ALLOC_BP))
 
 const struct fsck_pass_info fsck_passes[PASS_NR] = {
 	[PASS_NODES]	    = { "btree_nodes",
-				"btree nodes that cannot be read (derived btrees, alloc and accounting whole; interior nodes of the others)" },
+				"btree nodes that cannot be read (derived btrees, alloc and accounting whole; interior nodes of the others)",
+				0 },
 	[PASS_ALLOC_BP]	    = { "alloc_backpointers",
-				"alloc x backpointers merge walk: mismatch/empty bitmaps, stale and orphan backpointers" },
-	[PASS_LRU]	    = { "lru", "LRU entries against the alloc keys (needs alloc_backpointers)" },
+				"alloc x backpointers merge walk: mismatch/empty bitmaps, stale and orphan backpointers",
+				NEEDS_NODES },
+	[PASS_LRU]	    = { "lru", "LRU entries against the alloc keys (needs alloc_backpointers)",
+				NEEDS_ALLOC_BP },
 	[PASS_POINTERS]	    = { "pointers",
-				"pointers into mismatched buckets: missing and dangling backpointers, alloc sectors (needs alloc_backpointers)" },
-	[PASS_BUCKET_INDEX] = { "bucket_index", "freespace, need_discard and bucket_gens entries in range" },
+				"pointers into mismatched buckets: missing and dangling backpointers, alloc sectors (needs alloc_backpointers)",
+				NEEDS_ALLOC_BP },
+	[PASS_BUCKET_INDEX] = { "bucket_index", "freespace, need_discard and bucket_gens entries in range",
+				NEEDS_NODES },
 	[PASS_ACCOUNTING]   = { "accounting",
-				"per-device bucket accounting (buckets, sectors, fragmented per data type) against the alloc keys (needs alloc_backpointers)" },
+				"per-device bucket accounting (buckets, sectors, fragmented per data type) against the alloc keys (needs alloc_backpointers)",
+				NEEDS_ALLOC_BP },
 	[PASS_RECONCILE_PHYS] = { "reconcile_phys",
-				"1.33+: reconcile_hipri_phys/reconcile_work_phys keys against the backpointers' reconcile class (needs alloc_backpointers)" },
+				"1.33+: reconcile_hipri_phys/reconcile_work_phys keys against the backpointers' reconcile class (needs alloc_backpointers)",
+				NEEDS_ALLOC_BP },
 };
 
 /* ---- key sources over btree iterators ---- */
@@ -315,7 +329,9 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 		}
 		if (!c->o->pass[i])
 			continue;
+		fsck_progress_pass(c->progress, c->o->pass, i, false);
 		ret = fns[i](c, err);
+		fsck_progress_pass(c->progress, c->o->pass, i, true);
 		if (ret) {
 			bch_err_prefix(err, "pass %s", fsck_passes[i].name);
 			return ret;
@@ -331,3 +347,37 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 	return 0;
 }
 
+
+/* ---- fsck.bcachefs -p: is a check needed at all? ---- */
+
+bool fsck_is_clean(struct bch_fs *fs, int *status)
+{
+	const struct bch_sb *sb = fs->sb;
+	struct bch_error err = { 0 };
+	struct bch_btree_iter it;
+	struct bkey k;
+	bool clean = true;
+	int ret;
+
+	*status = EXIT_OK;
+	if (!BCH_SB_CLEAN(sb) || BCH_SB_HAS_ERRORS(sb) || BCH_SB_HAS_TOPOLOGY_ERRORS(sb))
+		return false;
+	/* the LRU btree is small: one entry per fragmented or cached bucket */
+	bch_btree_iter_init(&it, fs, BTREE_ID_lru, POS_MIN, SPOS_MAX);
+	while (clean && (ret = bch_btree_iter_next(&it, &k, &err)) > 0) {
+		const struct bch_member *m = bch_fs_member(fs, bch_lru_pos_dev(k.p));
+
+		if (k.type == KEY_TYPE_set)
+			clean = m && bch_lru_pos_bucket(k.p) < m->nbuckets;
+	}
+	bch_btree_iter_exit(&it);
+	if (ret < 0) {
+		fprintf(stderr, "bcachefs: %s\n", err.msg[0] ? err.msg : bch_errcode_name(ret));
+		*status = EXIT_OPERATIONAL;
+		return true;
+	}
+	if (!clean)
+		printf("%s: shut down cleanly, but LRU entries point past the end of a device: checking\n",
+		       fs->devs[sb->dev_idx] ? fs->devs[sb->dev_idx]->io->path : "filesystem");
+	return clean;
+}

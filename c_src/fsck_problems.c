@@ -1,7 +1,8 @@
 /*
- * The problem table of check_bucket_bitmaps: each finding kind with the
- * upstream fsck error name it is reported under (the sb_errors names,
- * bcachefs-format.md §8.10 and Appendix A), its message, and its repair.
+ * The problem table of bcachefs fsck: each finding kind with our name (the
+ * vocabulary of the corpus' expected findings), the upstream fsck error
+ * name it is reported under (the sb_errors names, bcachefs-format.md §8.10
+ * and Appendix A), its message, its repair and whether -p may make it.
  * Where upstream has no error of its own we name it and keep the name
  * stable (PR_OUR_NAME).
  */
@@ -11,70 +12,162 @@
 #include "lru.h"
 
 static const struct fsck_problem problems[BCH_F_NR] = {
-	[BCH_F_alloc_invalid_bucket] = { BCH_F_alloc_invalid_bucket, "alloc_key_to_missing_dev_bucket",
-	  "alloc key for a bucket outside its device", "delete the alloc key", 0 },
-	[BCH_F_alloc_bad_value] = { BCH_F_alloc_bad_value, "alloc_v4_val_size_bad",
-	  "alloc key value cannot be decoded", "delete the alloc key", 0 },
-	[BCH_F_alloc_sectors_wrong] = { BCH_F_alloc_sectors_wrong, "alloc_key_dirty_sectors_wrong",
-	  "alloc key sector counts differ from the pointers into the bucket",
-	  "correct the alloc key and what derives from it", 0 },
-	[BCH_F_bucket_bp_mismatch] = { BCH_F_bucket_bp_mismatch, "bucket_backpointer_mismatch",
-	  "bucket's backpointers add up to less than its alloc counters",
-	  "recreate the missing backpointers", PR_OUR_NAME | PR_NOT_ERROR },
-	[BCH_F_bucket_bp_excess] = { BCH_F_bucket_bp_excess, "bucket_backpointer_excess",
-	  "bucket's backpointers add up to more than its alloc counters",
-	  "check each backpointer against its target", PR_OUR_NAME | PR_NOT_ERROR },
-	[BCH_F_bucket_bp_excess_no_target] = { BCH_F_bucket_bp_excess_no_target, "backpointer_to_missing_ptr",
-	  "backpointer of an over-full bucket points to no pointer",
-	  "delete the backpointer", 0 },
-	[BCH_F_bp_missing] = { BCH_F_bp_missing, "ptr_to_missing_backpointer",
-	  "pointer without its backpointer", "create the backpointer", 0 },
-	[BCH_F_bp_no_target] = { BCH_F_bp_no_target, "backpointer_to_missing_ptr",
-	  "backpointer doesn't match any pointer", "delete the backpointer", 0 },
-	[BCH_F_bp_no_alloc_key] = { BCH_F_bp_no_alloc_key, "backpointer_to_missing_alloc",
-	  "backpointer for a bucket without alloc key", "delete the backpointer", 0 },
-	[BCH_F_bp_no_device] = { BCH_F_bp_no_device, "backpointer_to_missing_device",
-	  "backpointer for a missing device", "delete the backpointer", 0 },
-	[BCH_F_bp_wrong_gen] = { BCH_F_bp_wrong_gen, "backpointer_to_stale_bucket_gen",
-	  "backpointer with a bucket generation other than the bucket's",
-	  "delete the backpointer", PR_OUR_NAME },
-	[BCH_F_bp_fields_wrong] = { BCH_F_bp_fields_wrong, "ptr_to_missing_backpointer",
-	  "backpointer at the right position with wrong fields",
-	  "rewrite the backpointer", 0 },
-	[BCH_F_bp_bad_value] = { BCH_F_bp_bad_value, "backpointer_bad_value",
-	  "backpointer value cannot be decoded", "delete the backpointer", PR_OUR_NAME },
-	[BCH_F_lru_invalid_bucket] = { BCH_F_lru_invalid_bucket, "lru_entry_to_invalid_bucket",
-	  "LRU entry points outside its device", "delete the LRU entry", 0 },
-	[BCH_F_lru_wrong_time] = { BCH_F_lru_wrong_time, "lru_entry_bad",
-	  "LRU entry disagrees with its bucket's alloc key", "delete the LRU entry", 0 },
-	[BCH_F_lru_missing] = { BCH_F_lru_missing, "alloc_key_to_missing_lru_entry",
-	  "alloc key without the LRU entry it needs", "create the LRU entry", 0 },
-	[BCH_F_freespace_invalid_bucket] = { BCH_F_freespace_invalid_bucket, "need_discard_freespace_key_to_invalid_dev_bucket",
-	  "freespace entry for buckets outside a device", "delete the freespace entry", 0 },
-	[BCH_F_need_discard_invalid_bucket] = { BCH_F_need_discard_invalid_bucket, "need_discard_freespace_key_to_invalid_dev_bucket",
-	  "need_discard entry for a bucket outside a device", "delete the need_discard entry", 0 },
-	[BCH_F_bucket_gens_invalid_dev] = { BCH_F_bucket_gens_invalid_dev, "bucket_gens_to_invalid_dev",
-	  "bucket_gens entry for a missing device", "delete the bucket_gens entry", 0 },
-	[BCH_F_bucket_gens_invalid_bucket] = { BCH_F_bucket_gens_invalid_bucket, "bucket_gens_to_invalid_buckets",
-	  "bucket_gens entry past the end of its device", "delete the bucket_gens entry", 0 },
-	[BCH_F_bucket_gens_nonzero_invalid] = { BCH_F_bucket_gens_nonzero_invalid, "bucket_gens_nonzero_for_invalid_buckets",
-	  "bucket_gens entry has gens for buckets outside the device",
-	  "zero those gens", 0 },
-	[BCH_F_ptr_gen_mismatch] = { BCH_F_ptr_gen_mismatch, "stale_dirty_ptr",
-	  "dirty pointer whose generation is not its bucket's",
-	  "(not repaired: the extent must be fixed)", 0 },
-	[BCH_F_reconcile_phys_wrong] = { BCH_F_reconcile_phys_wrong, "reconcile_work_phys_incorrectly_set",
-	  "reconcile phys key disagrees with the backpointer's reconcile class",
-	  "set or delete the key", 0 },
-	[BCH_F_alloc_missing] = { BCH_F_alloc_missing, "ptr_to_missing_alloc_key",
-	  "bucket in use (pointers and backpointers into it) has no alloc key",
-	  "(not repaired: the alloc key must be rebuilt)", 0 },
-	[BCH_F_node_unreadable] = { BCH_F_node_unreadable, "btree_node_read_error",
-	  "btree node cannot be read: the keys of its range are lost",
-	  "rebuild its btree from the alloc keys and the pointers (derived btrees only)", 0 },
-	[BCH_F_accounting_dev_data_type_wrong] = { BCH_F_accounting_dev_data_type_wrong, "accounting_mismatch",
-	  "device bucket accounting differs from the alloc keys",
-	  "add the difference to the accounting", 0 },
+	[BCH_F_alloc_invalid_bucket] = {
+		.name = "alloc_invalid_bucket", .upstream = "alloc_key_to_missing_dev_bucket",
+		.msg = "alloc key for a bucket outside its device",
+		.fix = "delete the alloc key",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_alloc, .flags = PR_PREEN,
+	},
+	[BCH_F_alloc_bad_value] = {
+		.name = "alloc_bad_value", .upstream = "alloc_v4_val_size_bad",
+		.msg = "alloc key value cannot be decoded",
+		.fix = "delete the alloc key",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_alloc, .flags = PR_PREEN,
+	},
+	[BCH_F_alloc_sectors_wrong] = {
+		.name = "alloc_sectors_wrong", .upstream = "alloc_key_dirty_sectors_wrong",
+		.msg = "alloc key sector counts differ from the pointers into the bucket",
+		.fix = "correct the alloc key's counters, its LRU entry and the accounting",
+		.action = FIX_CORRECT_ALLOC, .btree = BTREE_ID_alloc, .flags = 0,
+	},
+	[BCH_F_bucket_bp_mismatch] = {
+		.name = "bucket_bp_mismatch", .upstream = "bucket_backpointer_mismatch",
+		.msg = "bucket's backpointers add up to less than its alloc counters",
+		.fix = "recreate its missing backpointers (ptr_to_missing_backpointer)",
+		.action = FIX_FOLLOWS, .btree = BTREE_ID_backpointers, .flags = PR_OUR_NAME | PR_NOT_ERROR | PR_PREEN,
+	},
+	[BCH_F_bucket_bp_excess] = {
+		.name = "bucket_bp_excess", .upstream = "bucket_backpointer_excess",
+		.msg = "bucket's backpointers add up to more than its alloc counters",
+		.fix = "delete its backpointers that have no target (backpointer_to_missing_ptr)",
+		.action = FIX_FOLLOWS, .btree = BTREE_ID_backpointers, .flags = PR_OUR_NAME | PR_NOT_ERROR | PR_PREEN,
+	},
+	[BCH_F_bucket_bp_excess_no_target] = {
+		.name = "bucket_bp_excess_no_target", .upstream = "backpointer_to_missing_ptr",
+		.msg = "backpointer of an over-full bucket points to no pointer",
+		.fix = "delete the backpointer",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_backpointers, .flags = PR_PREEN,
+	},
+	[BCH_F_bp_missing] = {
+		.name = "bp_missing", .upstream = "ptr_to_missing_backpointer",
+		.msg = "pointer without its backpointer",
+		.fix = "create the backpointer",
+		.action = FIX_WRITE_BACKPOINTER, .btree = BTREE_ID_backpointers, .flags = PR_PREEN,
+	},
+	[BCH_F_bp_no_target] = {
+		.name = "bp_no_target", .upstream = "backpointer_to_missing_ptr",
+		.msg = "backpointer doesn't match any pointer",
+		.fix = "delete the backpointer",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_backpointers, .flags = PR_PREEN,
+	},
+	[BCH_F_bp_no_alloc_key] = {
+		.name = "bp_no_alloc_key", .upstream = "backpointer_to_missing_alloc",
+		.msg = "backpointer for a bucket without alloc key",
+		.fix = "delete the backpointer",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_backpointers, .flags = PR_PREEN,
+	},
+	[BCH_F_bp_no_device] = {
+		.name = "bp_no_device", .upstream = "backpointer_to_missing_device",
+		.msg = "backpointer for a missing device",
+		.fix = "delete the backpointer",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_backpointers, .flags = PR_PREEN,
+	},
+	[BCH_F_bp_wrong_gen] = {
+		.name = "bp_wrong_gen", .upstream = "backpointer_to_stale_bucket_gen",
+		.msg = "backpointer with a bucket generation other than the bucket's",
+		.fix = "delete the backpointer",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_backpointers, .flags = PR_OUR_NAME | PR_PREEN,
+	},
+	[BCH_F_bp_fields_wrong] = {
+		.name = "bp_fields_wrong", .upstream = "ptr_to_missing_backpointer",
+		.msg = "backpointer at the right position with wrong fields",
+		.fix = "rewrite the backpointer",
+		.action = FIX_WRITE_BACKPOINTER, .btree = BTREE_ID_backpointers, .flags = PR_PREEN,
+	},
+	[BCH_F_bp_bad_value] = {
+		.name = "bp_bad_value", .upstream = "backpointer_bad_value",
+		.msg = "backpointer value cannot be decoded",
+		.fix = "delete the backpointer",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_backpointers, .flags = PR_OUR_NAME | PR_PREEN,
+	},
+	[BCH_F_lru_invalid_bucket] = {
+		.name = "lru_invalid_bucket", .upstream = "lru_entry_to_invalid_bucket",
+		.msg = "LRU entry points outside its device",
+		.fix = "delete the LRU entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_lru, .flags = PR_PREEN,
+	},
+	[BCH_F_lru_wrong_time] = {
+		.name = "lru_wrong_time", .upstream = "lru_entry_bad",
+		.msg = "LRU entry disagrees with its bucket's alloc key",
+		.fix = "delete the LRU entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_lru, .flags = PR_PREEN,
+	},
+	[BCH_F_lru_missing] = {
+		.name = "lru_missing", .upstream = "alloc_key_to_missing_lru_entry",
+		.msg = "alloc key without the LRU entry it needs",
+		.fix = "create the LRU entry",
+		.action = FIX_CREATE_LRU, .btree = BTREE_ID_lru, .flags = PR_PREEN,
+	},
+	[BCH_F_freespace_invalid_bucket] = {
+		.name = "freespace_invalid_bucket", .upstream = "need_discard_freespace_key_to_invalid_dev_bucket",
+		.msg = "freespace entry for buckets outside a device",
+		.fix = "delete the freespace entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_freespace, .flags = PR_PREEN,
+	},
+	[BCH_F_need_discard_invalid_bucket] = {
+		.name = "need_discard_invalid_bucket", .upstream = "need_discard_freespace_key_to_invalid_dev_bucket",
+		.msg = "need_discard entry for a bucket outside a device",
+		.fix = "delete the need_discard entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_need_discard, .flags = PR_PREEN,
+	},
+	[BCH_F_bucket_gens_invalid_dev] = {
+		.name = "bucket_gens_invalid_dev", .upstream = "bucket_gens_to_invalid_dev",
+		.msg = "bucket_gens entry for a missing device",
+		.fix = "delete the bucket_gens entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_bucket_gens, .flags = PR_PREEN,
+	},
+	[BCH_F_bucket_gens_invalid_bucket] = {
+		.name = "bucket_gens_invalid_bucket", .upstream = "bucket_gens_to_invalid_buckets",
+		.msg = "bucket_gens entry past the end of its device",
+		.fix = "delete the bucket_gens entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_bucket_gens, .flags = PR_PREEN,
+	},
+	[BCH_F_bucket_gens_nonzero_invalid] = {
+		.name = "bucket_gens_nonzero_invalid", .upstream = "bucket_gens_nonzero_for_invalid_buckets",
+		.msg = "bucket_gens entry has gens for buckets outside the device",
+		.fix = "leave it (not repaired finding by finding; --rebuild=bucket_gens writes that btree anew)",
+		.action = FIX_NONE, .btree = BTREE_ID_bucket_gens, .flags = 0,
+	},
+	[BCH_F_accounting_dev_data_type_wrong] = {
+		.name = "accounting_dev_data_type_wrong", .upstream = "accounting_mismatch",
+		.msg = "device bucket accounting differs from the alloc keys",
+		.fix = "add the difference to the accounting",
+		.action = FIX_ACCOUNTING_DELTA, .btree = BTREE_ID_accounting, .flags = PR_PREEN,
+	},
+	[BCH_F_ptr_gen_mismatch] = {
+		.name = "ptr_gen_mismatch", .upstream = "stale_dirty_ptr",
+		.msg = "dirty pointer whose generation is not its bucket's",
+		.fix = "leave it (the extent itself must be repaired; this checker does not rewrite extents)",
+		.action = FIX_NONE, .btree = BTREE_ID_extents, .flags = 0,
+	},
+	[BCH_F_reconcile_phys_wrong] = {
+		.name = "reconcile_phys_wrong", .upstream = "reconcile_work_phys_incorrectly_set",
+		.msg = "reconcile phys key disagrees with the backpointer's reconcile class",
+		.fix = "set or delete the key",
+		.action = FIX_SET_OR_DELETE, .btree = BTREE_ID_reconcile_work_phys, .flags = PR_PREEN,
+	},
+	[BCH_F_alloc_missing] = {
+		.name = "alloc_missing", .upstream = "ptr_to_missing_alloc_key",
+		.msg = "bucket in use (pointers and backpointers into it) has no alloc key",
+		.fix = "leave it (rebuilding alloc keys offline is not done yet)",
+		.action = FIX_NONE, .btree = BTREE_ID_alloc, .flags = 0,
+	},
+	[BCH_F_node_unreadable] = {
+		.name = "node_unreadable", .upstream = "btree_node_read_error",
+		.msg = "btree node cannot be read: the keys of its range are lost",
+		.fix = "rebuild its btree from the alloc keys and the pointers (derived btrees only)",
+		.action = FIX_REBUILD_BTREE, .btree = BTREE_ID_backpointers, .flags = PR_PREEN,
+	},
 };
 
 const struct fsck_problem *fsck_problem(enum bch_finding_kind kind)
@@ -250,15 +343,19 @@ void fsck_finding_line(struct printbuf *out, const struct bch_finding *f,
 		       const struct bch_check_geom *g, unsigned sb_version)
 {
 	(void)g;
-	pb_printf(out, "%s ", bch_finding_name(f->kind));
+	pb_printf(out, "%s ", problems[f->kind].name);
 	finding_details(out, f, sb_version);
 }
 
 void fsck_finding_text(struct printbuf *out, const struct bch_finding *f,
-		       unsigned sb_version)
+		       unsigned sb_version, bool would)
 {
 	const struct fsck_problem *p = &problems[f->kind];
 
 	pb_printf(out, "%s: %s: ", fsck_finding_error_name(f), p->msg);
 	finding_details(out, f, sb_version);
+	if (would && p->action == FIX_REBUILD_BTREE && !f->rebuildable)
+		pb_puts(out, "; would leave it (only a derived btree can be rebuilt)");
+	else if (would)
+		pb_printf(out, "; would %s", p->fix);
 }

@@ -1,9 +1,8 @@
 /*
- * Repair for check_bucket_bitmaps: turns findings into key updates the
- * way upstream repairs them, and commits them as one journal entry that
- * recovery replays (journal_write.c), made visible by marking the
- * superblocks not clean (super_write.c), after saving every byte about to
- * be overwritten to an undo file (write_plan.c).
+ * Repair for bcachefs fsck: turns findings into key updates the way
+ * upstream repairs them, as the problem table says (fsck_problems.c), and
+ * commits them into the btrees (commit.c: undo file, new nodes, a clean
+ * shutdown journal entry, the superblocks).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "backpointers.h"
 #include "commit.h"
 #include "fs.h"
+#include "fsck.h"
 #include "fsck_repair.h"
 #include "rebuild.h"
 #include "lru.h"
@@ -34,63 +34,47 @@ static int accounting_delta(struct fsck_repair *r, const struct bch_finding *f)
 	return bch_key_updates_add(&r->u, BTREE_ID_accounting, 0, &k);
 }
 
+/* the action comes from the problem table (fsck_problems.c) */
 int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool *fixed)
 {
+	const struct fsck_problem *p = fsck_problem(f->kind);
 	uint8_t v[BCH_BACKPOINTER_BYTES];
 	struct bkey k = { 0 };
 
 	*fixed = true;
-	switch (f->kind) {
-	case BCH_F_lru_invalid_bucket:
-	case BCH_F_lru_wrong_time:
-		return del(r, BTREE_ID_lru, f->pos, 0);
-	case BCH_F_lru_missing:
-		k = (struct bkey){ .p = f->want_pos, .type = KEY_TYPE_set };
-		return bch_key_updates_add(&r->u, BTREE_ID_lru, 0, &k);
-	case BCH_F_alloc_invalid_bucket:
-	case BCH_F_alloc_bad_value:
-		return del(r, BTREE_ID_alloc, f->pos, 0);
-	case BCH_F_bp_wrong_gen:
-	case BCH_F_bp_no_target:
-	case BCH_F_bp_no_alloc_key:
-	case BCH_F_bp_no_device:
-	case BCH_F_bp_bad_value:
-	case BCH_F_bucket_bp_excess_no_target:
-		return del(r, BTREE_ID_backpointers, f->pos, 0);
-	case BCH_F_bp_missing:
-	case BCH_F_bp_fields_wrong:
+	switch (p->action) {
+	case FIX_DELETE_KEY:
+		return del(r, p->btree, f->pos, p->btree == BTREE_ID_freespace ? f->key_size : 0);
+	case FIX_WRITE_BACKPOINTER:
 		bch_backpointer_encode(v, &f->want);
 		k = (struct bkey){
 			.p = f->pos, .type = KEY_TYPE_backpointer,
 			.val_bytes = BCH_BACKPOINTER_BYTES, .val = v,
 		};
 		return bch_key_updates_add(&r->u, BTREE_ID_backpointers, 0, &k);
-	case BCH_F_freespace_invalid_bucket:
-		return del(r, BTREE_ID_freespace, f->pos, f->key_size);
-	case BCH_F_need_discard_invalid_bucket:
-		return del(r, BTREE_ID_need_discard, f->pos, 0);
-	case BCH_F_bucket_gens_invalid_dev:
-	case BCH_F_bucket_gens_invalid_bucket:
-		return del(r, BTREE_ID_bucket_gens, f->pos, 0);
-	case BCH_F_accounting_dev_data_type_wrong:
+	case FIX_CREATE_LRU:
+		k = (struct bkey){ .p = f->want_pos, .type = KEY_TYPE_set };
+		return bch_key_updates_add(&r->u, BTREE_ID_lru, 0, &k);
+	case FIX_ACCOUNTING_DELTA:
 		return accounting_delta(r, f);
-	case BCH_F_reconcile_phys_wrong:
+	case FIX_SET_OR_DELETE:
 		if (f->time)	/* a key where none (or the other one) belongs */
 			return del(r, f->btree_id, f->pos, 0);
 		k = (struct bkey){ .p = f->pos, .type = KEY_TYPE_set };
 		return bch_key_updates_add(&r->u, f->btree_id, 0, &k);
-	case BCH_F_node_unreadable:
+	case FIX_REBUILD_BTREE:
 		*fixed = f->rebuildable;
 		if (f->rebuildable)
 			r->rebuild[f->btree_id] = true;
 		return 0;
-	case BCH_F_bucket_bp_mismatch:
-	case BCH_F_bucket_bp_excess:
+	case FIX_FOLLOWS:
 		return 0;	/* the bitmaps: fixed by fixing the backpointers */
-	default:
-		*fixed = false;
-		return 0;
+	case FIX_CORRECT_ALLOC:	/* fsck_repair_alloc_apply(), before the others */
+	case FIX_NONE:
+		break;
 	}
+	*fixed = false;
+	return 0;
 }
 
 const char *fsck_repair_alloc_fix(const struct bch_finding *f, const struct bch_check_geom *g,

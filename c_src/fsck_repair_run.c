@@ -27,12 +27,6 @@ struct repair_state {
 	uint64_t	nr_left;
 };
 
-/* alloc corrections rewrite what the LRU and accounting derive from them */
-static bool kind_is_safe(enum bch_finding_kind k)
-{
-	return k != BCH_F_alloc_sectors_wrong;
-}
-
 static bool decide(struct fsck_ctx *c, struct repair_state *rs, enum bch_finding_kind k,
 		   uint64_t n)
 {
@@ -43,12 +37,13 @@ static bool decide(struct fsck_ctx *c, struct repair_state *rs, enum bch_finding
 	if (c->o->mode == MODE_YES || rs->all_yes)
 		rs->decide[k] = YES;
 	else if (c->o->mode == MODE_PREEN)
-		rs->decide[k] = kind_is_safe(k) ? YES : NO;
+		rs->decide[k] = fsck_problem(k)->flags & PR_PREEN ? YES : NO;
 	else if (rs->all_no)
 		rs->decide[k] = NO;
 	else {
-		fprintf(stderr, "Fix %" PRIu64 " %s (%s: %s)? [y/n/Y=yes to all/N=no to all] ",
-			n, fsck_problem(k)->upstream, bch_finding_name(k), fsck_problem(k)->msg);
+		fprintf(stderr, "%" PRIu64 " %s (%s): %s.\nFix: %s? [y/n/Y=yes to all/N=no to all] ",
+			n, fsck_problem(k)->upstream, fsck_problem(k)->name, fsck_problem(k)->msg,
+			fsck_problem(k)->fix);
 		if (!fgets(line, sizeof(line), stdin))
 			line[0] = 'n';
 		rs->all_yes = line[0] == 'Y';
@@ -275,6 +270,10 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	if (!c->o->no_undo)
 		undo = c->o->undo_file ?: default_undo_name(c->fs, undo_buf, sizeof(undo_buf));
 	fault = c->o->fault;
+	if (undo)
+		snprintf(c->undo_path, sizeof(c->undo_path), "%s", undo);
+	/* from here a signal waits for the writes to be done */
+	cancel_hold(true);
 	ret = fsck_repair_commit(c->fs, &r, undo, c->o->inject_fault ? &fault : NULL, err);
 	if (ret)
 		goto out;
@@ -292,12 +291,18 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	}
 	for (unsigned k = 0; k < BCH_F_NR && c->out; k++) {
 		if (rs.fixed[k] && !(fsck_problem(k)->flags & PR_NOT_ERROR))
-			fprintf(c->out, "fixed: %s %" PRIu64 "\n", fsck_problem(k)->upstream,
-				rs.fixed[k]);
+			fprintf(c->out, "fixed: %s %" PRIu64 " (%s)\n", fsck_problem(k)->upstream,
+				rs.fixed[k], fsck_problem(k)->fix);
 		if (rs.left[k])
-			fprintf(c->out, "not fixed: %s %" PRIu64 "\n", fsck_problem(k)->upstream,
-				rs.left[k]);
+			fprintf(c->out, "not fixed: %s %" PRIu64 " (%s)\n", fsck_problem(k)->upstream,
+				rs.left[k], rs.decide[k] == NO ? "declined" : fsck_problem(k)->fix);
 	}
+
+	for (unsigned k = 0; k < BCH_F_NR; k++)
+		if (rs.decide[k] == NO)
+			c->nr_declined += rs.left[k];
+	if (!r.info.nr_writes)
+		c->undo_path[0] = 0;
 
 	/* nothing was written: every finding is still there */
 	if (!r.info.nr_writes)

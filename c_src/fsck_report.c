@@ -43,7 +43,7 @@ int fsck_on_finding(void *ctx, const struct bch_finding *f)
 		pb_reset(&c->pb);
 		pb_bpos(&c->pb, f->pos);
 		json_object_object_add(j, "error", json_object_new_string(fsck_finding_error_name(f)));
-		json_object_object_add(j, "kind", json_object_new_string(bch_finding_name(f->kind)));
+		json_object_object_add(j, "kind", json_object_new_string(fsck_problem(f->kind)->name));
 		json_object_object_add(j, "btree", json_object_new_string(btree ? btree : "?"));
 		json_object_object_add(j, "pos", json_object_new_string(c->pb.buf));
 		json_object_object_add(j, "dev", json_object_new_int64(f->dev));
@@ -51,6 +51,8 @@ int fsck_on_finding(void *ctx, const struct bch_finding *f)
 		pb_reset(&c->pb);
 		fsck_finding_line(&c->pb, f, &c->chk.geom, version);
 		json_object_object_add(j, "detail", json_object_new_string(c->pb.buf));
+		json_object_object_add(j, "message", json_object_new_string(fsck_problem(f->kind)->msg));
+		json_object_object_add(j, "would", json_object_new_string(fsck_problem(f->kind)->fix));
 		json_object_array_add(c->jfindings, j);
 	}
 	if (c->o->findings) {
@@ -64,7 +66,8 @@ int fsck_on_finding(void *ctx, const struct bch_finding *f)
 	if (!c->o->verbose && c->printed[f->kind]++ >= FSCK_RATELIMIT)
 		return 0;
 	pb_reset(&c->pb);
-	fsck_finding_text(&c->pb, f, version);
+	fsck_finding_text(&c->pb, f, version, c->o->mode == MODE_CHECK);
+	fsck_progress_clear(c->progress);
 	fprintf(c->out, "%s\n", c->pb.buf);
 	return 0;
 }
@@ -76,7 +79,7 @@ void fsck_print_ratelimited(struct fsck_ctx *c)
 
 		if (n > FSCK_RATELIMIT)
 			fprintf(c->out, "... and %" PRIu64 " more %s (%s); -v shows all\n",
-				n - FSCK_RATELIMIT, fsck_problem(k)->upstream, bch_finding_name(k));
+				n - FSCK_RATELIMIT, fsck_problem(k)->upstream, fsck_problem(k)->name);
 	}
 }
 
@@ -156,9 +159,19 @@ void fsck_report_devices(struct fsck_ctx *c, json_object *jdevs)
 	}
 }
 
+/* did every pass of mask run? */
+static bool passes_ran(const struct fsck_ctx *c, unsigned mask)
+{
+	for (unsigned i = 0; i < PASS_NR; i++)
+		if ((mask & PASS_BIT(i)) && !c->o->pass[i])
+			return false;
+	return true;
+}
+
 void fsck_report_copygc(struct fsck_ctx *c, json_object *jroot)
 {
 	bool any, fault = bch_check_copygc_would_fault(&c->chk, &any);
+	bool known = passes_ran(c, VERDICT_NEEDS);
 	json_object *jl = jroot ? json_object_new_array() : NULL;
 
 	for (size_t i = 0; i < c->chk.nr_oob_frag_lru; i++) {
@@ -175,16 +188,22 @@ void fsck_report_copygc(struct fsck_ctx *c, json_object *jroot)
 				bch_bitmap_weight(&c->chk.mismatch[l->dev]));
 	}
 	if (c->out)
-		fprintf(c->out, "copygc verdict: %s\n", fault ?
+		fprintf(c->out, "copygc verdict: %s\n", !known ?
+			"unknown (needs the passes alloc_backpointers and lru, which did not run)"
+			: fault ?
 			"WOULD FAULT on kernels without \"Fix reference to invalid bucket in copygc\" (July 2025): "
 			"copygc would test a mismatch bitmap bit past the end of its device"
 			: c->chk.nr_oob_frag_lru ?
 			"would not fault (LRU entries past a device end, but that device has no mismatched bucket)"
 			: "would not fault (no fragmentation LRU entry past a device end)");
 	if (jroot) {
-		json_object_object_add(jroot, "copygc_would_fault", json_object_new_boolean(fault));
+		json_object_object_add(jroot, "copygc_would_fault",
+				       known ? json_object_new_boolean(fault) : NULL);
+		json_object_object_add(jroot, "copygc_verdict", json_object_new_string(
+			!known ? "unknown" : fault ? "would_fault" : "would_not_fault"));
 		json_object_object_add(jroot, "copygc_oob_lru_entries", jl);
-		json_object_object_add(jroot, "any_mismatch", json_object_new_boolean(any));
+		json_object_object_add(jroot, "any_mismatch", passes_ran(c, PASS_BIT(PASS_ALLOC_BP)) ?
+				       json_object_new_boolean(any) : NULL);
 	}
 }
 
@@ -234,9 +253,64 @@ int fsck_dump_bitmaps(struct fsck_ctx *c)
 	return 0;
 }
 
+/* a device name as a shell word */
+static void pb_shell_word(struct printbuf *pb, const char *s)
+{
+	if (s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-=:+,@%")]) {
+		pb_puts(pb, "'");
+		for (; *s; s++)
+			if (*s == '\'')
+				pb_puts(pb, "'\\''");
+			else
+				pb_printf(pb, "%c", *s);
+		pb_puts(pb, "'");
+	} else {
+		pb_puts(pb, s);
+	}
+}
+
+static void pb_devs(struct printbuf *pb, const struct fsck_opts *o)
+{
+	for (unsigned i = 0; i < o->nr_devs; i++) {
+		pb_puts(pb, " ");
+		pb_shell_word(pb, o->devs[i]);
+	}
+}
+
+/* what to run next, given how this run ended (empty: nothing) */
+static void next_command(struct fsck_ctx *c, int status, struct printbuf *pb)
+{
+	const struct fsck_opts *o = c->o;
+	bool all_passes = passes_ran(c, (1u << PASS_NR) - 1);
+
+	if (o->mode == MODE_CHECK && c->nr_findings) {
+		pb_printf(pb, "%s -y", o->prog);
+		pb_devs(pb, o);
+	} else if (o->mode == MODE_CHECK && !all_passes) {
+		pb_printf(pb, "%s -n", o->prog);
+		pb_devs(pb, o);
+		pb_puts(pb, " (every pass)");
+	} else if (status == EXIT_UNCORRECTED && c->nr_declined) {
+		pb_printf(pb, "%s -y", o->prog);
+		pb_devs(pb, o);
+		pb_puts(pb, " (to make the repairs declined here)");
+	} else if (status == EXIT_UNCORRECTED) {
+		pb_printf(pb, "%s -n -v", o->prog);
+		pb_devs(pb, o);
+		pb_puts(pb, " (what is left cannot be repaired offline; report it with the JSON report, --json)");
+	} else if (status & EXIT_FIXED && c->undo_path[0]) {
+		pb_puts(pb, "mount the filesystem; to put back what the repair changed: bcachefs undo ");
+		pb_shell_word(pb, c->undo_path);
+		pb_devs(pb, o);
+	} else if (status & EXIT_FIXED) {
+		pb_puts(pb, "mount the filesystem");
+	}
+}
+
 void fsck_report_summary(struct fsck_ctx *c, int status, const char *what, json_object *jroot)
 {
 	json_object *jc = jroot ? json_object_new_object() : NULL;
+	struct printbuf next = PRINTBUF;
 	bool first = true;
 
 	if (c->out)
@@ -248,19 +322,31 @@ void fsck_report_summary(struct fsck_ctx *c, int status, const char *what, json_
 		if (!n)
 			continue;
 		if (c->out)
-			fprintf(c->out, "%s %s %" PRIu64, first ? ":" : ",", bch_finding_name(k), n);
+			fprintf(c->out, "%s %s %" PRIu64, first ? ":" : ",", fsck_problem(k)->name, n);
 		first = false;
 		if (jc)
-			json_object_object_add(jc, bch_finding_name(k), json_object_new_uint64(n));
+			json_object_object_add(jc, fsck_problem(k)->name, json_object_new_uint64(n));
 	}
 	if (c->out)
-		fprintf(c->out, "; %s; exit status %d\n",
-			c->nr_findings ? what : status == EXIT_FIXED ? "clean, rebuilt as asked" : "clean",
-			status);
+		fprintf(c->out, "; %s%s; exit status %d\n",
+			c->nr_findings ? what : status & EXIT_FIXED ? "clean, rebuilt as asked" : "clean",
+			passes_ran(c, (1u << PASS_NR) - 1) ? "" : " (not every pass ran)", status);
+	next_command(c, status, &next);
+	if (c->out && next.buf && next.buf[0])
+		fprintf(c->out, "next: %s\n", next.buf);
 	if (jroot) {
+		json_object *jp = json_object_new_array();
+
+		for (unsigned i = 0; i < PASS_NR; i++)
+			if (c->o->pass[i])
+				json_object_array_add(jp, json_object_new_string(fsck_passes[i].name));
+		json_object_object_add(jroot, "passes", jp);
 		json_object_object_add(jroot, "counts", jc);
 		json_object_object_add(jroot, "exit_status", json_object_new_int(status));
+		json_object_object_add(jroot, "next_command", next.buf && next.buf[0] ?
+				       json_object_new_string(next.buf) : NULL);
 	}
+	pb_exit(&next);
 }
 
 int fsck_write_json(struct fsck_ctx *c, json_object *jroot)

@@ -1,4 +1,5 @@
 /* Helpers shared by the subcommands: messages, exit codes, opening a filesystem. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,4 +119,46 @@ struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_f
 	}
 	*exit_status = EXIT_OK;
 	return fs;
+}
+
+/* the one global of the command: a signal handler can reach nothing else */
+static volatile sig_atomic_t cancel_state;	/* bit 0 held, bit 1 requested */
+
+static void on_cancel_signal(int sig)
+{
+	static const char msg[] = "\nbcachefs: cancelled; nothing was written\n";
+
+	(void)sig;
+	if (cancel_state & 1) {
+		cancel_state |= 2;
+		return;
+	}
+	/* nothing more can be done if this write fails */
+	ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+	(void)n;
+	_exit(EXIT_CANCELLED);
+}
+
+void cancel_on_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_cancel_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void cancel_hold(bool hold)
+{
+	if (hold)
+		cancel_state |= 1;
+	else
+		cancel_state &= ~1;
+}
+
+bool cancel_requested(void)
+{
+	return cancel_state & 2;
 }

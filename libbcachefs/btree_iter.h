@@ -48,17 +48,17 @@ struct bch_btree_iter {
 
 void bch_btree_iter_init(struct bch_btree_iter *it, struct bch_fs *fs, unsigned btree_id,
 			 struct bpos start, struct bpos end);
-/*
- * Next key in [start, end]: returns 1 and sets *k (valid until the next
- * call), 0 at the end, or a negative error. Deleted keys are never
- * returned; whiteouts are.
- */
 /* iterate the keys in the btree nodes only, without the journal overlay */
 static inline void bch_btree_iter_nodes_only(struct bch_btree_iter *it)
 {
 	it->no_journal = true;
 }
 
+/*
+ * Next key in [start, end]: returns 1 and sets *k (valid until the next
+ * call), 0 at the end, or a negative error. Deleted keys are never
+ * returned; whiteouts are.
+ */
 int bch_btree_iter_next(struct bch_btree_iter *it, struct bkey *k, struct bch_error *err);
 void bch_btree_iter_exit(struct bch_btree_iter *it);
 

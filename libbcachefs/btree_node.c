@@ -415,6 +415,8 @@ int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
 	unsigned i = 0;
 	int ret = -BCH_ERR_IO;
 
+	if (fs->on_node_read)
+		fs->on_node_read(fs->on_node_read_ctx, x);
 	for (const struct bch_extent_ptr *p; (p = usable_ptr(fs, x, i, &i)); i++) {
 		struct bch_error e = { 0 };
 		void *alloc;
@@ -470,6 +472,8 @@ int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
 
 		memset(&n[i], 0, sizeof(n[i]));
 		devs[i] = UINT32_MAX;
+		if (fs->on_node_read)
+			fs->on_node_read(fs->on_node_read_ctx, &x[i]);
 		if (!p || ptr_in_device(fs, &x[i], p, NULL))
 			continue;
 		reqs[i].buf = bch_btree_node_buf_alloc(fs, &allocs[i]);

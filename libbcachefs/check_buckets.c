@@ -14,40 +14,6 @@
 #include "super.h"
 #include "vec.h"
 
-static const char * const finding_names[BCH_F_NR] = {
-	[BCH_F_alloc_invalid_bucket]		= "alloc_invalid_bucket",
-	[BCH_F_alloc_bad_value]			= "alloc_bad_value",
-	[BCH_F_alloc_sectors_wrong]		= "alloc_sectors_wrong",
-	[BCH_F_bucket_bp_mismatch]		= "bucket_bp_mismatch",
-	[BCH_F_bucket_bp_excess]		= "bucket_bp_excess",
-	[BCH_F_bucket_bp_excess_no_target]	= "bucket_bp_excess_no_target",
-	[BCH_F_bp_missing]			= "bp_missing",
-	[BCH_F_bp_no_target]			= "bp_no_target",
-	[BCH_F_bp_no_alloc_key]			= "bp_no_alloc_key",
-	[BCH_F_bp_no_device]			= "bp_no_device",
-	[BCH_F_bp_wrong_gen]			= "bp_wrong_gen",
-	[BCH_F_bp_fields_wrong]			= "bp_fields_wrong",
-	[BCH_F_bp_bad_value]			= "bp_bad_value",
-	[BCH_F_lru_invalid_bucket]		= "lru_invalid_bucket",
-	[BCH_F_lru_wrong_time]			= "lru_wrong_time",
-	[BCH_F_lru_missing]			= "lru_missing",
-	[BCH_F_freespace_invalid_bucket]	= "freespace_invalid_bucket",
-	[BCH_F_need_discard_invalid_bucket]	= "need_discard_invalid_bucket",
-	[BCH_F_bucket_gens_invalid_dev]		= "bucket_gens_invalid_dev",
-	[BCH_F_bucket_gens_invalid_bucket]	= "bucket_gens_invalid_bucket",
-	[BCH_F_bucket_gens_nonzero_invalid]	= "bucket_gens_nonzero_invalid",
-	[BCH_F_accounting_dev_data_type_wrong]	= "accounting_dev_data_type_wrong",
-	[BCH_F_ptr_gen_mismatch]		= "ptr_gen_mismatch",
-	[BCH_F_reconcile_phys_wrong]		= "reconcile_phys_wrong",
-	[BCH_F_alloc_missing]			= "alloc_missing",
-	[BCH_F_node_unreadable]			= "node_unreadable",
-};
-
-const char *bch_finding_name(enum bch_finding_kind kind)
-{
-	return kind < BCH_F_NR ? finding_names[kind] : "(unknown)";
-}
-
 /* reconcile rework (1.33): backpointer flags carry the work class */
 #define BCH_VERSION_RECONCILE	BCH_VERSION(1, 33)
 

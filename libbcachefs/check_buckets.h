@@ -93,9 +93,7 @@ enum bch_finding_kind {
 	BCH_F_node_unreadable,
 	BCH_F_NR,
 };
-
-/* our short name (the expected-findings vocabulary of the corpus) */
-const char *bch_finding_name(enum bch_finding_kind kind);
+/* their names and messages: the problem table of c_src/fsck_problems.c */
 
 enum bch_sector_counter { BCH_CTR_DIRTY, BCH_CTR_CACHED, BCH_CTR_STRIPE, BCH_CTR_NR };
 

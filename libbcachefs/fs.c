@@ -85,8 +85,14 @@ static int add_found(char ***paths, unsigned *nr, const char *name)
 	return 0;
 }
 
-/* is name a member of the filesystem with this (external or internal) UUID? */
-static bool dev_has_uuid(const char *name, const uint8_t want[16])
+/* what a member search looks for: a filesystem UUID (external or internal) or a label */
+struct member_query {
+	bool		by_label;
+	uint8_t		uuid[16];
+	const char	*label;
+};
+
+static bool dev_matches(const char *name, const struct member_query *q)
 {
 	struct bch_error e = { 0 };
 	struct bch_sb sb;
@@ -94,31 +100,29 @@ static bool dev_has_uuid(const char *name, const uint8_t want[16])
 
 	if (bch_dev_read_sb(name, NULL, &sb, &e))
 		return false;
-	match = !memcmp(sb.user_uuid, want, 16) || !memcmp(sb.uuid, want, 16);
+	match = q->by_label ? !strcmp(sb.label, q->label) :
+		!memcmp(sb.user_uuid, q->uuid, 16) || !memcmp(sb.uuid, q->uuid, 16);
 	bch_sb_free(&sb);
 	return match;
 }
 
 /*
- * Members by filesystem UUID: the devices libblkid reports as bcachefs
- * (libblkid 2.39 and later know it), then, since older libblkid (Debian
- * 12 has 2.38) does not, every block device in /sys/class/block, each
- * identified by reading its superblock ourselves.
+ * Members by filesystem UUID or label: the devices libblkid reports as
+ * bcachefs (libblkid 2.39 and later know it), then, since older libblkid
+ * (Debian 12 has 2.38) does not, every block device in /sys/class/block,
+ * each identified by reading its superblock ourselves.
  */
-static int find_by_uuid(const char *uuid, char ***paths, unsigned *nr,
+static int find_members(const struct member_query *q, char ***paths, unsigned *nr,
 			struct bch_error *err)
 {
 	blkid_cache cache;
 	blkid_dev_iterate it;
 	blkid_dev dev;
-	uint8_t want[16];
 	DIR *dir;
 	struct dirent *de;
 
 	*paths = NULL;
 	*nr = 0;
-	if (parse_uuid(uuid, want))
-		return bch_err(err, BCH_ERR_INVAL, "UUID=%s: not a UUID", uuid);
 	if (blkid_get_cache(&cache, NULL) >= 0) {
 		blkid_probe_all(cache);
 		it = blkid_dev_iterate_begin(cache);
@@ -126,7 +130,7 @@ static int find_by_uuid(const char *uuid, char ***paths, unsigned *nr,
 		while (!blkid_dev_next(it, &dev)) {
 			const char *name = blkid_dev_devname(dev);
 
-			if (dev_has_uuid(name, want) && add_found(paths, nr, name))
+			if (dev_matches(name, q) && add_found(paths, nr, name))
 				return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 		}
 		blkid_dev_iterate_end(it);
@@ -139,16 +143,35 @@ static int find_by_uuid(const char *uuid, char ***paths, unsigned *nr,
 			if (de->d_name[0] == '.')
 				continue;
 			snprintf(name, sizeof(name), "/dev/%s", de->d_name);
-			if (dev_has_uuid(name, want) && add_found(paths, nr, name)) {
+			if (dev_matches(name, q) && add_found(paths, nr, name)) {
 				closedir(dir);
 				return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 			}
 		}
 		closedir(dir);
 	}
-	if (!*nr)
-		return bch_err(err, BCH_ERR_DEVICES, "no device with filesystem UUID %s found", uuid);
 	return 0;
+}
+
+/* "UUID=<uuid>" or "LABEL=<label>": the member devices it names */
+static int find_by_spec(const char *spec, char ***paths, unsigned *nr, struct bch_error *err)
+{
+	struct member_query q = { 0 };
+	int ret;
+
+	if (!strncmp(spec, "LABEL=", 6)) {
+		q.by_label = true;
+		q.label = spec + 6;
+		if (!q.label[0] || strlen(q.label) > 32)
+			return bch_err(err, BCH_ERR_INVAL, "%s: a label has 1 to 32 bytes", spec);
+	} else if (parse_uuid(spec + 5, q.uuid)) {
+		return bch_err(err, BCH_ERR_INVAL, "%s: not a UUID", spec);
+	}
+	ret = find_members(&q, paths, nr, err);
+	if (!ret && !*nr)
+		ret = bch_err(err, BCH_ERR_DEVICES, "no device of a filesystem with %s found",
+			      spec);
+	return ret;
 }
 
 static void dev_free(struct bch_dev *d)
@@ -299,11 +322,11 @@ int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *o,
 		ret = bch_err(err, BCH_ERR_INVAL, "no device given");
 
 	for (unsigned i = 0; i < nr && !ret; i++) {
-		if (!strncmp(paths[i], "UUID=", 5)) {
-			char **found;
-			unsigned n;
+		if (!strncmp(paths[i], "UUID=", 5) || !strncmp(paths[i], "LABEL=", 6)) {
+			char **found = NULL;
+			unsigned n = 0;
 
-			ret = find_by_uuid(paths[i] + 5, &found, &n, err);
+			ret = find_by_spec(paths[i], &found, &n, err);
 			for (unsigned j = 0; j < n; j++) {
 				if (!ret)
 					ret = open_one(fs, found[j], o, err);

@@ -15,6 +15,8 @@
 #include "journal.h"
 #include "super.h"
 
+struct bch_node_expect;
+
 struct bch_dev {
 	unsigned		idx;
 	struct bch_io		*io;
@@ -51,10 +53,17 @@ struct bch_fs {
 	 * and rebuilds. Anywhere else such a node is an error.
 	 */
 	uint64_t		skip_unreadable;
+
+	/*
+	 * Told of every btree node read (progress reports): x is what the
+	 * node was to be. NULL: nobody is listening.
+	 */
+	void			(*on_node_read)(void *ctx, const struct bch_node_expect *x);
+	void			*on_node_read_ctx;
 };
 
 /*
- * Open the devices (paths may also be "UUID=<external uuid>", which finds
+ * Open the devices (paths may also be "UUID=<uuid>" or "LABEL=<label>", which find
  * the members through libblkid), pick the superblock, unlock the key and
  * read the journal. Every member must be given.
  */

@@ -189,6 +189,8 @@ struct bch_sb {
 #define BCH_SB_BTREE_NODE_SIZE(sb)	bits64((sb)->flags[0], 12, 28)
 #define BCH_SB_META_CSUM_TYPE(sb)	bits64((sb)->flags[0], 40, 44)
 #define BCH_SB_DATA_CSUM_TYPE(sb)	bits64((sb)->flags[0], 44, 48)
+#define BCH_SB_HAS_ERRORS(sb)		bits64((sb)->flags[0], 60, 61)
+#define BCH_SB_HAS_TOPOLOGY_ERRORS(sb)	bits64((sb)->flags[0], 61, 62)
 #define BCH_SB_BIG_ENDIAN(sb)		bits64((sb)->flags[0], 62, 63)
 #define BCH_SB_ENCRYPTION_TYPE(sb)	bits64((sb)->flags[1], 10, 14)
 #define BCH_SB_ENCODED_EXTENT_MAX_BITS(sb) bits64((sb)->flags[1], 14, 20)

@@ -1,0 +1,116 @@
+/*
+ * Is a device in use? Mounted (read-only or read-write) as the mount
+ * table (/proc/self/mountinfo) says, or, for an image file, attached to a
+ * loop device (which may be mounted in turn). A multi-device bcachefs is
+ * mounted from "dev1:dev2:...", with an anonymous device number, so the
+ * source field is compared path by path as well as the device number.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "cmds.h"
+
+/* does one of the ':'-separated paths of a mount source name the file real? */
+static bool source_names(const char *source, const char *real)
+{
+	char *copy = strdup(source), *save = NULL;
+	bool match = false;
+
+	if (!copy)
+		return false;
+	for (char *tok = strtok_r(copy, ":", &save); tok && !match; tok = strtok_r(NULL, ":", &save)) {
+		char r[PATH_MAX];
+
+		match = realpath(tok, r) && !strcmp(r, real);
+	}
+	free(copy);
+	return match;
+}
+
+/* the "ro" option in a comma-separated list */
+static bool opts_ro(const char *opts)
+{
+	size_t n = strlen(opts);
+
+	return !strncmp(opts, "ro", 2) && (n == 2 || opts[2] == ',') ? true :
+	       strstr(opts, ",ro,") || (n > 3 && !strcmp(opts + n - 3, ",ro"));
+}
+
+static enum dev_use mount_state(const char *real, const struct stat *st, const char *mountinfo,
+				char *where, size_t size)
+{
+	FILE *f = fopen(mountinfo ? mountinfo : "/proc/self/mountinfo", "r");
+	enum dev_use use = DEV_FREE;
+	char line[8192];
+
+	if (!f)
+		return DEV_FREE;
+	while (use != DEV_MOUNTED_RW && fgets(line, sizeof(line), f)) {
+		char mnt[4096], opts[1024], fstype[256], source[4096], super[1024];
+		unsigned maj, min;
+		char *sep = strstr(line, " - ");
+		bool match;
+
+		if (!sep || sscanf(line, "%*s %*s %u:%u %*s %4095s %1023s", &maj, &min, mnt, opts) != 4 ||
+		    sscanf(sep + 3, "%255s %4095s %1023s", fstype, source, super) != 3)
+			continue;
+		match = (S_ISBLK(st->st_mode) && major(st->st_rdev) == maj &&
+			 minor(st->st_rdev) == min) || source_names(source, real);
+		if (!match)
+			continue;
+		use = opts_ro(opts) || opts_ro(super) ? DEV_MOUNTED_RO : DEV_MOUNTED_RW;
+		snprintf(where, size, "mounted %s at %s", use == DEV_MOUNTED_RO ? "read-only" :
+			 "read-write", mnt);
+	}
+	fclose(f);
+	return use;
+}
+
+/* an image file attached to a loop device: the loop device's name, or 0 */
+static int loop_of(const char *real, char *loop, size_t size)
+{
+	for (unsigned i = 0; i < 256; i++) {
+		char path[64], backing[PATH_MAX];
+		FILE *f;
+		bool match;
+
+		snprintf(path, sizeof(path), "/sys/block/loop%u/loop/backing_file", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		match = fgets(backing, sizeof(backing), f) &&
+			!strcmp(strtok(backing, "\n") ?: "", real);
+		fclose(f);
+		if (match) {
+			snprintf(loop, size, "/dev/loop%u", i);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+enum dev_use dev_in_use(const char *path, const char *mountinfo, char *where, size_t size)
+{
+	char real[PATH_MAX], loop[64];
+	struct stat st;
+	enum dev_use use;
+
+	snprintf(where, size, "not in use");
+	if (!realpath(path, real) || stat(real, &st))
+		return DEV_FREE;
+	use = mount_state(real, &st, mountinfo, where, size);
+	if (use != DEV_FREE || !S_ISREG(st.st_mode) || !loop_of(real, loop, sizeof(loop)))
+		return use;
+	/* through its loop device */
+	if (!stat(loop, &st) && realpath(loop, real))
+		use = mount_state(real, &st, mountinfo, where, size);
+	if (use == DEV_FREE) {
+		snprintf(where, size, "attached to %s (it may be mounted)", loop);
+		use = DEV_LOOP;
+	}
+	return use;
+}
