@@ -117,6 +117,10 @@ static int parse_compat(int argc, char *argv[], struct fsck_opts *o, bool *lock)
 	static const struct option longopts[] = {
 		{ "no-undo",	no_argument,	   NULL, 'U' },
 		{ "help",	no_argument,	   NULL, 'h' },
+#ifdef BCH_TEST_HOOKS
+		/* the test build only: another mount table */
+		{ "test-mountinfo", required_argument, NULL, 'I' },
+#endif
 		{ NULL, 0, NULL, 0 },
 	};
 	bool force = false;
@@ -174,6 +178,11 @@ static int parse_compat(int argc, char *argv[], struct fsck_opts *o, bool *lock)
 		case 'h':
 			compat_usage(stdout);
 			return -1;
+#ifdef BCH_TEST_HOOKS
+		case 'I':
+			o->mountinfo = optarg;
+			break;
+#endif
 		default:
 			compat_usage(stderr);
 			return EXIT_USAGE;
@@ -200,6 +209,7 @@ int cmd_fsck_compat(int argc, char *argv[])
 	int status;
 
 	fsck_opts_init(&o);
+	cancel_on_signals();
 	status = parse_compat(argc, argv, &o, &lock);
 	if (status)
 		return status < 0 ? EXIT_OK : status;

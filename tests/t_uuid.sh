@@ -35,7 +35,7 @@ fi
 "$BCACHEFS" list --format=keys -b alloc "UUID=00000000-1111-2222-3333-444444444444" \
 	> /dev/null 2> "$work/err"
 st=$?
-if [ $st -eq 8 ] && grep -q 'no device with filesystem UUID' "$work/err"; then
+if [ $st -eq 8 ] && grep -q 'no device of a filesystem with UUID=' "$work/err"; then
 	echo "PASS UUID= of no filesystem"
 else
 	echo "FAIL UUID= of no filesystem exit $st"
