@@ -42,4 +42,6 @@ run "list --format=keys (all btrees fsck reads)" "$BIN" list --format=keys \
 	-b alloc,backpointers,lru,freespace,need_discard,bucket_gens "$IMG"
 run "fsck -n" "$BIN" fsck -n "$IMG"
 run "fsck -n --pass=alloc_backpointers" "$BIN" fsck -n --pass=alloc_backpointers "$IMG"
+run "fsck -n -C 3 (progress protocol to a file)" sh -c '"$1" fsck -n -C 3 "$2" 3>"$3"' sh "$BIN" "$IMG" "$TMP/progress"
+run "fsck -n -C 0 (progress line to a file)" sh -c '"$1" fsck -n -C 0 "$2" 2>"$3"' sh "$BIN" "$IMG" "$TMP/progress"
 "$BIN" fsck -n -v "$IMG" | grep '^pass bucket_index done'

@@ -254,26 +254,10 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
  * allowed to (the root filesystem at boot), which then needs a reboot.
  * Returns -1 to go on, else the exit status; *reboot: a repair needs one.
  */
-static int check_in_use(struct bch_fs *fs, const struct fsck_opts *o, bool repair, bool *reboot)
+static int in_use_policy(enum dev_use worst, const char *path, const char *where,
+			 const struct fsck_opts *o, bool repair, bool *reboot)
 {
-	enum dev_use worst = DEV_FREE;
-	char where[4200] = "", what[4200];
-	const char *path = NULL;
-
 	*reboot = false;
-	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++) {
-		const struct bch_dev *dev = fs->devs[d];
-		enum dev_use use;
-
-		if (!dev)
-			continue;
-		use = dev_in_use(dev->io->path, o->mountinfo, what, sizeof(what));
-		if (use > worst) {
-			worst = use;
-			path = dev->io->path;
-			snprintf(where, sizeof(where), "%s", what);
-		}
-	}
 	if (worst == DEV_FREE)
 		return -1;
 	if (o->skip_mounted) {
@@ -295,23 +279,84 @@ static int check_in_use(struct bch_fs *fs, const struct fsck_opts *o, bool repai
 	return EXIT_OPERATIONAL;
 }
 
+/* the devices as given (UUID= and LABEL= are looked at once opened) */
+static int check_in_use(char * const *devs, unsigned nr, const struct fsck_opts *o, bool repair,
+			bool *reboot, bool *mounted)
+{
+	enum dev_use worst = DEV_FREE;
+	char where[4200] = "", what[4200];
+	const char *path = NULL;
+
+	for (unsigned i = 0; i < nr; i++) {
+		enum dev_use use;
+
+		if (!strncmp(devs[i], "UUID=", 5) || !strncmp(devs[i], "LABEL=", 6))
+			continue;
+		use = dev_in_use(devs[i], o->mountinfo, what, sizeof(what));
+		if (use > worst) {
+			worst = use;
+			path = devs[i];
+			snprintf(where, sizeof(where), "%s", what);
+		}
+	}
+	*mounted = worst == DEV_MOUNTED_RO || worst == DEV_MOUNTED_RW;
+	return in_use_policy(worst, path, where, o, repair, reboot);
+}
+
+static bool found_by_search(char * const *devs, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (!strncmp(devs[i], "UUID=", 5) || !strncmp(devs[i], "LABEL=", 6))
+			return true;
+	return false;
+}
+
+static int check_fs_in_use(struct bch_fs *fs, const struct fsck_opts *o, bool repair,
+			   bool *reboot)
+{
+	enum dev_use worst = DEV_FREE;
+	char where[4200] = "", what[4200];
+	const char *path = NULL;
+
+	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++) {
+		const struct bch_dev *dev = fs->devs[d];
+		enum dev_use use;
+
+		if (!dev)
+			continue;
+		use = dev_in_use(dev->io->path, o->mountinfo, what, sizeof(what));
+		if (use > worst) {
+			worst = use;
+			path = dev->io->path;
+			snprintf(where, sizeof(where), "%s", what);
+		}
+	}
+	return worst == DEV_FREE ? -1 : in_use_policy(worst, path, where, o, repair, reboot);
+}
+
 int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 {
 	struct fsck_ctx c = { .o = o };
 	struct bch_error err = { 0 };
 	struct bch_check_geom geom;
 	json_object *jroot = NULL, *jdevs = NULL;
-	bool repair, reboot;
+	bool repair, reboot, mounted;
 	int status, ret;
 
 	o->devs = devs;
 	o->nr_devs = nr_devs;
 	repair = o->mode != MODE_CHECK;
 	cancel_on_signals();
-	c.fs = open_fs(devs, nr_devs, o->passphrase_file, repair, &status);
+	/* a mounted block device is held by the kernel: decide before opening it */
+	status = check_in_use(devs, nr_devs, o, repair, &reboot, &mounted);
+	if (status >= 0)
+		return status;
+	o->io_flags = (repair ? BCH_IO_WRITE : 0) | (mounted ? BCH_IO_SHARED : 0);
+	c.fs = open_fs(devs, nr_devs, o->passphrase_file, o->io_flags, &status);
 	if (!c.fs)
 		return status;
-	status = check_in_use(c.fs, o, repair, &reboot);
+	/* and what UUID= and LABEL= found */
+	status = found_by_search(devs, nr_devs) ? check_fs_in_use(c.fs, o, repair, &reboot) : -1;
 	if (status >= 0) {
 		bch_fs_close(c.fs);
 		return status;

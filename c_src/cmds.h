@@ -60,11 +60,12 @@ extern const struct bch_msg_sink stderr_msgs;
 /* map a library error code to an exit status */
 int exit_status_of(int errcode);
 /*
- * Open the filesystem read-only (or read-write): reads the passphrase from
- * passphrase_file, or prompts on a terminal when the filesystem needs one.
- * Prints the error and returns NULL on failure (*exit_status set).
+ * Open the filesystem read-only, or as io_flags say (BCH_IO_WRITE,
+ * BCH_IO_SHARED): reads the passphrase from passphrase_file, or prompts
+ * on a terminal when the filesystem needs one. Prints the error and
+ * returns NULL on failure (*exit_status set).
  */
 struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_file,
-		       bool write, int *exit_status);
+		       unsigned io_flags, int *exit_status);
 
 #endif

@@ -73,6 +73,7 @@ struct fsck_opts {
 	bool		skip_mounted;	/* -M */
 	bool		allow_ro_mounted; /* repair a read-only mount, then ask for a reboot */
 	const char	*mountinfo;	/* the mount table (a test build may give another) */
+	unsigned	io_flags;	/* how the devices are opened (fsck_main) */
 	/* test build only (BCH_TEST_HOOKS): a power cut during the repair */
 	bool		inject_fault;
 	struct bch_io_fault fault;

@@ -84,9 +84,12 @@ static char *prompt_passphrase(size_t *len)
 }
 
 struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_file,
-		       bool write, int *exit_status)
+		       unsigned io_flags, int *exit_status)
 {
-	struct bch_fs_opts o = { .write = write, .msgs = stderr_msgs };
+	struct bch_fs_opts o = {
+		.write = io_flags & BCH_IO_WRITE, .shared = io_flags & BCH_IO_SHARED,
+		.msgs = stderr_msgs,
+	};
 	struct bch_error err = { 0 };
 	struct bch_fs *fs = NULL;
 	char *pass = NULL;

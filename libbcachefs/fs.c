@@ -201,7 +201,8 @@ static int open_one(struct bch_fs *fs, const char *path, const struct bch_fs_opt
 
 	if (!d)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-	ret = bch_io_open_unix(path, o->write ? BCH_IO_WRITE : 0, &d->io, err);
+	ret = bch_io_open_unix(path, (o->write ? BCH_IO_WRITE : 0) | (o->shared ? BCH_IO_SHARED : 0),
+			       &d->io, err);
 	if (!ret)
 		ret = bch_sb_read(d->io, &fs->msgs, &d->sb, err);
 	if (ret == -BCH_ERR_NOT_BCACHEFS) {

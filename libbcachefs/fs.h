@@ -27,6 +27,7 @@ struct bch_fs_opts {
 	const char		*passphrase;	/* NULL: plain key or no encryption */
 	size_t			passphrase_len;
 	bool			write;		/* open devices read-write */
+	bool			shared;		/* block devices without O_EXCL (BCH_IO_SHARED) */
 	struct bch_msg_sink	msgs;
 };
 

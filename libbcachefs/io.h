@@ -47,6 +47,11 @@ struct bch_io {
 
 enum bch_io_open_flags {
 	BCH_IO_WRITE	= 1 << 0,	/* open read-write (never with fsck -n) */
+	/*
+	 * a block device without O_EXCL: beside the kernel that has it
+	 * mounted (fsck.bcachefs on a read-only root, or -n on a mount)
+	 */
+	BCH_IO_SHARED	= 1 << 1,
 };
 
 /* open a file or block device; block devices get O_EXCL */

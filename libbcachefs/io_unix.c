@@ -187,7 +187,7 @@ int bch_io_open_unix(const char *path, unsigned flags, struct bch_io **out,
 		close(fd);
 		return bch_err(err, BCH_ERR_IO, "%s: stat: %s", path, strerror(errno));
 	}
-	if (S_ISBLK(st.st_mode)) {
+	if (S_ISBLK(st.st_mode) && !(flags & BCH_IO_SHARED)) {
 		/* hold block devices exclusively: nobody may mount under us */
 		close(fd);
 		fd = open(path, mode | O_CLOEXEC | O_EXCL);
