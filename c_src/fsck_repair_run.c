@@ -24,6 +24,7 @@ struct repair_state {
 	bool		all_yes, all_no;
 	uint64_t	fixed[BCH_F_NR];
 	uint64_t	left[BCH_F_NR];
+	uint64_t	waiting[BCH_F_NR];	/* left: their alloc key was not corrected */
 	uint64_t	nr_left;
 };
 
@@ -160,7 +161,7 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 		if (fsck_problem(f->kind)->flags & PR_NOT_ERROR)
 			continue;	/* the bitmaps: mended by the backpointer repairs */
 		if (depends_on_unfixed(rs, f))
-			;	/* its LRU entry follows the alloc key we leave alone */
+			rs->waiting[f->kind]++;	/* it follows the alloc key we leave alone */
 		else if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind]))
 			ret = fsck_repair_finding(r, f, &fixed);
 		if (fixed) {
@@ -293,9 +294,13 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 		if (rs.fixed[k] && !(fsck_problem(k)->flags & PR_NOT_ERROR))
 			fprintf(c->out, "fixed: %s %" PRIu64 " (%s)\n", fsck_problem(k)->upstream,
 				rs.fixed[k], fsck_problem(k)->fix);
-		if (rs.left[k])
+		if (rs.left[k] > rs.waiting[k])
 			fprintf(c->out, "not fixed: %s %" PRIu64 " (%s)\n", fsck_problem(k)->upstream,
-				rs.left[k], rs.decide[k] == NO ? "declined" : fsck_problem(k)->fix);
+				rs.left[k] - rs.waiting[k],
+				rs.decide[k] == NO ? "declined" : fsck_problem(k)->fix);
+		if (rs.waiting[k])
+			fprintf(c->out, "not fixed: %s %" PRIu64 " (its bucket's alloc key was not corrected)\n",
+				fsck_problem(k)->upstream, rs.waiting[k]);
 	}
 
 	for (unsigned k = 0; k < BCH_F_NR; k++)
