@@ -353,8 +353,10 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 		return status;
 	o->io_flags = (repair ? BCH_IO_WRITE : 0) | (mounted ? BCH_IO_SHARED : 0);
 	c.fs = open_fs(devs, nr_devs, o->passphrase_file, o->io_flags, &status);
-	if (!c.fs)
+	if (!c.fs) {
+		fsck_write_json_failure(o, status, "the filesystem could not be opened (see the message on standard error)");
 		return status;
+	}
 	/* and what UUID= and LABEL= found */
 	status = found_by_search(devs, nr_devs) ? check_fs_in_use(c.fs, o, repair, &reboot) : -1;
 	if (status >= 0) {
@@ -390,6 +392,7 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 	if (ret) {
 		die_msg("%s", err.msg[0] ? err.msg : bch_errcode_name(ret));
 		status = exit_status_of(ret);
+		fsck_write_json_failure(o, status, err.msg[0] ? err.msg : bch_errcode_name(ret));
 		goto out;
 	}
 	status = c.nr_findings ? EXIT_UNCORRECTED : EXIT_OK;
@@ -418,7 +421,7 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 		json_object_object_add(jroot, "devices", jdevs);
 		json_object_object_add(jroot, "findings", c.jfindings);
 		jdevs = c.jfindings = NULL;
-		if (fsck_write_json(&c, jroot))
+		if (fsck_write_json(o, jroot))
 			status = EXIT_OPERATIONAL;
 	}
 out:

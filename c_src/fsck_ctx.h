@@ -122,7 +122,9 @@ void fsck_report_copygc(struct fsck_ctx *c, struct json_object *jroot);
 int fsck_dump_bitmaps(struct fsck_ctx *c);
 void fsck_report_summary(struct fsck_ctx *c, int status, const char *what,
 			 struct json_object *jroot);
-int fsck_write_json(struct fsck_ctx *c, struct json_object *jroot);
+int fsck_write_json(const struct fsck_opts *o, struct json_object *jroot);
+/* --json when the check could not run: {"exit_status", "error"} */
+void fsck_write_json_failure(const struct fsck_opts *o, int status, const char *why);
 
 /* cmd_fsck.c: check (and repair) with these options; the exit status */
 int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs);

@@ -307,6 +307,30 @@ static void next_command(struct fsck_ctx *c, int status, struct printbuf *pb)
 	}
 }
 
+/* per kind found: the names, message and fix of the problem table, and the count */
+static json_object *problems_json(const struct fsck_ctx *c)
+{
+	json_object *ja = json_object_new_array();
+
+	for (unsigned k = 0; k < BCH_F_NR; k++) {
+		const struct fsck_problem *p = fsck_problem(k);
+		json_object *j;
+
+		if (!c->chk.stats.findings[k])
+			continue;
+		j = json_object_new_object();
+		json_object_object_add(j, "kind", json_object_new_string(p->name));
+		json_object_object_add(j, "error", json_object_new_string(p->upstream));
+		json_object_object_add(j, "count", json_object_new_uint64(c->chk.stats.findings[k]));
+		json_object_object_add(j, "message", json_object_new_string(p->msg));
+		json_object_object_add(j, "fix", json_object_new_string(p->fix));
+		json_object_object_add(j, "informational",
+				       json_object_new_boolean(p->flags & PR_NOT_ERROR));
+		json_object_array_add(ja, j);
+	}
+	return ja;
+}
+
 void fsck_report_summary(struct fsck_ctx *c, int status, const char *what, json_object *jroot)
 {
 	json_object *jc = jroot ? json_object_new_object() : NULL;
@@ -340,8 +364,13 @@ void fsck_report_summary(struct fsck_ctx *c, int status, const char *what, json_
 		for (unsigned i = 0; i < PASS_NR; i++)
 			if (c->o->pass[i])
 				json_object_array_add(jp, json_object_new_string(fsck_passes[i].name));
+		pb_reset(&c->pb);
+		pb_uuid(&c->pb, c->fs->sb->user_uuid);
+		json_object_object_add(jroot, "uuid", json_object_new_string(c->pb.buf ?: ""));
+		json_object_object_add(jroot, "label", json_object_new_string(c->fs->sb->label));
 		json_object_object_add(jroot, "passes", jp);
 		json_object_object_add(jroot, "counts", jc);
+		json_object_object_add(jroot, "problems", problems_json(c));
 		json_object_object_add(jroot, "exit_status", json_object_new_int(status));
 		json_object_object_add(jroot, "next_command", next.buf && next.buf[0] ?
 				       json_object_new_string(next.buf) : NULL);
@@ -349,22 +378,35 @@ void fsck_report_summary(struct fsck_ctx *c, int status, const char *what, json_
 	pb_exit(&next);
 }
 
-int fsck_write_json(struct fsck_ctx *c, json_object *jroot)
+int fsck_write_json(const struct fsck_opts *o, json_object *jroot)
 {
 	const char *s = json_object_to_json_string_ext(jroot, JSON_C_TO_STRING_PRETTY |
 						       JSON_C_TO_STRING_NOSLASHESCAPE);
-	FILE *f = strcmp(c->o->json_file, "-") ? fopen(c->o->json_file, "w") : stdout;
+	FILE *f = strcmp(o->json_file, "-") ? fopen(o->json_file, "w") : stdout;
 
 	if (!f) {
-		die_msg("cannot write %s: %s", c->o->json_file, strerror(errno));
+		die_msg("cannot write %s: %s", o->json_file, strerror(errno));
 		return -1;
 	}
 	fprintf(f, "%s\n", s);
 	if (f != stdout && fclose(f)) {
-		die_msg("error writing %s", c->o->json_file);
+		die_msg("error writing %s", o->json_file);
 		return -1;
 	}
 	return 0;
+}
+
+void fsck_write_json_failure(const struct fsck_opts *o, int status, const char *why)
+{
+	json_object *j;
+
+	if (!o->json)
+		return;
+	j = json_object_new_object();
+	json_object_object_add(j, "exit_status", json_object_new_int(status));
+	json_object_object_add(j, "error", json_object_new_string(why));
+	fsck_write_json(o, j);
+	json_object_put(j);
 }
 
 
