@@ -298,8 +298,9 @@ if command -v script >/dev/null 2>&1; then
 	set -- $img
 	printf 'y\nn\n' | script -qec "\"$B\" fsck --no-undo \"$1\"; echo \"status \$?\"" /dev/null \
 		> "$dir/out" 2>&1
-	if grep -q 'Fix 1 lru_entry_to_invalid_bucket' "$dir/out" &&
-	   grep -q 'not fixed: ptr_to_missing_backpointer 6' "$dir/out" &&
+	if grep -q '1 lru_entry_to_invalid_bucket (lru_invalid_bucket): LRU entry points outside its device' "$dir/out" &&
+	   grep -q 'Fix: delete the LRU entry? ' "$dir/out" &&
+	   grep -q 'not fixed: ptr_to_missing_backpointer 6 (declined)' "$dir/out" &&
 	   grep -q 'status 4' "$dir/out" &&
 	   [ "$("$B" fsck -n --findings "$1" | grep -c '^bp_missing')" = 6 ] &&
 	   ! "$B" fsck -n --findings "$1" | grep -q '^lru_invalid_bucket'; then
