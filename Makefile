@@ -34,12 +34,16 @@ UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 SAN_UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/unit/%)
 TOOL_BINS	:= $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all deps check demo install uninstall clean unit unit-san bench
+.PHONY: all deps check demo install uninstall deb clean unit unit-san bench
 
-all: bcachefs
+all: bcachefs fsck.bcachefs
 
 bcachefs: $(CMD_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
+
+# the same binary: invoked as fsck.bcachefs it takes fsck(8)'s options
+fsck.bcachefs: bcachefs
+	ln -sf bcachefs $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -87,7 +91,7 @@ deps:
 unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 check: deps
-	@$(MAKE) --no-print-directory bcachefs $(BUILD)/san/bcachefs $(BUILD)/test/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs $(BUILD)/san/bcachefs $(BUILD)/test/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS)
 	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
 demo: deps
@@ -99,15 +103,67 @@ bench: bcachefs $(BUILD)/tools/bch_inject
 	@sh bench/fsck.sh "$(IMAGES)"
 	@sh bench/repair.sh "$(IMAGES)"
 
+# install: the command, fsck.bcachefs (a relative symlink to it), the
+# bcachefs-repair script, the manual pages and the bash completion (one
+# file; bash-completion loads completions by command name, so the other two
+# commands get symlinks to it). Builds nothing that is already built.
+SBINDIR		= $(PREFIX)/sbin
+MAN8DIR		= $(PREFIX)/share/man/man8
+BASHCOMPDIR	= $(PREFIX)/share/bash-completion/completions
+MAN8PAGES	= bcachefs.8 fsck.bcachefs.8 bcachefs-repair.8
+
 install: bcachefs
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 bcachefs $(DESTDIR)$(PREFIX)/sbin/bcachefs
-	install -m 0644 bcachefs.8 $(DESTDIR)$(PREFIX)/share/man/man8/bcachefs.8
+	install -D -m 0755 bcachefs $(DESTDIR)$(SBINDIR)/bcachefs
+	ln -sfn bcachefs $(DESTDIR)$(SBINDIR)/fsck.bcachefs
+	install -m 0755 c_src/bcachefs-repair.sh $(DESTDIR)$(SBINDIR)/bcachefs-repair
+	install -d $(DESTDIR)$(MAN8DIR)
+	install -m 0644 $(MAN8PAGES) $(DESTDIR)$(MAN8DIR)/
+	install -D -m 0644 c_src/bcachefs-completion.bash $(DESTDIR)$(BASHCOMPDIR)/bcachefs
+	ln -sfn bcachefs $(DESTDIR)$(BASHCOMPDIR)/fsck.bcachefs
+	ln -sfn bcachefs $(DESTDIR)$(BASHCOMPDIR)/bcachefs-repair
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/bcachefs $(DESTDIR)$(PREFIX)/share/man/man8/bcachefs.8
+	rm -f $(DESTDIR)$(SBINDIR)/bcachefs $(DESTDIR)$(SBINDIR)/fsck.bcachefs \
+		$(DESTDIR)$(SBINDIR)/bcachefs-repair \
+		$(MAN8PAGES:%=$(DESTDIR)$(MAN8DIR)/%) \
+		$(DESTDIR)$(BASHCOMPDIR)/bcachefs $(DESTDIR)$(BASHCOMPDIR)/fsck.bcachefs \
+		$(DESTDIR)$(BASHCOMPDIR)/bcachefs-repair
+
+# deb: the Debian package (debian/), built with dpkg-buildpackage in a copy
+# of the working tree in a temporary directory (DEB_TMP), so that the build
+# (which starts with `make clean`) never touches this tree. The .deb, the
+# .buildinfo/.changes, the build log and lintian's report of the .deb land
+# in DEB_OUT; fails if the build fails or lintian reports an error.
+DEB_TMP		?= $(or $(TMPDIR),/tmp)
+DEB_OUT		?= $(BUILD)/deb
+deb:
+	@set -e; \
+	for t in dpkg-buildpackage dpkg-parsechangelog dh lintian; do \
+		command -v $$t >/dev/null || { echo "deb: $$t not found (sh tests/deps.sh installs it)" >&2; exit 1; }; \
+	done; \
+	tmp=$$(mktemp -d "$(DEB_TMP)/bcachefs-deb.XXXXXX"); \
+	trap 'rm -rf "$$tmp"' EXIT; \
+	ver=$$(dpkg-parsechangelog -l debian/changelog -S Version); \
+	src=$$tmp/bcachefs-offline-fsck-$$ver; \
+	mkdir "$$src"; \
+	tar -C . --anchored --exclude=./.git --exclude=./build \
+		--exclude=./bcachefs --exclude=./fsck.bcachefs --exclude=./tests/out \
+		--exclude='./*.undo' --exclude=./debian/bcachefs-offline-fsck \
+		--exclude=./debian/.debhelper --exclude=./debian/files \
+		--exclude='./debian/*.substvars' --exclude='./debian/*.log' \
+		--exclude=./debian/debhelper-build-stamp -cf - . | tar -C "$$src" -xf -; \
+	echo "deb: building in $$src"; \
+	(cd "$$src" && dpkg-buildpackage -us -uc -b -jauto) >"$$tmp/build.log" 2>&1 || \
+		{ tail -n 40 "$$tmp/build.log" >&2; echo "deb: dpkg-buildpackage failed" >&2; exit 1; }; \
+	mkdir -p "$(DEB_OUT)"; \
+	rm -f "$(DEB_OUT)"/*; \
+	cp "$$tmp/build.log" "$$tmp"/*.deb "$$tmp"/*.buildinfo "$$tmp"/*.changes "$(DEB_OUT)"/; \
+	ls "$(DEB_OUT)"/*.deb; \
+	lrc=0; TMPDIR="$$tmp" lintian --display-info --tag-display-limit 0 "$$tmp"/*.deb >"$(DEB_OUT)/lintian.txt" 2>&1 || lrc=$$?; \
+	echo "deb: lintian: $$(grep -c '^E:' "$(DEB_OUT)/lintian.txt") errors, $$(grep -c '^W:' "$(DEB_OUT)/lintian.txt") warnings ($(DEB_OUT)/lintian.txt)"; \
+	[ "$$lrc" -eq 0 ] || { grep -E '^E:' "$(DEB_OUT)/lintian.txt" >&2; echo "deb: lintian exit status $$lrc" >&2; exit 1; }
 
 clean:
-	rm -rf $(BUILD) bcachefs tests/out
+	rm -rf $(BUILD) bcachefs fsck.bcachefs tests/out
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

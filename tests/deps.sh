@@ -1,14 +1,20 @@
 #!/bin/sh
 # Build and test dependencies (Debian packages; strace proves in the tests
-# that -n opens devices read-only, time is for bench/). Installs the missing ones
-# when run as root; otherwise prints the command to run and exits 1.
+# that -n opens devices read-only, time is for bench/; util-linux has setpriv
+# for the unprivileged read-only test; tests/t_install.sh builds the Debian
+# package (debhelper, dpkg-dev, fakeroot, lintian), renders the manual pages
+# (groff-base) and drives the bash completion (bash-completion, shellcheck)).
+# Installs the missing ones when run as root; otherwise prints the command to
+# run and exits 1.
 set -u
 
 PKGS="build-essential pkg-config libblkid-dev libaio-dev liburcu-dev
 libsodium-dev libzstd-dev libxxhash-dev libisal-dev libcmocka-dev
-libjson-c-dev zstd strace time"
+libjson-c-dev zstd strace time util-linux
+debhelper dpkg-dev fakeroot lintian groff-base bash-completion shellcheck"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
+	# shellcheck disable=SC2086 # the list, one line
 	echo "deps: dpkg-query not found (not Debian?); make sure these are installed:" $PKGS >&2
 	exit 0
 fi

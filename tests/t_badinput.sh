@@ -32,7 +32,8 @@ LIST_TIMEOUT=60
 
 nfail=0
 W=$(mktemp -d "$TMPDIR/badinput.XXXXXX") || { echo "FAIL setup: mktemp"; exit 1; }
-trap 'rm -rf "$W"' EXIT
+UNPRIV_DIR=	# the copies of the binaries for uid 65534 (read-only-input)
+trap 'rm -rf "$W"; [ -z "$UNPRIV_DIR" ] || rm -rf "$UNPRIV_DIR"' EXIT
 trap 'exit 130' HUP INT TERM
 
 pass() {
@@ -452,23 +453,71 @@ else
 fi
 
 # --- nothing is written: a read-only input still lists ---
+
+# unpriv_bins: copies of both binaries in a fresh directory UNPRIV_DIR that
+# uid 65534 can reach and execute. The repository (and with it the binaries
+# and TMPDIR, which tests/run.sh makes under its own 0700 directory) may live
+# where that user cannot go, e.g. a clone in root's home. Tries TMPDIR, then
+# /tmp, /var/tmp and /dev/shm: the first directory where uid 65534 can
+# execute the copies. Returns 1 with the reasons in UNPRIV_WHY if none.
+unpriv_bins() {
+	UNPRIV_DIR=
+	UNPRIV_WHY=
+	for _base in "$TMPDIR" /tmp /var/tmp /dev/shm; do
+		[ -d "$_base" ] || continue
+		_d=$(mktemp -d "$_base/badinput-unpriv.XXXXXX" 2>/dev/null) || {
+			UNPRIV_WHY="$UNPRIV_WHY [$_base: mktemp failed]"
+			continue
+		}
+		UNPRIV_DIR=$_d	# removed on exit from here on
+		if chmod 0755 "$_d" &&
+		   install -d -m 0755 "$_d/normal" "$_d/san" &&
+		   install -m 0755 "$BCACHEFS" "$_d/normal/bcachefs" &&
+		   install -m 0755 "$BCACHEFS_SAN" "$_d/san/bcachefs"; then
+			# every path component traversable, the file executable
+			# (access(2) also says no on a noexec mount)
+			if setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+				sh -c 'test -x "$1" && test -x "$2"' sh \
+				"$_d/normal/bcachefs" "$_d/san/bcachefs" \
+				</dev/null >/dev/null 2>&1; then
+				return 0
+			fi
+			UNPRIV_WHY="$UNPRIV_WHY [$_base: uid 65534 cannot execute files there]"
+		else
+			UNPRIV_WHY="$UNPRIV_WHY [$_base: cannot copy the binaries]"
+		fi
+		rm -rf "$_d"
+		UNPRIV_DIR=
+	done
+	UNPRIV_WHY="no directory where uid 65534 can run the binaries:$UNPRIV_WHY"
+	return 1
+}
+
 if copy small && chmod 0444 "$W/case.img"; then
 	check list-read-only 0 "$W/small.keys" '' -- $LIST "$W/case.img"
 	# root can write to a 0444 file anyway: also list as an unprivileged
 	# user through an inherited read-only descriptor, where an open for
 	# writing would fail
 	if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
-		for _bin in "$BCACHEFS" "$BCACHEFS_SAN"; do
-			setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-				timeout -k 5 "$LIST_TIMEOUT" "$_bin" $LIST /proc/self/fd/3 \
-				3<"$W/case.img" >"$W/out" 2>"$W/err" </dev/null
-			_rc=$?
-			if [ "$_rc" -ne 0 ] || ! cmp -s "$W/out" "$W/small.keys"; then
-				why="$why [unprivileged $(basename "$_bin"): exit status $_rc: $(head -c 300 "$W/err")]"
-			elif grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$W/err"; then
-				why="$why [unprivileged $(basename "$_bin"): sanitizer report]"
-			fi
-		done
+		if unpriv_bins; then
+			for _bin in "$UNPRIV_DIR/normal/bcachefs" "$UNPRIV_DIR/san/bcachefs"; do
+				setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+					timeout -k 5 "$LIST_TIMEOUT" "$_bin" $LIST /proc/self/fd/3 \
+					3<"$W/case.img" >"$W/out" 2>"$W/err" </dev/null
+				_rc=$?
+				_tag=${_bin%/bcachefs}
+				_tag=${_tag##*/}
+				if [ "$_rc" -ne 0 ] || ! cmp -s "$W/out" "$W/small.keys"; then
+					why="$why [unprivileged $_tag: exit status $_rc: $(head -c 300 "$W/err")]"
+				elif grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$W/err"; then
+					why="$why [unprivileged $_tag: sanitizer report]"
+				fi
+			done
+			rm -rf "$UNPRIV_DIR"
+			UNPRIV_DIR=
+		else
+			echo "SKIP read-only-input (unprivileged part): $UNPRIV_WHY"
+		fi
 	fi
 	finish read-only-input
 else
