@@ -143,9 +143,8 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
-
 	bool progress_given = false;
+	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "nvyfpahz:C:", longopts, NULL)) != -1) {

@@ -337,6 +337,8 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 			return ret;
 		}
 		if (c->out && c->o->verbose)
+			fsck_progress_clear(c->progress);
+		if (c->out && c->o->verbose)
 			fprintf(c->out, "pass %s done: %" PRIu64 " alloc keys, %" PRIu64
 				" backpointers, %" PRIu64 " lru keys, %" PRIu64
 				" keys and %" PRIu64 " pointers scanned\n", fsck_passes[i].name,

@@ -298,6 +298,8 @@ static void next_command(struct fsck_ctx *c, int status, struct printbuf *pb)
 		pb_printf(pb, "%s -n -v", o->prog);
 		pb_devs(pb, o);
 		pb_puts(pb, " (what is left cannot be repaired offline; report it with the JSON report, --json)");
+	} else if (status & EXIT_REBOOT) {
+		pb_puts(pb, "reboot now: the kernel still holds the old btree nodes of this read-only mount");
 	} else if (status & EXIT_FIXED && c->undo_path[0]) {
 		pb_puts(pb, "mount the filesystem; to put back what the repair changed: bcachefs undo ");
 		pb_shell_word(pb, c->undo_path);
