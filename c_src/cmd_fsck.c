@@ -351,9 +351,9 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 	if (status >= 0)
 		return status;
 	o->io_flags = (repair ? BCH_IO_WRITE : 0) | (mounted ? BCH_IO_SHARED : 0);
-	c.fs = open_fs(devs, nr_devs, o->passphrase_file, o->io_flags, &status);
+	c.fs = open_fs(devs, nr_devs, o->passphrase_file, o->io_flags, &status, &err);
 	if (!c.fs) {
-		fsck_write_json_failure(o, status, "the filesystem could not be opened (see the message on standard error)");
+		fsck_write_json_failure(o, status, err.msg);
 		return status;
 	}
 	/* and what UUID= and LABEL= found */

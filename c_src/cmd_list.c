@@ -357,7 +357,8 @@ int cmd_list(int argc, char *argv[])
 	if (status)
 		return status < 0 ? EXIT_OK : status;
 
-	fs = open_fs(argv + optind, (unsigned)(argc - optind), o.passphrase_file, 0, &status);
+	fs = open_fs(argv + optind, (unsigned)(argc - optind), o.passphrase_file, 0, &status,
+		     NULL);
 	if (!fs)
 		return status;
 

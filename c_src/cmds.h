@@ -63,9 +63,9 @@ int exit_status_of(int errcode);
  * Open the filesystem read-only, or as io_flags say (BCH_IO_WRITE,
  * BCH_IO_SHARED): reads the passphrase from passphrase_file, or prompts
  * on a terminal when the filesystem needs one. Prints the error and
- * returns NULL on failure (*exit_status set).
+ * returns NULL on failure (*exit_status set, and *why if not NULL).
  */
 struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_file,
-		       unsigned io_flags, int *exit_status);
+		       unsigned io_flags, int *exit_status, struct bch_error *why);
 
 #endif

@@ -316,7 +316,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	if (r.info.nr_writes) {
 		bch_fs_close(c->fs);
 		c->fs = open_fs(devs, nr_devs, c->o->passphrase_file, c->o->io_flags & BCH_IO_SHARED,
-				&status);
+				&status, NULL);
 		if (!c->fs) {
 			ret = bch_err(err, BCH_ERR_IO, "cannot reopen the filesystem after repair");
 			goto out;

@@ -84,7 +84,7 @@ static char *prompt_passphrase(size_t *len)
 }
 
 struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_file,
-		       unsigned io_flags, int *exit_status)
+		       unsigned io_flags, int *exit_status, struct bch_error *why)
 {
 	struct bch_fs_opts o = {
 		.write = io_flags & BCH_IO_WRITE, .shared = io_flags & BCH_IO_SHARED,
@@ -98,8 +98,11 @@ struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_f
 	if (passphrase_file) {
 		pass = read_passphrase_file(passphrase_file, &o.passphrase_len);
 		if (!pass) {
-			die_msg("cannot read passphrase file %s", passphrase_file);
+			bch_err(&err, BCH_ERR_INVAL, "cannot read passphrase file %s", passphrase_file);
+			die_msg("%s", err.msg);
 			*exit_status = EXIT_USAGE;
+			if (why)
+				*why = err;
 			return NULL;
 		}
 		o.passphrase = pass;
@@ -116,8 +119,12 @@ struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_f
 		free(pass);
 	}
 	if (ret) {
-		die_msg("%s", err.msg[0] ? err.msg : bch_errcode_name(ret));
+		if (!err.msg[0])
+			snprintf(err.msg, sizeof(err.msg), "%s", bch_errcode_name(ret));
+		die_msg("%s", err.msg);
 		*exit_status = exit_status_of(ret);
+		if (why)
+			*why = err;
 		return NULL;
 	}
 	*exit_status = EXIT_OK;

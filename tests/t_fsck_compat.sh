@@ -330,6 +330,13 @@ if grep -q '"copygc_verdict":"would_fault"' "$work/j" && grep -q '"would":"delet
 else
 	fail "JSON fields" "$(head -c 300 "$work/j")"
 fi
+run "$work/o" "$BCACHEFS" fsck -n --json="$work/j" "$work/none.img"
+if [ $st -eq 8 ] && grep -q '"exit_status":8' "$work/j" &&
+   grep -q "\"error\":\"$work/none.img: open: No such file or directory\"" "$work/j"; then
+	pass "JSON when the filesystem cannot be opened: exit_status and the error"
+else
+	fail "JSON of a failure" "exit $st: $(head -c 300 "$work/j")"
+fi
 run "$work/o" "$BCACHEFS" fsck -y -z "$work/u.undo" "$work/copygc-oob.img"
 if [ $st -eq 1 ] && grep -q "^fixed: lru_entry_to_invalid_bucket 1 (delete the LRU entry)" "$work/o" &&
    grep -q "^next: mount the filesystem; to put back what the repair changed: bcachefs undo $work/u.undo $work/copygc-oob.img\$" "$work/o"; then
