@@ -277,13 +277,26 @@ static void pb_devs(struct printbuf *pb, const struct fsck_opts *o)
 	}
 }
 
+/* did the check find something a repair would change? */
+static bool any_fixable(const struct fsck_ctx *c)
+{
+	for (unsigned k = 0; k < BCH_F_NR; k++)
+		if (c->chk.stats.findings[k] && fsck_problem(k)->action != FIX_NONE)
+			return true;
+	return false;
+}
+
 /* what to run next, given how this run ended (empty: nothing) */
 static void next_command(struct fsck_ctx *c, int status, struct printbuf *pb)
 {
 	const struct fsck_opts *o = c->o;
 	bool all_passes = passes_ran(c, (1u << PASS_NR) - 1);
 
-	if (o->mode == MODE_CHECK && c->nr_findings) {
+	if (o->mode == MODE_CHECK && c->nr_findings && !any_fixable(c)) {
+		pb_printf(pb, "%s -n -v", o->prog);
+		pb_devs(pb, o);
+		pb_puts(pb, " (nothing found can be repaired offline; report it with the JSON report, --json)");
+	} else if (o->mode == MODE_CHECK && c->nr_findings) {
 		pb_printf(pb, "%s -y", o->prog);
 		pb_devs(pb, o);
 	} else if (o->mode == MODE_CHECK && !all_passes) {
