@@ -95,7 +95,7 @@ check: deps
 	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
 demo: deps
-	@$(MAKE) --no-print-directory bcachefs
+	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs
 	@sh tests/demo.sh "$(IMAGES)"
 
 bench: bcachefs $(BUILD)/tools/bch_inject

@@ -42,7 +42,7 @@ enum dev_use dev_in_use(const char *path, const char *mountinfo, char *where, si
 /*
  * Signals (util.c): SIGINT, SIGTERM and SIGHUP end the run with exit
  * status 32 at once, unless held (while a repair writes), when they are
- * remembered until the writes are done.
+ * remembered until the writes are done. SIGPIPE is ignored.
  */
 void cancel_on_signals(void);
 void cancel_hold(bool hold);

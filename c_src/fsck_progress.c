@@ -17,7 +17,6 @@
  *           phase_of[] says, the three short last passes sharing 5.
  */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,9 +275,6 @@ struct fsck_progress *fsck_progress_new(struct bch_fs *fs, int fd, const char *d
 	p->fs = fs;
 	p->fd = fd;
 	p->dev = devname;
-	/* a reader that goes away (systemd-fsck) must not kill the check */
-	if (fd > 0)
-		signal(SIGPIPE, SIG_IGN);
 	return p;
 }
 

@@ -158,6 +158,11 @@ void cancel_on_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/*
+	 * a reader that goes away (| head, systemd-fsck's progress pipe) must
+	 * not stop a check or a repair half-way: writes to it just fail
+	 */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 void cancel_hold(bool hold)

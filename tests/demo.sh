@@ -114,6 +114,23 @@ if "$BIN" fsck --help >/dev/null 2>&1 </dev/null; then
 		echo "\$ bcachefs show-super ... | grep Clean"
 		"$BIN" show-super "$TMP/repaired.img" </dev/null | grep -E '^Clean:'
 		echo "(the repair left the filesystem cleanly shut down: nothing to replay)"
+
+		say "The same for people whose kernel faults: bcachefs-repair, on another copy"
+		cp --sparse=always "$IMG" "$TMP/script.img" || exit 1
+		echo "\$ bcachefs-repair -y --log-dir $TMP/repair-log $TMP/script.img"
+		BCACHEFS=$BIN sh "$ROOT/c_src/bcachefs-repair.sh" -y --log-dir "$TMP/repair-log" \
+			"$TMP/script.img" </dev/null 2>&1 | tail -n 12
+		echo "\$ ls $TMP/repair-log"
+		ls "$TMP/repair-log"
+
+		say "At boot, through fsck(8): fsck.bcachefs -p on the original (clean but faulting)"
+		cp --sparse=always "$IMG" "$TMP/boot.img" || exit 1
+		echo "\$ fsck.bcachefs -p $TMP/boot.img | head -n 2"
+		"$ROOT/fsck.bcachefs" -p "$TMP/boot.img" </dev/null 2>&1 | head -n 2
+		echo "\$ fsck.bcachefs -p $TMP/boot.img   # again: clean now, not checked"
+		"$ROOT/fsck.bcachefs" -p "$TMP/boot.img" </dev/null 2>&1
+		st=$?
+		echo "(exit status $st: $(meaning "$st"))"
 	fi
 else
 	say "fsck is not implemented yet: the demo stops at reading the image."
