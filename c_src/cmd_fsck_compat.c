@@ -27,9 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmds.h"
+#include "fs.h"
 #include "fsck_ctx.h"
 
 static void compat_usage(FILE *f)
@@ -88,6 +90,41 @@ static int split_devs(const char *arg, char ***devs, unsigned *nr)
 	}
 	free(copy);
 	return 0;
+}
+
+/*
+ * fsck(8) gives one device, also of a filesystem with several (it finds
+ * one by UUID= or LABEL=): a block device that is one of several members
+ * becomes UUID=<its filesystem's uuid>, which finds them all. An image
+ * file cannot be found that way: it stays as given.
+ */
+static int find_other_members(char **dev)
+{
+	struct bch_error err = { 0 };
+	struct printbuf pb = PRINTBUF;
+	struct stat st;
+	struct bch_sb sb;
+	char *spec;
+	int ret = 0;
+
+	if (!strncmp(*dev, "UUID=", 5) || !strncmp(*dev, "LABEL=", 6) ||
+	    stat(*dev, &st) || !S_ISBLK(st.st_mode) || bch_dev_read_sb(*dev, NULL, &sb, &err))
+		return 0;	/* opening it for the check will say what is wrong */
+	if (sb.nr_devices > 1) {
+		pb_uuid(&pb, sb.uuid);
+		if (pb.buf && asprintf(&spec, "UUID=%s", pb.buf) > 0) {
+			printf("%s is one of %u member devices: looking for the others by UUID\n",
+			       *dev, sb.nr_devices);
+			free(*dev);
+			*dev = spec;
+		} else {
+			die_msg("out of memory");
+			ret = -1;
+		}
+	}
+	pb_exit(&pb);
+	bch_sb_free(&sb);
+	return ret;
 }
 
 /* -l: an exclusive flock on each device path, held until we exit */
@@ -230,6 +267,10 @@ int cmd_fsck_compat(int argc, char *argv[])
 			status = EXIT_OPERATIONAL;
 			goto out;
 		}
+	}
+	if (nr == 1 && find_other_members(&devs[0])) {
+		status = EXIT_OPERATIONAL;
+		goto out;
 	}
 	status = fsck_main(&o, devs, nr);
 out:

@@ -14,6 +14,23 @@
 
 #include "cmds.h"
 
+/* the mount table writes space, tab, newline and backslash as \ooo: decode in place */
+static void unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = 0;
+}
+
 /* does one of the ':'-separated paths of a mount source name the file real? */
 static bool source_names(const char *source, const char *real)
 {
@@ -58,6 +75,8 @@ static enum dev_use mount_state(const char *real, const struct stat *st, const c
 		if (!sep || sscanf(line, "%*s %*s %u:%u %*s %4095s %1023s", &maj, &min, mnt, opts) != 4 ||
 		    sscanf(sep + 3, "%255s %4095s %1023s", fstype, source, super) != 3)
 			continue;
+		unescape(mnt);
+		unescape(source);
 		match = (S_ISBLK(st->st_mode) && major(st->st_rdev) == maj &&
 			 minor(st->st_rdev) == min) || source_names(source, real);
 		if (!match)

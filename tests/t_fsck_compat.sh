@@ -147,6 +147,24 @@ else
 	fail "fsck.bcachefs dev0:dev1" "exit $st: $(head -c 300 "$work/o")"
 fi
 
+# one block device of a multi-device filesystem (what fsck(8) gives): the
+# other members are found by the filesystem's UUID (needs loop devices)
+if [ "$(id -u)" -eq 0 ] && la=$(losetup -f --show "$work/a.img" 2>/dev/null); then
+	if lb=$(losetup -f --show "$work/b.img" 2>/dev/null); then
+		run "$work/o" "$FSCK" -n -f "$la"
+		losetup -d "$lb"
+		if [ $st -eq 0 ] && grep -q "^$la is one of 2 member devices" "$work/o" &&
+		   grep -q '^device 1:' "$work/o"; then
+			pass "fsck.bcachefs on one member block device finds the other by UUID"
+		else
+			fail "fsck.bcachefs one member of two" "exit $st: $(head -c 300 "$work/o")"
+		fi
+	fi
+	losetup -d "$la"
+else
+	echo "note: no loop devices; finding the other members is not tested"
+fi
+
 # -l: waits for another holder of the device's lock; a signal while
 # waiting cancels, exit 32
 if command -v flock > /dev/null 2>&1; then
@@ -197,6 +215,16 @@ if [ $st -eq 4 ] && grep -q 'warning: .*mounted read-write' "$work/o"; then
 	pass "a filesystem mounted read-write is checked under -n, with a warning"
 else
 	fail "mounted read-write -n" "exit $st: $(head -c 300 "$work/o")"
+fi
+# the mount table escapes spaces (\040) in paths
+mkdir -p "$work/sp ace"
+cp "$work/copygc-oob.img" "$work/sp ace/x.img"
+printf '%s\n' "37 25 0:78 / /mnt/with\\040space rw - bcachefs $(printf '%s' "$work/sp ace/x.img" | sed 's/ /\\040/g') rw" > "$mi.sp"
+run "$work/o" "$TFSCK" --test-mountinfo="$mi.sp" -y "$work/sp ace/x.img"
+if [ $st -eq 8 ] && grep -q 'mounted read-write at /mnt/with space' "$work/o"; then
+	pass "mount table paths with escaped spaces are matched"
+else
+	fail "escaped mount table paths" "exit $st: $(head -c 300 "$work/o")"
 fi
 run "$work/o" "$TFSCK" --test-mountinfo="$mi" -M -y "$work/copygc-oob.img"
 if [ $st -eq 0 ] && grep -q 'not checked (-M)' "$work/o" &&
