@@ -269,6 +269,44 @@ else
 	echo "note: no loop device; the loop-attached refusal is not tested"
 fi
 
+# a real mount (ext2 on a loop device: the kernel here has no bcachefs):
+# the mount table is read for a block device by its device number, a
+# read-write mount is refused for repair, and a mounted device is opened
+# beside the kernel (no O_EXCL), so that what is found is "not bcachefs"
+# rather than "busy"
+if [ "$(id -u)" -eq 0 ] && command -v mke2fs > /dev/null 2>&1 &&
+   truncate -s 8M "$work/e2.img" && mke2fs -q -F "$work/e2.img" > /dev/null 2>&1 &&
+   eloop=$(losetup -f --show "$work/e2.img" 2>/dev/null); then
+	mkdir -p "$work/mnt"
+	if mount "$eloop" "$work/mnt" 2> /dev/null; then
+		run "$work/o" "$FSCK" -y "$eloop"
+		s1=$st
+		run "$work/o2" "$FSCK" -n "$eloop"
+		s2=$st
+		run "$work/o3" "$FSCK" -M -y "$eloop"
+		s3=$st
+		mount -o remount,ro "$work/mnt" 2> /dev/null
+		run "$work/o4" "$FSCK" -y "$eloop"
+		s4=$st
+		umount "$work/mnt"
+		if [ $s1 -eq 8 ] && grep -q "mounted read-write at $work/mnt" "$work/o" &&
+		   [ $s2 -eq 8 ] && grep -q 'warning: .*mounted read-write' "$work/o2" &&
+		   ! grep -q 'open exclusive' "$work/o2" &&
+		   [ $s3 -eq 0 ] && grep -q 'not checked (-M)' "$work/o3" &&
+		   [ $s4 -eq 8 ] && grep -q "mounted read-only at $work/mnt: repairing" "$work/o4" &&
+		   ! grep -q 'open exclusive' "$work/o4"; then
+			pass "a mounted block device: repair refused read-write, -n and a read-only repair read beside the kernel, -M skips"
+		else
+			fail "a mounted block device" "exits $s1/$s2/$s3/$s4: $(head -c 200 "$work/o") | $(head -c 200 "$work/o2") | $(head -c 200 "$work/o4")"
+		fi
+	else
+		echo "note: cannot mount ext2 here; the real mount is not tested"
+	fi
+	losetup -d "$eloop"
+else
+	echo "note: no mke2fs or loop devices; the real mount is not tested"
+fi
+
 # --- progress ---
 
 # check_protocol FILE DEV: every line "PASS CUR MAX DEV", CUR <= MAX, passes
