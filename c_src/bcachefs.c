@@ -23,7 +23,7 @@ static void usage(FILE *f)
 	      "  help                            this message\n"
 	      "\n"
 	      "DEV is an image file or block device; give every member of a\n"
-	      "multi-device filesystem, or UUID=<uuid> to find them with libblkid.\n"
+	      "multi-device filesystem, or UUID=<uuid> or LABEL=<label> to find them.\n"
 	      "Encrypted filesystems: --passphrase-file FILE, or a prompt on a terminal.\n"
 	      "\n"
 	      "Exit status: 0 success (fsck: clean), 1 fsck corrected errors, 4 fsck left errors\n"
