@@ -18,6 +18,7 @@ static void usage(FILE *f)
 	      "                                  check (and repair) the alloc, backpointer and\n"
 	      "                                  LRU btrees; say whether copygc would fault\n"
 	      "  undo [-n] FILE DEV...           restore what a repair overwrote\n"
+	      "  dump -o DIR DEV...              metadata-only copy for a bug report\n"
 	      "  (as fsck.bcachefs)              the fsck(8) front end, see fsck.bcachefs(8)\n"
 	      "  version                         print the version\n"
 	      "  help                            this message\n"
@@ -61,6 +62,8 @@ int main(int argc, char *argv[])
 		return cmd_fsck(argc - 1, argv + 1);
 	if (!strcmp(cmd, "undo"))
 		return cmd_undo(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dump"))
+		return cmd_dump(argc - 1, argv + 1);
 
 	fprintf(stderr, "bcachefs: unknown command '%s'\n", cmd);
 	usage(stderr);

@@ -27,6 +27,7 @@ int cmd_show_super(int argc, char *argv[]);
 int cmd_list(int argc, char *argv[]);
 int cmd_fsck(int argc, char *argv[]);
 int cmd_undo(int argc, char *argv[]);
+int cmd_dump(int argc, char *argv[]);
 int cmd_fsck_compat(int argc, char *argv[]);	/* fsck.bcachefs */
 
 /* mounts.c: how a device is in use, worst first when several apply */
