@@ -110,7 +110,7 @@ _bcachefs_value()
 	-s|--start|-e|--end)
 		# a position inode:offset[:snapshot]: nothing to offer
 		;;
-	--dump-bitmaps|--log-dir)
+	--dump-bitmaps|--log-dir|-o|--output)
 		_bcachefs_dirs "$prefix" ;;
 	-z|--undo-file|--passphrase-file|--json)
 		_bcachefs_files "$prefix" ;;
@@ -180,7 +180,7 @@ _bcachefs()
 		if [[ $_bcachefs_cur == -* ]]; then
 			_bcachefs_add "" --help --version
 		else
-			_bcachefs_add "" show-super list fsck undo version help
+			_bcachefs_add "" show-super list fsck undo dump version help
 		fi
 		return 0
 	fi
@@ -205,6 +205,9 @@ _bcachefs()
 	undo)
 		# FILE (an undo file), then the devices
 		_bcachefs_complete_opts "$cmd" "" -n -h --help ;;
+	dump)
+		_bcachefs_complete_opts "$cmd" "-o --output --passphrase-file" \
+			-o --output= --passphrase-file= -h --help ;;
 	*)
 		;;
 	esac

@@ -328,6 +328,7 @@ EOF
 list
 fsck
 undo
+dump
 version
 help" bcachefs ""
 	drive "bcachefs fsck --no-<TAB>" "--no-undo
@@ -377,7 +378,7 @@ dir" bcachefs fsck -n di
 			sed 's/  .*//' | grep -oE -- '--?[A-Za-z][A-Za-z0-9-]*' | LC_ALL=C sort -u
 	}
 	for spec in "bcachefs show-super|show-super" "bcachefs list|list" \
-		"bcachefs fsck|fsck" "bcachefs undo|undo" \
+		"bcachefs fsck|fsck" "bcachefs undo|undo" "bcachefs dump|dump" \
 		"fsck.bcachefs|" "bcachefs-repair|"; do
 		cmd=${spec%%|*}
 		sub=${spec#*|}
