@@ -5,12 +5,14 @@
 #  a. unit test binaries BUILD/unit/* and BUILD/san/unit/* (one test each)
 #  b. conformance: `bcachefs list --format=keys|nodes -b all` of every image
 #     in DIR/index.tsv against DIR/NAME.keys.zst / NAME.nodes.zst
-#  c. bad-input test scripts tests/t_*.sh (they print PASS/FAIL lines)
+#  c. test scripts tests/t_*.sh (they print PASS/FAIL lines, and SKIP
+#     lines for what they cannot test here, with the reason)
 #  d. command-line tests (options, ranges, exit statuses, read-only opening)
 #
 # Prints one PASS/FAIL line per test and ends with "N passed, N failed";
 # exits 0 only if nothing failed. Images are decompressed into a temporary
-# directory (once each), never into DIR.
+# directory (once each), never into DIR. Without DIR (no ../shared) the
+# tests that need the corpus are skipped with a SKIP line saying so.
 set -u
 unset CDPATH
 
@@ -42,7 +44,13 @@ esac
 [ -n "$ROOT" ] && [ -f "$ROOT/tests/run.sh" ] || { echo "run.sh: cannot find the repository root" >&2; exit 2; }
 
 # relative paths are relative to the caller's directory
-IMAGES=$(cd "$IMAGES" 2>/dev/null && pwd) || { echo "run.sh: no images directory $IMAGES" >&2; exit 2; }
+# without the image corpus the tests that need it are skipped, saying why
+NO_IMAGES=
+if ! IMAGES_ABS=$(cd "$IMAGES" 2>/dev/null && pwd) || [ ! -r "$IMAGES_ABS/index.tsv" ]; then
+	NO_IMAGES="no image corpus at $IMAGES (clone shared/ beside the repository, or give IMAGES=DIR)"
+else
+	IMAGES=$IMAGES_ABS
+fi
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "run.sh: no build directory $BUILD" >&2; exit 2; }
 cd "$ROOT" || exit 2
 BIN=$ROOT/bcachefs
@@ -68,6 +76,7 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 
 npass=0
 nfail=0
+nskip=0
 start_time=$(date +%s)
 
 pass() {
@@ -314,7 +323,10 @@ seen_small=
 seen_medium=
 seen_encrypted=
 tab=$(printf '\t')
-if [ ! -r "$INDEX" ]; then
+if [ -n "$NO_IMAGES" ]; then
+	echo "SKIP conformance and the command-line tests on images: $NO_IMAGES"
+	nskip=$((nskip + 1))
+elif [ ! -r "$INDEX" ]; then
 	fail "conformance (cannot read $INDEX)"
 else
 	lineno=0
@@ -406,9 +418,11 @@ else
 		rm -rf "$W"
 	done 3<"$INDEX"
 fi
-[ -n "$seen_small" ] || fail "cli tests on small (image small missing or unreadable)"
-[ -n "$seen_medium" ] || fail "cli tests on medium (image medium missing or unreadable)"
-[ -n "$seen_encrypted" ] || fail "cli encrypted without passphrase (no readable image with a passphrase in the index)"
+if [ -z "$NO_IMAGES" ]; then
+	[ -n "$seen_small" ] || fail "cli tests on small (image small missing or unreadable)"
+	[ -n "$seen_medium" ] || fail "cli tests on medium (image medium missing or unreadable)"
+	[ -n "$seen_encrypted" ] || fail "cli encrypted without passphrase (no readable image with a passphrase in the index)"
+fi
 
 # --------------------------------------------------------------------------
 # c. bad-input test scripts
@@ -422,15 +436,17 @@ for script in tests/t_*.sh; do
 	rm -rf "$dir"
 	mkdir -p "$dir/tmp"
 	timed /dev/null "$SCRIPT_TIMEOUT" env BCACHEFS="$BIN" BCACHEFS_SAN="$SAN_BIN" \
-		IMAGES="$IMAGES" BUILD="$BUILD" TMPDIR="$dir/tmp" \
+		IMAGES="$IMAGES" NO_IMAGES="$NO_IMAGES" BUILD="$BUILD" TMPDIR="$dir/tmp" \
 		sh "$script" >"$dir/log" 2>&1
 	rc=$?
 	p=$(grep -cE '^PASS( |$)' "$dir/log")
 	f=$(grep -cE '^FAIL( |$)' "$dir/log")
+	k=$(grep -cE '^SKIP( |$)' "$dir/log")
 	npass=$((npass + p))
 	nfail=$((nfail + f))
-	grep -E '^(PASS|FAIL)( |$)' "$dir/log" | cut -c1-400 |
-		sed -e "s|^PASS|PASS $s:|" -e "s|^FAIL|FAIL $s:|"
+	nskip=$((nskip + k))
+	grep -E '^(PASS|FAIL|SKIP)( |$)' "$dir/log" | cut -c1-400 |
+		sed -e "s|^PASS|PASS $s:|" -e "s|^FAIL|FAIL $s:|" -e "s|^SKIP|SKIP $s:|"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		fail "$s (exit status $rc without a FAIL line)"
 	elif [ "$rc" -eq 0 ] && [ "$f" -gt 0 ]; then
@@ -440,13 +456,14 @@ for script in tests/t_*.sh; do
 		echo "    output of $script:"
 		grep -vE '^(PASS|FAIL)( |$)' "$dir/log" >"$dir/other"
 		indent "$dir/other" 100
-	elif [ "$p" -eq 0 ]; then
-		pass "$s (no PASS lines printed)"
+	elif [ "$p" -eq 0 ] && [ "$k" -eq 0 ]; then
+		fail "$s (no PASS, FAIL or SKIP line printed)"
 	fi
 	rm -rf "$dir"
 done
 
 elapsed=$(($(date +%s) - start_time))
 echo "# ${elapsed}s"
+[ "$nskip" -eq 0 ] || echo "# $nskip skipped (SKIP lines above say why)"
 echo "$npass passed, $nfail failed"
 [ "$nfail" -eq 0 ]

@@ -14,6 +14,11 @@
 # Environment: BCACHEFS, BUILD, IMAGES, TMPDIR (see tests/run.sh).
 set -u
 
+# without the image corpus (tests/run.sh sets NO_IMAGES) there is nothing to test
+if [ -n "${NO_IMAGES:-}" ]; then
+	echo "SKIP all: ${NO_IMAGES}"
+	exit 0
+fi
 : "${BCACHEFS:?}" "${BUILD:?}" "${IMAGES:?}" "${TMPDIR:?}"
 work=$(mktemp -d "$TMPDIR/compat.XXXXXX") || exit 1
 pids=""
@@ -162,7 +167,7 @@ if [ "$(id -u)" -eq 0 ] && la=$(losetup -f --show "$work/a.img" 2>/dev/null); th
 	fi
 	losetup -d "$la"
 else
-	echo "note: no loop devices; finding the other members is not tested"
+	echo "SKIP finding the other members: no loop devices"
 fi
 
 # -l: waits for another holder of the device's lock; a signal while
@@ -193,7 +198,7 @@ if command -v flock > /dev/null 2>&1; then
 	[ $st -eq 0 ] && pass "fsck.bcachefs -l on a free device checks, exit 0" ||
 		fail "fsck.bcachefs -l" "exit $st"
 else
-	echo "note: no flock(1); -l and the signal exit not tested"
+	echo "SKIP -l and the signal exit: no flock(1)"
 fi
 
 # --- mounted filesystems, through a fake mount table ---
@@ -266,7 +271,7 @@ if [ "$(id -u)" -eq 0 ] && loop=$(losetup -f --show "$work/copygc-oob.img" 2>/de
 		fail "loop-attached image" "-y exit $s1, -M exit $st: $(head -c 300 "$work/o")"
 	fi
 else
-	echo "note: no loop device; the loop-attached refusal is not tested"
+	echo "SKIP the loop-attached refusal: no loop device"
 fi
 
 # a real mount (ext2 on a loop device: the kernel here has no bcachefs):
@@ -300,11 +305,11 @@ if [ "$(id -u)" -eq 0 ] && command -v mke2fs > /dev/null 2>&1 &&
 			fail "a mounted block device" "exits $s1/$s2/$s3/$s4: $(head -c 200 "$work/o") | $(head -c 200 "$work/o2") | $(head -c 200 "$work/o4")"
 		fi
 	else
-		echo "note: cannot mount ext2 here; the real mount is not tested"
+		echo "SKIP the real mount: cannot mount ext2 here"
 	fi
 	losetup -d "$eloop"
 else
-	echo "note: no mke2fs or loop devices; the real mount is not tested"
+	echo "SKIP the real mount: no mke2fs or loop devices"
 fi
 
 # --- progress ---
