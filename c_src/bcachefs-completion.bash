@@ -207,7 +207,7 @@ _bcachefs()
 		_bcachefs_complete_opts "$cmd" "" -n -h --help ;;
 	dump)
 		_bcachefs_complete_opts "$cmd" "-o --output --passphrase-file" \
-			-o --output= --passphrase-file= -h --help ;;
+			-o --output= --sanitize --passphrase-file= -h --help ;;
 	*)
 		;;
 	esac

@@ -5,7 +5,8 @@
  * btree node (metadata_regions.c); the data is left as holes. Every check
  * reads the same bytes from it as from the original, so `bcachefs fsck -n`
  * reports the same on both. DIR/manifest.txt says what was copied from
- * where.
+ * where. --sanitize then replaces file names and inline data in the copy
+ * (sanitize.c), node by node and journal bucket by journal bucket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "fs.h"
 #include "metadata_regions.h"
 #include "printbuf.h"
+#include "sanitize.h"
 
 #define COPY_CHUNK	(4u << 20)
 
@@ -34,6 +36,9 @@ static void dump_usage(FILE *f)
 	      "\n"
 	      "  -o, --output=DIR            where to write (created if missing; files in it\n"
 	      "                              are never overwritten)\n"
+	      "      --sanitize              replace file names (with 'x') and inline data and\n"
+	      "                              xattr values (with zeros) in the copy; not for an\n"
+	      "                              encrypted filesystem\n"
 	      "      --passphrase-file=FILE  passphrase of an encrypted filesystem (to find\n"
 	      "                              its btree nodes; the copy stays encrypted)\n"
 	      "  -h, --help                  this message\n"
@@ -48,7 +53,7 @@ static int create_out(const char *dir, unsigned d, uint64_t size, char *path, si
 	int fd;
 
 	snprintf(path, psize, "%s/dev%u.img", dir, d);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		die_msg("cannot create %s: %s%s", path, strerror(errno),
 			errno == EEXIST ? " (dump into a new or empty directory)" : "");
@@ -107,9 +112,42 @@ static int write_nonzero(int fd, const uint8_t *buf, size_t len, uint64_t off, c
 	return 0;
 }
 
+/*
+ * --sanitize: each btree node and journal bucket of device d (in the
+ * unmerged regions), read back from the copy, sanitized, written back
+ */
+static int sanitize_copy(struct bch_fs *fs, unsigned d, int fd, const char *path,
+			 const struct bch_regions *each, uint8_t *buf,
+			 struct bch_sanitize_stats *st)
+{
+	for (size_t i = 0; i < each->nr; i++) {
+		const struct bch_region *r = &each->r[i];
+		struct bch_sanitize_stats before = *st;
+		struct bch_error err = { 0 };
+		int ret;
+
+		if (r->dev != d || r->kind == BCH_REGION_SB || r->len > COPY_CHUNK ||
+		    pread(fd, buf, (size_t)r->len, (off_t)r->offset) != (ssize_t)r->len)
+			continue;
+		ret = r->kind == BCH_REGION_BTREE ?
+			bch_sanitize_node(fs, buf, (size_t)r->len, st, &err) :
+			bch_sanitize_journal_bucket(fs, buf, (size_t)r->len, st, &err);
+		if (ret) {
+			die_msg("%s", err.msg);
+			return -1;
+		}
+		if ((st->bsets != before.bsets || st->jsets != before.jsets ||
+		     st->stale_bytes != before.stale_bytes) &&
+		    write_all(fd, buf, (size_t)r->len, r->offset, path))
+			return -1;
+	}
+	return 0;
+}
+
 /* one device: its regions (rs->r[*i...], sorted by device) into a new file */
 static int dump_dev(struct bch_fs *fs, unsigned d, const struct bch_regions *rs, size_t *i,
-		    const char *dir, uint8_t *buf, FILE *manifest)
+		    const char *dir, uint8_t *buf, FILE *manifest,
+		    const struct bch_regions *sanitize, struct bch_sanitize_stats *st)
 {
 	struct bch_io *io = fs->devs[d]->io;
 	uint64_t bytes = 0, nr = 0;
@@ -141,6 +179,10 @@ static int dump_dev(struct bch_fs *fs, unsigned d, const struct bch_regions *rs,
 			bytes += n;
 		}
 		nr++;
+	}
+	if (sanitize && sanitize_copy(fs, d, fd, path, sanitize, buf, st)) {
+		close(fd);
+		return -1;
 	}
 	if (fsync(fd) || close(fd)) {
 		die_msg("error writing %s: %s", path, strerror(errno));
@@ -190,12 +232,15 @@ int cmd_dump(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "output",		required_argument, NULL, 'o' },
 		{ "passphrase-file",	required_argument, NULL, 'P' },
+		{ "sanitize",		no_argument,	   NULL, 'S' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *passphrase_file = NULL;
 	struct bch_error err = { 0 };
-	struct bch_regions rs = { 0 };
+	struct bch_regions rs = { 0 }, each = { 0 };
+	struct bch_sanitize_stats st = { 0 };
+	bool sanitize = false;
 	struct bch_fs *fs;
 	FILE *manifest = NULL;
 	uint8_t *buf = NULL;
@@ -209,6 +254,9 @@ int cmd_dump(int argc, char *argv[])
 			break;
 		case 'P':
 			passphrase_file = optarg;
+			break;
+		case 'S':
+			sanitize = true;
 			break;
 		case 'h':
 			dump_usage(stdout);
@@ -227,10 +275,17 @@ int cmd_dump(int argc, char *argv[])
 	if (!fs)
 		return status;
 	status = EXIT_OPERATIONAL;
-	if (bch_metadata_regions(fs, &rs, &err)) {
+	if (sanitize && fs->encrypted) {
+		die_msg("dump --sanitize: the filesystem is encrypted: its names and data stay "
+			"encrypted in the copy, and replacing them would mean writing bsets "
+			"encrypted with its key; dump it without --sanitize");
+		goto out;
+	}
+	if (bch_metadata_regions(fs, &rs, &err) || (sanitize && bch_regions_copy(&each, &rs, &err))) {
 		die_msg("%s", err.msg);
 		goto out;
 	}
+	bch_regions_merge(&rs);
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		die_msg("cannot create %s: %s", dir, strerror(errno));
 		goto out;
@@ -240,8 +295,19 @@ int cmd_dump(int argc, char *argv[])
 	if (!manifest)
 		goto out;
 	for (size_t i = 0; i < rs.nr;)
-		if (dump_dev(fs, rs.r[i].dev, &rs, &i, dir, buf, manifest))
+		if (dump_dev(fs, rs.r[i].dev, &rs, &i, dir, buf, manifest,
+			     sanitize ? &each : NULL, &st))
 			goto out;
+	if (sanitize) {
+		fprintf(manifest, "# sanitized: %" PRIu64 " names, inline data and xattrs replaced in %"
+			PRIu64 " bsets and %" PRIu64 " journal entries (%" PRIu64
+			" left as they were: unreadable), %" PRIu64 " stale bytes after the nodes' last"
+			" bsets zeroed; dirent hashes no longer match the names\n",
+			st.keys, st.bsets, st.jsets, st.skipped, st.stale_bytes);
+		printf("sanitized: %" PRIu64 " names, inline data and xattrs replaced in %" PRIu64
+		       " bsets and %" PRIu64 " journal entries; %" PRIu64 " unreadable left as they were\n",
+		       st.keys, st.bsets, st.jsets, st.skipped);
+	}
 	if (rs.nodes_lost) {
 		fprintf(manifest, "# %" PRIu64 " btree nodes could not be read: copied as they are, their subtrees are not reachable\n",
 			rs.nodes_lost);
@@ -256,6 +322,7 @@ out:
 	}
 	free(buf);
 	bch_regions_free(&rs);
+	bch_regions_free(&each);
 	bch_fs_close(fs);
 	return status;
 }

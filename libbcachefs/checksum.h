@@ -21,6 +21,12 @@ struct bch_nonce {
 #define BCH_NONCE_EXTENT	0x10000000u
 #define BCH_NONCE_BTREE		0x20000000u
 #define BCH_NONCE_JOURNAL	0x30000000u
+
+/* the nonce of a journal entry (jset) of sequence number seq */
+static inline struct bch_nonce bch_journal_nonce(uint64_t seq)
+{
+	return (struct bch_nonce){ { 0, (uint32_t)seq, (uint32_t)(seq >> 32), BCH_NONCE_JOURNAL } };
+}
 #define BCH_NONCE_POLY		0x80000000u
 
 /* advance by a number of bytes (a multiple of 64: one ChaCha block) */

@@ -24,12 +24,6 @@ struct jread {
 	uint64_t			max_last_seq;
 };
 
-static struct bch_nonce journal_nonce(uint64_t seq)
-{
-	return (struct bch_nonce){ { 0, (uint32_t)seq, (uint32_t)(seq >> 32),
-				     BCH_NONCE_JOURNAL } };
-}
-
 static void entry_free(struct bch_journal_entry *e)
 {
 	free(e->buf);
@@ -130,14 +124,14 @@ static int jset_decode(struct bch_fs *fs, const uint8_t *buf, size_t bytes,
 	if (!n->buf)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	memcpy(n->buf, buf, bytes);
-	if (!bch_checksum(csum_type, &fs->key, journal_nonce(n->seq), buf + BCH_JSET_CSUM_FROM,
+	if (!bch_checksum(csum_type, &fs->key, bch_journal_nonce(n->seq), buf + BCH_JSET_CSUM_FROM,
 			  bytes - BCH_JSET_CSUM_FROM, &want))
 		n->csum_ok = bch_csum_eq(want, bch_csum_decode(buf + BCH_JSET_CSUM));
 	if (bch_csum_type_is_encryption(csum_type)) {
 		/* last_seq is inside the encrypted part */
 		n->last_seq = 0;
 		if (n->csum_ok) {
-			bch_chacha20_xor(&fs->key, journal_nonce(n->seq),
+			bch_chacha20_xor(&fs->key, bch_journal_nonce(n->seq),
 					 n->buf + BCH_JSET_ENCRYPTED_FROM,
 					 bytes - BCH_JSET_ENCRYPTED_FROM);
 			n->last_seq = n->no_flush ? 0 : get_le64(n->buf + BCH_JSET_LAST_SEQ);

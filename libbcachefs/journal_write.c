@@ -272,8 +272,7 @@ static int prepare(struct bch_fs *fs, const struct bch_key_updates *u, bool self
 	/* u64s covers the entries; the padding to the block is zero */
 	put_le32(b.p + BCH_JSET_U64S, (uint32_t)((content - BCH_JSET_ENTRIES) / 8));
 	put_le64(b.p + BCH_JSET_LAST_SEQ, w->last_seq);
-	nonce = (struct bch_nonce){ { 0, (uint32_t)w->seq, (uint32_t)(w->seq >> 32),
-				      BCH_NONCE_JOURNAL } };
+	nonce = bch_journal_nonce(w->seq);
 	if (bch_csum_type_is_encryption(csum_type))
 		bch_chacha20_xor(&fs->key, nonce, b.p + BCH_JSET_ENCRYPTED_FROM,
 				 content - BCH_JSET_ENCRYPTED_FROM);

@@ -7,6 +7,7 @@
  * btree_node_size sectors at each pointer of the key that points to them.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "extents.h"
 #include "fs.h"
@@ -92,12 +93,10 @@ static int cmp_region(const void *a, const void *b)
 	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
-/* sort, then merge what overlaps or touches (kind: the first one's) */
-static void merge(struct bch_regions *rs)
+void bch_regions_merge(struct bch_regions *rs)
 {
 	size_t n = 0;
 
-	qsort(rs->r, rs->nr, sizeof(*rs->r), cmp_region);
 	for (size_t i = 0; i < rs->nr; i++) {
 		struct bch_region *last = n ? &rs->r[n - 1] : NULL;
 		const struct bch_region *r = &rs->r[i];
@@ -127,7 +126,21 @@ int bch_metadata_regions(struct bch_fs *fs, struct bch_regions *rs, struct bch_e
 		bch_regions_free(rs);
 		return ret;
 	}
-	merge(rs);
+	qsort(rs->r, rs->nr, sizeof(*rs->r), cmp_region);
+	return 0;
+}
+
+int bch_regions_copy(struct bch_regions *dst, const struct bch_regions *src,
+		     struct bch_error *err)
+{
+	*dst = *src;
+	dst->size = src->nr ? src->nr : 1;
+	dst->r = malloc(dst->size * sizeof(*dst->r));
+	if (!dst->r) {
+		*dst = (struct bch_regions){ 0 };
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	}
+	memcpy(dst->r, src->r, src->nr * sizeof(*src->r));
 	return 0;
 }
 

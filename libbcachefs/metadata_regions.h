@@ -36,12 +36,17 @@ struct bch_regions {
 };
 
 /*
- * Every metadata region of fs, sorted by device and offset, overlapping
- * and adjacent regions of one kind merged. A btree node that cannot be
- * read is still a region (its bytes are what a check reads); its subtree
- * is not reachable and is counted in nodes_lost.
+ * Every metadata region of fs, one per superblock area, journal bucket
+ * and btree node replica, sorted by device and offset. A btree node that
+ * cannot be read is still a region (its bytes are what a check reads);
+ * its subtree is not reachable and is counted in nodes_lost.
  */
 int bch_metadata_regions(struct bch_fs *fs, struct bch_regions *out, struct bch_error *err);
+/* merge overlapping and adjacent regions (of any kind: the first one's kind stays) */
+void bch_regions_merge(struct bch_regions *rs);
+/* a copy of src into dst (dst's own memory) */
+int bch_regions_copy(struct bch_regions *dst, const struct bch_regions *src,
+		     struct bch_error *err);
 void bch_regions_free(struct bch_regions *r);
 
 #endif

@@ -159,6 +159,60 @@ else
 	fi
 fi
 
+# --sanitize: names and inline data gone, every check the same
+derived=alloc,backpointers,lru,freespace,need_discard,bucket_gens,accounting
+for name in medium dirty v136-medium two-dev; do
+	d=$work/s-$name
+	mkdir -p "$d"
+	orig=
+	for f in $(grep "^$name	" "$IMAGES/index.tsv" | cut -f2 | tr ',' ' '); do
+		zstd -q -d --sparse "$IMAGES/$f" -o "$d/${f%.zst}" < /dev/null
+		orig="$orig $d/${f%.zst}"
+	done
+	# shellcheck disable=SC2086
+	"$B" dump --sanitize -o "$d/dump" $orig > "$d/out" 2>&1 < /dev/null
+	st=$?
+	dumps=$(ls "$d/dump"/dev*.img 2> /dev/null)
+	# names of the original (hex of the dirent values past their 9 fixed bytes)
+	# shellcheck disable=SC2086
+	"$B" list --format=keys -b dirents $orig 2> /dev/null | head -n 300 | awk '{ print substr($NF, 19) }' |
+		while read -r h; do printf '%s' "$h" | xxd -r -p | tr -d '\0'; echo; done |
+		awk 'length($0) >= 4' | sort -u | head -n 50 > "$d/names"
+	# shellcheck disable=SC2086
+	leaked=$(grep -h -a -o -F -f "$d/names" $dumps | sort -u | head -n 5 | tr '\n' ' ')
+	# shellcheck disable=SC2086
+	"$B" list --format=keys -b "$derived" $orig > "$d/a" 2> /dev/null
+	# shellcheck disable=SC2086
+	"$B" list --format=keys -b "$derived" $dumps > "$d/b" 2> /dev/null
+	# shellcheck disable=SC2086
+	n1=$("$B" list --format=keys -b dirents $orig 2> /dev/null | wc -l)
+	# shellcheck disable=SC2086
+	n2=$("$B" list --format=keys -b dirents $dumps 2> /dev/null | wc -l)
+	# shellcheck disable=SC2086
+	"$B" fsck -n --findings $orig > "$d/f1" 2> /dev/null
+	s1=$?
+	# shellcheck disable=SC2086
+	"$B" fsck -n --findings $dumps > "$d/f2" 2> /dev/null
+	s2=$?
+	if [ $st -eq 0 ] && [ -s "$d/names" ] && [ -z "$leaked" ] && cmp -s "$d/a" "$d/b" &&
+	   [ "$n1" -eq "$n2" ] && [ $s1 -eq $s2 ] && cmp -s "$d/f1" "$d/f2"; then
+		pass "dump --sanitize $name: no name of $(wc -l < "$d/names") left, $n2 dirents, the derived btrees and fsck -n the same"
+	else
+		fail "dump --sanitize $name" "exit $st, names $(wc -l < "$d/names"), leaked:${leaked:- none}, dirents $n1/$n2, fsck $s1/$s2: $(tail -c 200 "$d/out")"
+	fi
+	rm -rf "$d"
+done
+mkdir -p "$work/enc"
+zstd -q -d --sparse "$IMAGES/encrypted.img.zst" -o "$work/enc/e.img" < /dev/null
+grep "^encrypted	" "$IMAGES/index.tsv" | cut -f5 > "$work/enc/pass"
+"$B" dump --sanitize --passphrase-file="$work/enc/pass" -o "$work/enc/dump" "$work/enc/e.img" > "$work/enc/out" 2>&1
+st=$?
+if [ $st -eq 8 ] && grep -q 'encrypted' "$work/enc/out" && [ ! -e "$work/enc/dump" ]; then
+	pass "dump --sanitize refuses an encrypted filesystem (exit 8), saying why, writing nothing"
+else
+	fail "dump --sanitize encrypted" "exit $st: $(head -c 200 "$work/enc/out")"
+fi
+
 # usage
 "$B" dump "$work/x.img" > /dev/null 2>&1
 st1=$?
