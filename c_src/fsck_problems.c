@@ -135,7 +135,7 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_bucket_gens_nonzero_invalid] = {
 		.name = "bucket_gens_nonzero_invalid", .upstream = "bucket_gens_nonzero_for_invalid_buckets",
 		.msg = "bucket_gens entry has gens for buckets outside the device",
-		.fix = "leave it (not repaired finding by finding; --rebuild=bucket_gens writes that btree anew)",
+		.fix = "leave it: not repaired finding by finding; --rebuild=bucket_gens writes that btree anew",
 		.action = FIX_NONE, .btree = BTREE_ID_bucket_gens, .flags = 0,
 	},
 	[BCH_F_accounting_dev_data_type_wrong] = {
@@ -147,7 +147,7 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_ptr_gen_mismatch] = {
 		.name = "ptr_gen_mismatch", .upstream = "stale_dirty_ptr",
 		.msg = "dirty pointer whose generation is not its bucket's",
-		.fix = "leave it (the extent itself must be repaired; this checker does not rewrite extents)",
+		.fix = "leave it: the extent itself must be repaired, and this checker does not rewrite extents",
 		.action = FIX_NONE, .btree = BTREE_ID_extents, .flags = 0,
 	},
 	[BCH_F_reconcile_phys_wrong] = {
@@ -159,7 +159,7 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_alloc_missing] = {
 		.name = "alloc_missing", .upstream = "ptr_to_missing_alloc_key",
 		.msg = "bucket in use (pointers and backpointers into it) has no alloc key",
-		.fix = "leave it (rebuilding alloc keys offline is not done yet)",
+		.fix = "leave it: rebuilding alloc keys offline is not done yet",
 		.action = FIX_NONE, .btree = BTREE_ID_alloc, .flags = 0,
 	},
 	[BCH_F_node_unreadable] = {
@@ -355,7 +355,7 @@ void fsck_finding_text(struct printbuf *out, const struct bch_finding *f,
 	pb_printf(out, "%s: %s: ", fsck_finding_error_name(f), p->msg);
 	finding_details(out, f, sb_version);
 	if (would && p->action == FIX_REBUILD_BTREE && !f->rebuildable)
-		pb_puts(out, "; would leave it (only a derived btree can be rebuilt)");
+		pb_puts(out, "; would leave it: only a derived btree can be rebuilt");
 	else if (would)
 		pb_printf(out, "; would %s", p->fix);
 }
