@@ -247,90 +247,54 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 }
 
 
+/* the worst use of the devices looked at so far, for the message */
+struct fs_use {
+	enum dev_use	use;
+	const char	*path;
+	char		where[4200];
+};
+
+static void note_use(struct fs_use *u, const char *path, const char *mountinfo)
+{
+	char what[sizeof(u->where)];
+	enum dev_use use = dev_in_use(path, mountinfo, what, sizeof(what));
+
+	if (use > u->use) {
+		u->use = use;
+		u->path = path;
+		memcpy(u->where, what, sizeof(what));
+	}
+}
+
 /*
  * Mounted or attached to a loop device? -M skips such a filesystem;
  * a repair refuses it, except a read-only mount where fsck.bcachefs is
  * allowed to (the root filesystem at boot), which then needs a reboot.
  * Returns -1 to go on, else the exit status; *reboot: a repair needs one.
  */
-static int in_use_policy(enum dev_use worst, const char *path, const char *where,
-			 const struct fsck_opts *o, bool repair, bool *reboot)
+static int in_use_policy(const struct fs_use *u, const struct fsck_opts *o, bool repair,
+			 bool *reboot)
 {
 	*reboot = false;
-	if (worst == DEV_FREE)
+	if (u->use == DEV_FREE)
 		return -1;
 	if (o->skip_mounted) {
-		printf("%s is %s: not checked (-M)\n", path, where);
+		printf("%s is %s: not checked (-M)\n", u->path, u->where);
 		return EXIT_OK;
 	}
 	if (!repair) {
 		fprintf(stderr, "bcachefs: warning: %s is %s: what the check reads may be out of date\n",
-			path, where);
+			u->path, u->where);
 		return -1;
 	}
-	if (worst == DEV_MOUNTED_RO && o->allow_ro_mounted) {
+	if (u->use == DEV_MOUNTED_RO && o->allow_ro_mounted) {
 		fprintf(stderr, "bcachefs: %s is %s: repairing it; reboot at once afterwards\n",
-			path, where);
+			u->path, u->where);
 		*reboot = true;
 		return -1;
 	}
-	die_msg("%s is %s: refusing to write (unmount it, or check with -n)", path, where);
+	die_msg("%s is %s: refusing to write (unmount it, or check with -n)", u->path, u->where);
 	return EXIT_OPERATIONAL;
-}
-
-/* the devices as given (UUID= and LABEL= are looked at once opened) */
-static int check_in_use(char * const *devs, unsigned nr, const struct fsck_opts *o, bool repair,
-			bool *reboot, bool *mounted)
-{
-	enum dev_use worst = DEV_FREE;
-	char where[4200] = "", what[4200];
-	const char *path = NULL;
-
-	for (unsigned i = 0; i < nr; i++) {
-		enum dev_use use;
-
-		if (!strncmp(devs[i], "UUID=", 5) || !strncmp(devs[i], "LABEL=", 6))
-			continue;
-		use = dev_in_use(devs[i], o->mountinfo, what, sizeof(what));
-		if (use > worst) {
-			worst = use;
-			path = devs[i];
-			snprintf(where, sizeof(where), "%s", what);
-		}
-	}
-	*mounted = worst == DEV_MOUNTED_RO || worst == DEV_MOUNTED_RW;
-	return in_use_policy(worst, path, where, o, repair, reboot);
-}
-
-static bool found_by_search(char * const *devs, unsigned nr)
-{
-	for (unsigned i = 0; i < nr; i++)
-		if (!strncmp(devs[i], "UUID=", 5) || !strncmp(devs[i], "LABEL=", 6))
-			return true;
-	return false;
-}
-
-static int check_fs_in_use(struct bch_fs *fs, const struct fsck_opts *o, bool repair,
-			   bool *reboot)
-{
-	enum dev_use worst = DEV_FREE;
-	char where[4200] = "", what[4200];
-	const char *path = NULL;
-
-	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++) {
-		const struct bch_dev *dev = fs->devs[d];
-		enum dev_use use;
-
-		if (!dev)
-			continue;
-		use = dev_in_use(dev->io->path, o->mountinfo, what, sizeof(what));
-		if (use > worst) {
-			worst = use;
-			path = dev->io->path;
-			snprintf(where, sizeof(where), "%s", what);
-		}
-	}
-	return worst == DEV_FREE ? -1 : in_use_policy(worst, path, where, o, repair, reboot);
 }
 
 int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
@@ -339,28 +303,44 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 	struct bch_error err = { 0 };
 	struct bch_check_geom geom;
 	json_object *jroot = NULL, *jdevs = NULL;
-	bool repair, reboot, mounted;
+	struct fs_use use = { 0 };
+	bool repair, reboot, searched = false;
 	int status, ret;
 
 	o->devs = devs;
 	o->nr_devs = nr_devs;
 	repair = o->mode != MODE_CHECK;
 	cancel_on_signals();
-	/* a mounted block device is held by the kernel: decide before opening it */
-	status = check_in_use(devs, nr_devs, o, repair, &reboot, &mounted);
+	/*
+	 * a mounted block device is held by the kernel: decide before opening
+	 * it; what UUID= and LABEL= find is looked at once opened
+	 */
+	for (unsigned i = 0; i < nr_devs; i++) {
+		if (bch_dev_spec_is_search(devs[i]))
+			searched = true;
+		else
+			note_use(&use, devs[i], o->mountinfo);
+	}
+	status = in_use_policy(&use, o, repair, &reboot);
 	if (status >= 0)
 		return status;
-	o->io_flags = (repair ? BCH_IO_WRITE : 0) | (mounted ? BCH_IO_SHARED : 0);
+	o->io_flags = (repair ? BCH_IO_WRITE : 0) |
+		      (use.use == DEV_MOUNTED_RO || use.use == DEV_MOUNTED_RW ? BCH_IO_SHARED : 0);
 	c.fs = open_fs(devs, nr_devs, o->passphrase_file, o->io_flags, &status, &err);
 	if (!c.fs) {
 		fsck_write_json_failure(o, status, err.msg);
 		return status;
 	}
-	/* and what UUID= and LABEL= found */
-	status = found_by_search(devs, nr_devs) ? check_fs_in_use(c.fs, o, repair, &reboot) : -1;
-	if (status >= 0) {
-		bch_fs_close(c.fs);
-		return status;
+	if (searched) {
+		use = (struct fs_use){ 0 };
+		for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++)
+			if (c.fs->devs[d])
+				note_use(&use, c.fs->devs[d]->io->path, o->mountinfo);
+		status = in_use_policy(&use, o, repair, &reboot);
+		if (status >= 0) {
+			bch_fs_close(c.fs);
+			return status;
+		}
 	}
 	if (o->compat_skip_clean && fsck_is_clean(c.fs, &status)) {
 		if (status == EXIT_OK)

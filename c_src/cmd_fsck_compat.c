@@ -65,7 +65,7 @@ static int split_devs(const char *arg, char ***devs, unsigned *nr)
 	if (!copy)
 		return -1;
 	/* UUID= and LABEL= are never split: a label may hold ':' */
-	if (!strncmp(arg, "UUID=", 5) || !strncmp(arg, "LABEL=", 6)) {
+	if (bch_dev_spec_is_search(arg)) {
 		char **n = realloc(*devs, (*nr + 1) * sizeof(*n));
 
 		if (!n) {
@@ -107,8 +107,8 @@ static int find_other_members(char **dev)
 	char *spec;
 	int ret = 0;
 
-	if (!strncmp(*dev, "UUID=", 5) || !strncmp(*dev, "LABEL=", 6) ||
-	    stat(*dev, &st) || !S_ISBLK(st.st_mode) || bch_dev_read_sb(*dev, NULL, &sb, &err))
+	if (bch_dev_spec_is_search(*dev) || stat(*dev, &st) || !S_ISBLK(st.st_mode) ||
+	    bch_dev_read_sb(*dev, NULL, &sb, &err))
 		return 0;	/* opening it for the check will say what is wrong */
 	if (sb.nr_devices > 1) {
 		pb_uuid(&pb, sb.uuid);
@@ -132,7 +132,7 @@ static int lock_devs(char * const *devs, unsigned nr, int *fds)
 {
 	for (unsigned i = 0; i < nr; i++) {
 		fds[i] = -1;
-		if (!strncmp(devs[i], "UUID=", 5) || !strncmp(devs[i], "LABEL=", 6))
+		if (bch_dev_spec_is_search(devs[i]))
 			continue;
 		fds[i] = open(devs[i], O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)

@@ -42,11 +42,11 @@ enum dev_use dev_in_use(const char *path, const char *mountinfo, char *where, si
 
 /*
  * Signals (util.c): SIGINT, SIGTERM and SIGHUP end the run with exit
- * status 32 at once, unless held (while a repair writes), when they are
- * remembered until the writes are done. SIGPIPE is ignored.
+ * status 32 at once, unless held (once a repair starts writing), when they
+ * are remembered and the run ends with 32 added. SIGPIPE is ignored.
  */
 void cancel_on_signals(void);
-void cancel_hold(bool hold);
+void cancel_hold(void);	/* from the repair's first write to the end */
 bool cancel_requested(void);
 
 /* shared helpers (c_src/util.c) */

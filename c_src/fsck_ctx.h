@@ -13,6 +13,7 @@
 #include "check_buckets.h"
 #include "io.h"
 #include "printbuf.h"
+#include "rebuild.h"
 
 struct bch_fs;
 struct fsck_progress;
@@ -42,6 +43,22 @@ struct fsck_pass_info {
 #define VERDICT_NEEDS	(PASS_BIT(PASS_ALLOC_BP) | PASS_BIT(PASS_LRU))
 
 extern const struct fsck_pass_info fsck_passes[PASS_NR];
+
+/*
+ * btrees the btree_nodes pass reads whole (the derived ones, which it
+ * rebuilds, and alloc and accounting); of the others the interior nodes
+ */
+static inline bool fsck_nodes_pass_reads_leaves(unsigned id, unsigned sb_version)
+{
+	return bch_btree_is_derived(id, sb_version) || id == BTREE_ID_alloc ||
+	       id == BTREE_ID_accounting;
+}
+
+/* btrees whose leaves point into data buckets: the pointers pass reads them whole */
+static inline bool fsck_btree_has_data(unsigned id)
+{
+	return id == BTREE_ID_extents || id == BTREE_ID_reflink || id == BTREE_ID_stripes;
+}
 
 enum fsck_mode {
 	MODE_CHECK,	/* -n, or no terminal to ask on */

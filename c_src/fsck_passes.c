@@ -158,9 +158,9 @@ static int node_lost(void *ctx, const struct bch_node_expect *x, const struct bc
 static int pass_nodes(struct fsck_ctx *c, struct bch_error *err)
 {
 	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++) {
-		bool leaves = bch_btree_is_derived(b, c->fs->sb->version) ||
-			      b == BTREE_ID_alloc || b == BTREE_ID_accounting;
-		int ret = bch_btree_walk_tolerant(c->fs, b, leaves, NULL, node_lost, c, err);
+		int ret = bch_btree_walk_tolerant(c->fs, b,
+						  fsck_nodes_pass_reads_leaves(b, c->fs->sb->version),
+						  NULL, node_lost, c, err);
 
 		if (ret)
 			return ret;
@@ -202,11 +202,6 @@ struct ptr_scan {
 	unsigned	btree;
 };
 
-static bool btree_has_data(unsigned id)
-{
-	return id == BTREE_ID_extents || id == BTREE_ID_reflink || id == BTREE_ID_stripes;
-}
-
 static int scan_visit(void *ctx, const struct bch_node_expect *x, const struct bch_btree_node *n,
 		      const struct bkey *kids, size_t nr, struct bch_error *err)
 {
@@ -214,7 +209,7 @@ static int scan_visit(void *ctx, const struct bch_node_expect *x, const struct b
 	int ret = 0;
 
 	(void)x;
-	if (!n->level && !btree_has_data(s->btree))
+	if (!n->level && !fsck_btree_has_data(s->btree))
 		return 0;
 	for (size_t i = 0; i < nr && !ret; i++)
 		ret = bch_check_ptr_key(&s->c->chk, s->btree, n->level, &kids[i], err);
@@ -248,7 +243,7 @@ static int pass_pointers(struct fsck_ctx *c, struct bch_error *err)
 		}
 		/* the root's own pointer: its backpointer has level root + 1 */
 		ret = bch_check_ptr_key(&c->chk, id, r->level + 1, &r->k, err) ?:
-		      bch_btree_walk_nodes_from(c->fs, id, btree_has_data(id) ? 0 : 1,
+		      bch_btree_walk_nodes_from(c->fs, id, fsck_btree_has_data(id) ? 0 : 1,
 						scan_visit, &s, err);
 	}
 	return ret ?: bch_check_ptrs_finish(&c->chk, err);

@@ -104,11 +104,6 @@ static void size_btrees(struct fsck_progress *p)
 	p->sized = true;
 }
 
-static bool btree_has_data(unsigned id)
-{
-	return id == BTREE_ID_extents || id == BTREE_ID_reflink || id == BTREE_ID_stripes;
-}
-
 /* what a pass reads (fsck_passes.c): whole btrees, or their interior levels */
 static uint64_t pass_sectors(const struct fsck_progress *p, enum fsck_pass pass)
 {
@@ -118,8 +113,7 @@ static uint64_t pass_sectors(const struct fsck_progress *p, enum fsck_pass pass)
 	switch (pass) {
 	case PASS_NODES:
 		for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
-			s += bch_btree_is_derived(b, version) || b == BTREE_ID_alloc ||
-			     b == BTREE_ID_accounting ? p->all[b] : p->interior[b];
+			s += fsck_nodes_pass_reads_leaves(b, version) ? p->all[b] : p->interior[b];
 		return s;
 	case PASS_ALLOC_BP:
 		return p->all[BTREE_ID_alloc] + p->all[BTREE_ID_backpointers];
@@ -127,7 +121,7 @@ static uint64_t pass_sectors(const struct fsck_progress *p, enum fsck_pass pass)
 		return p->all[BTREE_ID_lru];
 	case PASS_POINTERS:
 		for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
-			s += btree_has_data(b) ? p->all[b] : p->interior[b];
+			s += fsck_btree_has_data(b) ? p->all[b] : p->interior[b];
 		return s;
 	case PASS_BUCKET_INDEX:
 		return p->all[BTREE_ID_freespace] + p->all[BTREE_ID_need_discard] +

@@ -274,7 +274,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	if (undo)
 		snprintf(c->undo_path, sizeof(c->undo_path), "%s", undo);
 	/* from here a signal waits for the writes to be done */
-	cancel_hold(true);
+	cancel_hold();
 	ret = fsck_repair_commit(c->fs, &r, undo, c->o->inject_fault ? &fault : NULL, err);
 	if (ret)
 		goto out;

@@ -165,12 +165,9 @@ void cancel_on_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-void cancel_hold(bool hold)
+void cancel_hold(void)
 {
-	if (hold)
-		cancel_state |= 1;
-	else
-		cancel_state &= ~1;
+	cancel_state |= 1;
 }
 
 bool cancel_requested(void)

@@ -121,8 +121,7 @@ static int seal(struct bch_fs *fs, const struct bch_node_header *h, uint8_t *b,
 			 bytes - BCH_CSUM_COVERS_FROM, &c))
 		return bch_err(err, BCH_ERR_INVAL,
 			       "new btree node: cannot compute checksum type %u", type);
-	put_le64(b + BCH_NODE_CSUM, c.lo);
-	put_le64(b + BCH_NODE_CSUM + 8, c.hi);
+	bch_csum_encode(b + BCH_NODE_CSUM, c);
 	return 0;
 }
 

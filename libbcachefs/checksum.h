@@ -62,6 +62,13 @@ static inline struct bch_csum bch_csum_decode(const void *p)
 	return (struct bch_csum){ get_le64(p), get_le64((const uint8_t *)p + 8) };
 }
 
+/* store a checksum as every structure holds it: lo, then hi, little-endian */
+static inline void bch_csum_encode(void *p, struct bch_csum c)
+{
+	put_le64(p, c.lo);
+	put_le64((uint8_t *)p + 8, c.hi);
+}
+
 /* raw primitives, exposed for unit tests */
 uint32_t bch_crc32c(uint32_t crc, const void *p, size_t len);	/* no inversion */
 uint64_t bch_crc64(uint64_t crc, const void *p, size_t len);	/* no inversion */

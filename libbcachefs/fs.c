@@ -323,7 +323,7 @@ int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *o,
 		ret = bch_err(err, BCH_ERR_INVAL, "no device given");
 
 	for (unsigned i = 0; i < nr && !ret; i++) {
-		if (!strncmp(paths[i], "UUID=", 5) || !strncmp(paths[i], "LABEL=", 6)) {
+		if (bch_dev_spec_is_search(paths[i])) {
 			char **found = NULL;
 			unsigned n = 0;
 

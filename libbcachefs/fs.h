@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "crypt.h"
 #include "errors.h"
@@ -68,6 +69,12 @@ struct bch_fs {
  * the members through libblkid), pick the superblock, unlock the key and
  * read the journal. Every member must be given.
  */
+/* "UUID=..." or "LABEL=...": members to be searched for, not a path */
+static inline bool bch_dev_spec_is_search(const char *spec)
+{
+	return !strncmp(spec, "UUID=", 5) || !strncmp(spec, "LABEL=", 6);
+}
+
 int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *opts,
 		struct bch_fs **out, struct bch_error *err);
 void bch_fs_close(struct bch_fs *fs);

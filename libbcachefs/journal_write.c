@@ -281,8 +281,7 @@ static int prepare(struct bch_fs *fs, const struct bch_key_updates *u, bool self
 		ret = bch_err(err, BCH_ERR_INVAL, "cannot checksum the journal entry");
 		goto fail;
 	}
-	put_le64(b.p + BCH_JSET_CSUM, csum.lo);
-	put_le64(b.p + BCH_JSET_CSUM + 8, csum.hi);
+	bch_csum_encode(b.p + BCH_JSET_CSUM, csum);
 	w->buf = b.p;
 	return 0;
 fail:

@@ -109,8 +109,7 @@ static int store_csum(struct bch_fs *fs, unsigned type, struct bch_nonce nonce, 
 	if (bch_checksum(type, &fs->key, nonce, p + BCH_CSUM_COVERS_FROM,
 			 bytes - BCH_CSUM_COVERS_FROM, &c))
 		return bch_err(err, BCH_ERR_INVAL, "cannot compute a checksum of type %u", type);
-	put_le64(p, c.lo);
-	put_le64(p + 8, c.hi);
+	bch_csum_encode(p, c);
 	return 0;
 }
 

@@ -228,8 +228,7 @@ static int plan_copies(struct bch_fs *fs, struct bch_write_plan *plan, unsigned 
 			ret = bch_err(err, BCH_ERR_CORRUPT, "superblock checksum type %u", csum_type);
 			break;
 		}
-		put_le64(copy + BCH_SB_CSUM, csum.lo);
-		put_le64(copy + BCH_SB_CSUM + 8, csum.hi);
+		bch_csum_encode(copy + BCH_SB_CSUM, csum);
 		/* the primary first; flush after each device's last copy */
 		ret = bch_write_plan_add(plan, d, sector * 512, copy, len,
 					 i + 1 == dev->sb.layout.nr_superblocks);

@@ -21,11 +21,8 @@ unset CDPATH
 : "${BCACHEFS_SAN:=$(pwd)/build/san/bcachefs}"
 : "${IMAGES:=../shared/images}"
 : "${BUILD:=build}"
-# without the image corpus (tests/run.sh sets NO_IMAGES) there is nothing to test
-if [ -n "${NO_IMAGES:-}" ]; then
-	echo "SKIP all: ${NO_IMAGES}"
-	exit 0
-fi
+. "$(dirname "$0")/lib.sh"
+skip_without_images
 : "${TMPDIR:=/tmp}"
 
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

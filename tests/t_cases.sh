@@ -20,11 +20,8 @@
 # Environment: BCACHEFS, BUILD, IMAGES, TMPDIR (see tests/run.sh).
 set -u
 
-# without the image corpus (tests/run.sh sets NO_IMAGES) there is nothing to test
-if [ -n "${NO_IMAGES:-}" ]; then
-	echo "SKIP all: ${NO_IMAGES}"
-	exit 0
-fi
+. "$(dirname "$0")/lib.sh"
+skip_without_images
 : "${BCACHEFS:?}" "${BUILD:?}" "${IMAGES:?}" "${TMPDIR:?}"
 B=$BCACHEFS
 INJ=$BUILD/tools/bch_inject
@@ -33,13 +30,6 @@ CASES=$(cd "$(dirname "$0")/cases" && pwd) || exit 1
 work=$(mktemp -d "$TMPDIR/cases.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-nfail=0
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	nfail=$((nfail + 1))
-}
 
 # setup CASEDIR DIR: the damaged image in DIR; prints its devices
 setup() {
@@ -48,11 +38,7 @@ setup() {
 		case $_op in
 		'' | '#'*) ;;
 		image)
-			for _f in $(awk -F '\t' -v n="$_rest" '$1 == n { print $2 }' "$IMAGES/index.tsv" | tr ',' ' '); do
-				zstd -q -d --sparse "$IMAGES/$_f" -o "$2/${_f%.zst}" < /dev/null || return 1
-				_devs="$_devs $2/${_f%.zst}"
-			done
-			[ -n "$_devs" ] || { echo "no image $_rest in the index" >&2; return 1; } ;;
+			_devs=$(corpus_devices "$_rest" "$2") || return 1 ;;
 		inject)
 			# shellcheck disable=SC2086 # devices and ops are words
 			"$INJ" $_devs -- $_rest > /dev/null || return 1 ;;

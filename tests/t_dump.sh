@@ -10,24 +10,14 @@
 # Environment: BCACHEFS, BUILD, IMAGES, TMPDIR (see tests/run.sh).
 set -u
 
-# without the image corpus (tests/run.sh sets NO_IMAGES) there is nothing to test
-if [ -n "${NO_IMAGES:-}" ]; then
-	echo "SKIP all: ${NO_IMAGES}"
-	exit 0
-fi
+. "$(dirname "$0")/lib.sh"
+skip_without_images
 : "${BCACHEFS:?}" "${BUILD:?}" "${IMAGES:?}" "${TMPDIR:?}"
 B=$BCACHEFS
 COR=$BUILD/tools/bch_corrupt
 work=$(mktemp -d "$TMPDIR/dump.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-nfail=0
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	nfail=$((nfail + 1))
-}
 
 # same_on NAME PASSOPT ORIG_DEVS -- DUMP_DEVS: the check and the listing
 # agree between the original and the dump (stdout and exit status)
@@ -60,18 +50,6 @@ same_on() {
 	else
 		fail "$_name" "$_why"
 	fi
-}
-
-# digest FILE...: sha256 of each file; for files over 1 GiB (the 8 GiB
-# sparse image) size and mtime to the nanosecond, which any write changes
-digest() {
-	for _f in "$@"; do
-		if [ "$(stat -c %s "$_f")" -gt 1073741824 ]; then
-			stat -c '%s %y' "$_f"
-		else
-			sha256sum < "$_f"
-		fi
-	done
 }
 
 # allocated KiB of files
@@ -164,11 +142,7 @@ derived=alloc,backpointers,lru,freespace,need_discard,bucket_gens,accounting
 for name in medium dirty v136-medium two-dev; do
 	d=$work/s-$name
 	mkdir -p "$d"
-	orig=
-	for f in $(grep "^$name	" "$IMAGES/index.tsv" | cut -f2 | tr ',' ' '); do
-		zstd -q -d --sparse "$IMAGES/$f" -o "$d/${f%.zst}" < /dev/null
-		orig="$orig $d/${f%.zst}"
-	done
+	orig=$(corpus_devices "$name" "$d") || { fail "dump --sanitize $name" "cannot decompress"; continue; }
 	# shellcheck disable=SC2086
 	"$B" dump --sanitize -o "$d/dump" $orig > "$d/out" 2>&1 < /dev/null
 	st=$?

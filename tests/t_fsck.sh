@@ -6,13 +6,9 @@
 # Environment: BCACHEFS, IMAGES, TMPDIR (see tests/run.sh).
 set -u
 
-. "$(dirname "$0")/lib.sh"
 
-# without the image corpus (tests/run.sh sets NO_IMAGES) there is nothing to test
-if [ -n "${NO_IMAGES:-}" ]; then
-	echo "SKIP all: ${NO_IMAGES}"
-	exit 0
-fi
+. "$(dirname "$0")/lib.sh"
+skip_without_images
 : "${BCACHEFS:?}" "${IMAGES:?}" "${TMPDIR:?}"
 work=$(mktemp -d "$TMPDIR/fsck.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -14,11 +14,8 @@
 # Environment: BCACHEFS, BUILD, IMAGES, TMPDIR (see tests/run.sh).
 set -u
 
-# without the image corpus (tests/run.sh sets NO_IMAGES) there is nothing to test
-if [ -n "${NO_IMAGES:-}" ]; then
-	echo "SKIP all: ${NO_IMAGES}"
-	exit 0
-fi
+. "$(dirname "$0")/lib.sh"
+skip_without_images
 : "${BCACHEFS:?}" "${BUILD:?}" "${IMAGES:?}" "${TMPDIR:?}"
 work=$(mktemp -d "$TMPDIR/compat.XXXXXX") || exit 1
 pids=""
@@ -28,13 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-nfail=0
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	nfail=$((nfail + 1))
-}
 
 # the installed name: a symlink called fsck.bcachefs, to the build and to
 # the test build (with --test-mountinfo)
@@ -44,9 +34,9 @@ mkdir -p "$work/bin" "$work/tbin"
 ln -s "$BCACHEFS" "$FSCK"
 ln -s "$BUILD/test/bcachefs" "$TFSCK"
 
-# img NAME: a fresh copy of corpus image NAME at $work/NAME.img
+# img NAME: a fresh copy of (single-device) corpus image NAME at $work/NAME.img
 img() {
-	zstd -q -d -f "$IMAGES/$1.img.zst" -o "$work/$1.img" || exit 1
+	corpus_devices "$1" "$work" > /dev/null || exit 1
 }
 
 # run OUT CMD...: stdout+stderr to OUT, stdin /dev/null; sets st

@@ -27,13 +27,9 @@
 # strace for the power cuts on big.
 set -u
 
-. "$(dirname "$0")/lib.sh"
 
-# without the image corpus (tests/run.sh sets NO_IMAGES) there is nothing to test
-if [ -n "${NO_IMAGES:-}" ]; then
-	echo "SKIP all: ${NO_IMAGES}"
-	exit 0
-fi
+. "$(dirname "$0")/lib.sh"
+skip_without_images
 : "${BCACHEFS:?}" "${IMAGES:?}" "${TMPDIR:?}"
 BUILD=${BUILD:-build}
 work=$(mktemp -d "$TMPDIR/writer.XXXXXX") || exit 1

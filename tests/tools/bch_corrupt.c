@@ -162,12 +162,6 @@ static struct bch_csum csum_of(unsigned type, struct bch_nonce nonce, const void
 	return c;
 }
 
-static void csum_store(uint8_t *p, struct bch_csum c)
-{
-	put_le64(p, c.lo);
-	put_le64(p + 8, c.hi);
-}
-
 /* ---- superblock ---- */
 
 /* the primary, parsed and validated by the library */
@@ -199,7 +193,7 @@ static void sb_fix_csum(uint8_t *b, size_t len)
 {
 	unsigned type = (unsigned)bits64(get_le64(b + BCH_SB_FLAGS), 2, 8);
 
-	csum_store(b + BCH_SB_CSUM, csum_of(type, (struct bch_nonce){ { 0 } }, b + BCH_SB_CSUM_FROM,
+	bch_csum_encode(b + BCH_SB_CSUM, csum_of(type, (struct bch_nonce){ { 0 } }, b + BCH_SB_CSUM_FROM,
 					    len - BCH_SB_CSUM_FROM, "superblock"));
 }
 
@@ -457,7 +451,7 @@ static void bset_fix_csum(struct node *n, const struct bset_loc *l)
 
 	snprintf(what, sizeof(what), "bset at node byte %zu", l->at);
 	/* the nonce only matters for the MAC types, which csum_of refuses */
-	csum_store(n->b + l->at, csum_of(l->csum_type, (struct bch_nonce){ { 0 } },
+	bch_csum_encode(n->b + l->at, csum_of(l->csum_type, (struct bch_nonce){ { 0 } },
 					 n->b + l->at + BCH_CSUM_COVERS_FROM,
 					 l->end - l->at - BCH_CSUM_COVERS_FROM, what));
 }
@@ -817,7 +811,7 @@ static bool jset_poke_fn(void *ctx, uint8_t *j, size_t bytes, uint64_t byte)
 		    (unsigned long long)p->seq, bytes, (unsigned long long)p->off, p->len);
 	memcpy(j + p->off, p->hex, p->len);
 	if (p->fix)
-		csum_store(j + BCH_JSET_CSUM,
+		bch_csum_encode(j + BCH_JSET_CSUM,
 			   csum_of(get_le32(j + BCH_JSET_FLAGS) & 15, (struct bch_nonce){ { 0 } },
 				   j + BCH_JSET_CSUM_FROM, bytes - BCH_JSET_CSUM_FROM, "jset"));
 	dev_write(byte, j, bytes);

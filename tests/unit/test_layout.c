@@ -208,8 +208,7 @@ static void sb_build(uint8_t *b)
 
 	assert_int_equal(bch_checksum(BCH_CSUM_crc32c_nonzero, NULL, (struct bch_nonce){ { 0 } },
 				      b + 16, SB_BYTES - 16, &c), 0);
-	put_le64(b, c.lo);
-	put_le64(b + 8, c.hi);
+	bch_csum_encode(b, c);
 }
 
 static void root_build(uint8_t *k, unsigned seed)

@@ -50,8 +50,12 @@ struct node {
 	unsigned		sectors;
 };
 
-/* a leaf of btree_id: dirents named "secret-name-N", or inline data of 0xab */
-static void build(struct test_fs *t, struct node *n, unsigned btree_id)
+/*
+ * a leaf of btree_id holding keys of type: dirent values named
+ * "secret-name-N", or inline data of 0xab; after the bset an older node's
+ * bytes
+ */
+static void build(struct test_fs *t, struct node *n, unsigned btree_id, unsigned type)
 {
 	struct bch_error err = { 0 };
 
@@ -67,19 +71,17 @@ static void build(struct test_fs *t, struct node *n, unsigned btree_id)
 		k->p = BPOS(4096, 1000 + 17 * i, UINT32_MAX);
 		k->val = v;
 		k->val_bytes = VAL_BYTES;
-		if (btree_id == BTREE_ID_dirents) {
-			k->type = KEY_TYPE_dirent;
+		k->type = type;
+		if (type != KEY_TYPE_inline_data) {
 			put_le64(v, 5000 + i);
 			v[8] = 8;	/* DT_REG */
 			snprintf((char *)v + 9, VAL_BYTES - 9, "secret-name-%u", i);
 		} else {
-			k->type = KEY_TYPE_inline_data;
 			memset(v, 0xab, VAL_BYTES);
 		}
 	}
 	if (bch_btree_node_build(&t->fs, &n->h, n->keys, NR_KEYS, n->buf, &n->sectors, &err))
 		fail_msg("build: %s", err.msg);
-	/* an older node's bytes after the bset */
 	memcpy(n->buf + sizeof(n->buf) - 64, "stale-secret-name", 17);
 }
 
@@ -110,7 +112,7 @@ static void test_dirents(void **state)
 	(void)state;
 	assert_non_null(n);
 	test_fs_init(&t);
-	build(&t, n, BTREE_ID_dirents);
+	build(&t, n, BTREE_ID_dirents, KEY_TYPE_dirent);
 	assert_int_equal(bch_sanitize_node(&t.fs, n->buf, sizeof(n->buf), &st, &err), 0);
 	assert_int_equal(st.keys, NR_KEYS);
 	assert_int_equal(st.bsets, 1);
@@ -145,7 +147,7 @@ static void test_inline_data(void **state)
 	(void)state;
 	assert_non_null(n);
 	test_fs_init(&t);
-	build(&t, n, BTREE_ID_extents);
+	build(&t, n, BTREE_ID_extents, KEY_TYPE_inline_data);
 	assert_int_equal(bch_sanitize_node(&t.fs, n->buf, sizeof(n->buf), &st, &err), 0);
 	assert_int_equal(st.keys, NR_KEYS);
 	parse(&t, n, &p);
@@ -171,7 +173,7 @@ static void test_bad_csum_untouched(void **state)
 	assert_non_null(n);
 	assert_non_null(before);
 	test_fs_init(&t);
-	build(&t, n, BTREE_ID_dirents);
+	build(&t, n, BTREE_ID_dirents, KEY_TYPE_dirent);
 	n->buf[BCH_NODE_JOURNAL_SEQ] ^= 1;	/* under the checksum */
 	memcpy(before, n->buf, sizeof(n->buf));
 	assert_int_equal(bch_sanitize_node(&t.fs, n->buf, sizeof(n->buf), &st, &err), 0);
@@ -197,18 +199,8 @@ static void test_other_btree(void **state)
 	assert_non_null(n);
 	assert_non_null(before);
 	test_fs_init(&t);
-	build(&t, n, BTREE_ID_dirents);
-	/* the same bytes, said to be an xattrs-free btree: inodes */
-	n->h.btree_id = BTREE_ID_inodes;
-	for (unsigned i = 0; i < NR_KEYS; i++)
-		n->keys[i].type = KEY_TYPE_inode_v3;
-	{
-		unsigned sectors;
-
-		if (bch_btree_node_build(&t.fs, &n->h, n->keys, NR_KEYS, n->buf, &sectors, &err))
-			fail_msg("build: %s", err.msg);
-		memcpy(n->buf + sizeof(n->buf) - 64, "stale-secret-name", 17);
-	}
+	/* the same values in a btree without names: inodes */
+	build(&t, n, BTREE_ID_inodes, KEY_TYPE_inode_v3);
 	memcpy(before, n->buf, sizeof(n->buf));
 	assert_int_equal(bch_sanitize_node(&t.fs, n->buf, sizeof(n->buf), &st, &err), 0);
 	assert_int_equal(st.keys, 0);
