@@ -95,21 +95,19 @@ static int write_all(int fd, const void *buf, size_t len, uint64_t off, const ch
 static int write_nonzero(int fd, const uint8_t *buf, size_t len, uint64_t off, const char *path)
 {
 	const size_t blk = 4096;
+	size_t start = 0;
+	bool in_run = false;
 
-	for (size_t i = 0; i < len;) {
-		size_t start, n = len - i < blk ? len - i : blk;
+	for (size_t i = 0; i < len; i += blk) {
+		bool zero = all_zero(buf + i, len - i < blk ? len - i : blk);
 
-		if (all_zero(buf + i, n)) {
-			i += n;
-			continue;
-		}
-		start = i;
-		while (i < len && !all_zero(buf + i, len - i < blk ? len - i : blk))
-			i += len - i < blk ? len - i : blk;
-		if (write_all(fd, buf + start, i - start, off + start, path))
+		if (!zero && !in_run)
+			start = i;
+		else if (zero && in_run && write_all(fd, buf + start, i - start, off + start, path))
 			return -1;
+		in_run = !zero;
 	}
-	return 0;
+	return in_run ? write_all(fd, buf + start, len - start, off + start, path) : 0;
 }
 
 /*
