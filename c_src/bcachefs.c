@@ -19,6 +19,7 @@ static void usage(FILE *f)
 	      "                                  LRU btrees; say whether copygc would fault\n"
 	      "  undo [-n] FILE DEV...           restore what a repair overwrote\n"
 	      "  dump -o DIR DEV...              metadata-only copy for a bug report\n"
+	      "  format [OPTION]... DEV...       make a new filesystem\n"
 	      "  (as fsck.bcachefs)              the fsck(8) front end, see fsck.bcachefs(8)\n"
 	      "  version                         print the version\n"
 	      "  help                            this message\n"
@@ -64,6 +65,8 @@ int main(int argc, char *argv[])
 		return cmd_undo(argc - 1, argv + 1);
 	if (!strcmp(cmd, "dump"))
 		return cmd_dump(argc - 1, argv + 1);
+	if (!strcmp(cmd, "format"))
+		return cmd_format(argc - 1, argv + 1);
 
 	fprintf(stderr, "bcachefs: unknown command '%s'\n", cmd);
 	usage(stderr);

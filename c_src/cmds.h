@@ -28,6 +28,7 @@ int cmd_list(int argc, char *argv[]);
 int cmd_fsck(int argc, char *argv[]);
 int cmd_undo(int argc, char *argv[]);
 int cmd_dump(int argc, char *argv[]);
+int cmd_format(int argc, char *argv[]);
 int cmd_fsck_compat(int argc, char *argv[]);	/* fsck.bcachefs */
 
 /* mounts.c: how a device is in use, worst first when several apply */
@@ -54,6 +55,11 @@ struct bch_fs;
 struct bch_error;
 struct bch_msg_sink;
 
+/*
+ * A passphrase from file (one trailing newline dropped) or, on a terminal,
+ * asked for (twice: typed again and compared). NULL after saying why.
+ */
+char *read_passphrase(const char *file, bool twice, size_t *len);
 /* print "bcachefs: <msg>" to stderr */
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* stderr sink for library messages */

@@ -83,6 +83,39 @@ static char *prompt_passphrase(size_t *len)
 	return buf;
 }
 
+char *read_passphrase(const char *file, bool twice, size_t *len)
+{
+	char *pass, *again;
+	size_t len2;
+
+	if (file) {
+		pass = read_passphrase_file(file, len);
+		if (!pass)
+			die_msg("cannot read passphrase file %s", file);
+		return pass;
+	}
+	if (!isatty(STDIN_FILENO)) {
+		die_msg("no passphrase: give --passphrase-file, or run on a terminal");
+		return NULL;
+	}
+	pass = prompt_passphrase(len);
+	if (!pass || !twice)
+		return pass;
+	fputs("Again, ", stderr);
+	again = prompt_passphrase(&len2);
+	if (!again || len2 != *len || memcmp(pass, again, len2)) {
+		die_msg("the passphrases differ");
+		memset(pass, 0, 4096);
+		free(pass);
+		pass = NULL;
+	}
+	if (again) {
+		memset(again, 0, 4096);
+		free(again);
+	}
+	return pass;
+}
+
 struct bch_fs *open_fs(char * const *devs, unsigned nr, const char *passphrase_file,
 		       unsigned io_flags, int *exit_status, struct bch_error *why)
 {

@@ -15,7 +15,7 @@
 
 #include "crypt.h"
 
-#define CRYPT_FIELD_BYTES	64u
+#define CRYPT_FIELD_BYTES	BCH_SB_CRYPT_FIELD_BYTES
 #define CRYPT_KEY_OFFSET	24u
 #define CHACHA_BLOCK		64u
 
@@ -197,4 +197,75 @@ int bch_crypt_unlock(const struct bch_sb_crypt *c, uint64_t sb_magic,
 	memcpy(out->key, buf + 8, sizeof(out->key));
 	sodium_memzero(buf, sizeof(buf));
 	return 0;
+}
+
+/* ---- building the crypt field (format --encrypted, set-passphrase) ---- */
+
+static void crypt_field_header(uint8_t *f)
+{
+	memset(f, 0, CRYPT_FIELD_BYTES);
+	put_le32(f, CRYPT_FIELD_BYTES / 8);		/* u64s */
+	put_le32(f + 4, BCH_SB_FIELD_crypt);
+}
+
+int bch_sb_crypt_field_encode(const struct bch_crypt_key *master,
+			      const char *passphrase, size_t passphrase_len,
+			      uint64_t sb_magic, void *field, size_t field_size,
+			      struct bch_error *err)
+{
+	struct bch_sb_crypt c = { .flags = 0 };
+	struct bch_crypt_key pkey;
+	uint8_t *f = field;
+	int ret;
+
+	if (!master || !field || field_size < CRYPT_FIELD_BYTES)
+		return bch_err(err, BCH_ERR_INVAL,
+			       "crypt field: need %u bytes of room, have %zu",
+			       CRYPT_FIELD_BYTES, field ? field_size : 0);
+
+	put_le64(c.key, BCH_KEY_MAGIC);
+	memcpy(c.key + 8, master->key, sizeof(master->key));
+
+	/* no passphrase: KDF fields stay zero, the key stays in the clear */
+	if (passphrase) {
+		c.kdf_flags = bch_kdf_scrypt_default_flags();
+		ret = derive_passphrase_key(&c, passphrase, passphrase_len,
+					    &pkey, err);
+		if (ret)
+			goto out;
+		bch_chacha20_xor(&pkey, sb_key_nonce(sb_magic), c.key,
+				 sizeof(c.key));
+	}
+
+	crypt_field_header(f);
+	put_le64(f + 8, c.flags);
+	put_le64(f + 16, c.kdf_flags);
+	memcpy(f + CRYPT_KEY_OFFSET, c.key, sizeof(c.key));
+	ret = 0;
+out:
+	sodium_memzero(&pkey, sizeof(pkey));
+	sodium_memzero(&c, sizeof(c));
+	return ret;
+}
+
+int bch_sb_crypt_field_build(const char *passphrase, size_t passphrase_len,
+			     uint64_t sb_magic, void *field, size_t field_size,
+			     struct bch_crypt_key *master_out,
+			     struct bch_error *err)
+{
+	struct bch_crypt_key master;
+	int ret;
+
+	/* randombytes_buf() wants libsodium initialized, not just tried */
+	if (sodium_init() < 0)
+		return bch_err(err, BCH_ERR_UNSUPPORTED,
+			       "crypt field: libsodium failed to initialize, no random master key");
+	randombytes_buf(master.key, sizeof(master.key));
+
+	ret = bch_sb_crypt_field_encode(&master, passphrase, passphrase_len,
+					sb_magic, field, field_size, err);
+	if (!ret && master_out)
+		*master_out = master;
+	sodium_memzero(&master, sizeof(master));
+	return ret;
 }

@@ -43,6 +43,63 @@ int bch_crypt_unlock(const struct bch_sb_crypt *c, uint64_t sb_magic,
 		     const char *passphrase, size_t passphrase_len,
 		     struct bch_crypt_key *out, struct bch_error *err);
 
+/*
+ * Building the crypt field, as upstream's format --encrypted does
+ * (c_src/crypto.c bch_sb_crypt_init, bch_crypt_update_passphrase):
+ *
+ *   u64s 8, type BCH_SB_FIELD_crypt (2); flags 0 (KDF type scrypt);
+ *   kdf_flags: 16-bit fields at bits 0, 16, 32 holding log2 of N, r, p:
+ *   14, 3, 4 (N = 16384, r = 8, p = 16); then the 40-byte key: le64
+ *   BCH_KEY_MAGIC and the 32-byte master key, ChaCha20-encrypted with
+ *   scrypt(passphrase, salt "bcache\0", 32 bytes) under the nonce
+ *   { 0, 0, sb_magic lo, sb_magic hi } (sb_magic: first 8 bytes of the
+ *   internal UUID, le64). Without a passphrase (--no_passphrase) flags and
+ *   kdf_flags stay 0 and the key is stored in the clear.
+ *
+ * The rest of format --encrypted: BCH_SB_ENCRYPTION_TYPE (flags[1] bits
+ * 10..13) = 1 (chacha20_poly1305). The metadata_checksum/data_checksum
+ * options (flags[0] bits 40..43, 44..47) and the superblock's own
+ * checksum type (flags[0] bits 2..7) are left as they are (crc32c /
+ * crc32c_nonzero by default; the superblock is never encrypted), but the
+ * encryption type overrides them when writing: btree nodes and journal
+ * entries use chacha20_poly1305_128, data extents chacha20_poly1305_80
+ * (chacha20_poly1305_128 with the wide_macs option) (upstream
+ * libbcachefs/data/checksum.h bch2_meta_checksum_type,
+ * bch2_data_checksum_type).
+ */
+#define BCH_SB_CRYPT_FIELD_BYTES	64u
+#define BCH_KDF_SCRYPT_LOG_N		14u
+#define BCH_KDF_SCRYPT_LOG_R		3u
+#define BCH_KDF_SCRYPT_LOG_P		4u
+
+/* kdf_flags with upstream's default scrypt parameters */
+static inline uint64_t bch_kdf_scrypt_default_flags(void)
+{
+	return (uint64_t)BCH_KDF_SCRYPT_LOG_N |
+	       (uint64_t)BCH_KDF_SCRYPT_LOG_R << 16 |
+	       (uint64_t)BCH_KDF_SCRYPT_LOG_P << 32;
+}
+
+/*
+ * The whole crypt field (header included, BCH_SB_CRYPT_FIELD_BYTES bytes
+ * into field, field_size its room) holding the given master key, wrapped
+ * with passphrase (passphrase_len bytes; upstream takes strlen()), or in
+ * the clear if passphrase is NULL.
+ */
+int bch_sb_crypt_field_encode(const struct bch_crypt_key *master,
+			      const char *passphrase, size_t passphrase_len,
+			      uint64_t sb_magic, void *field, size_t field_size,
+			      struct bch_error *err);
+
+/*
+ * As bch_sb_crypt_field_encode() with a new random master key, returned
+ * in *master_out (the key data is encrypted with; keep it secret).
+ */
+int bch_sb_crypt_field_build(const char *passphrase, size_t passphrase_len,
+			     uint64_t sb_magic, void *field, size_t field_size,
+			     struct bch_crypt_key *master_out,
+			     struct bch_error *err);
+
 /* XOR len bytes in place with the ChaCha20 keystream for key/nonce */
 void bch_chacha20_xor(const struct bch_crypt_key *key, struct bch_nonce nonce,
 		      void *data, size_t len);

@@ -11,6 +11,7 @@
 
 #include "bcachefs_format.h"
 #include "checksum.h"
+#include "errors.h"
 
 enum bch_extent_entry_type {
 	BCH_EXTENT_ENTRY_ptr		= 0,
@@ -71,6 +72,73 @@ struct bch_extent_entry {
  */
 unsigned bch_extent_entry_decode(const uint8_t *p, unsigned avail,
 				 struct bch_extent_entry *e);
+
+/*
+ * Encoding extent entries, the inverse of bch_extent_entry_decode(): e->type
+ * picks the entry (a crc entry's width is e->type, e->crc.width is
+ * ignored); unknown-layout entries (rebalance, flags, reconcile...) are
+ * e->word as is. out needs room for BCH_EXTENT_ENTRY_MAX_BYTES. Returns
+ * the bytes written, or 0 if a field does not fit the entry (nothing is
+ * truncated).
+ */
+#define BCH_EXTENT_ENTRY_MAX_BYTES	24u
+unsigned bch_extent_entry_encode(const struct bch_extent_entry *e, uint8_t *out);
+
+/*
+ * The crc entry type upstream's write path gives c (bch2_extent_crc_append
+ * in data/extents.c): the first of crc32, crc64, crc128 whose checksum
+ * room, uncompressed size limit and nonce limit fit. 0 if none does or
+ * the checksum type is unknown.
+ */
+unsigned bch_extent_crc_pick_type(const struct bch_extent_crc *c);
+
+/* upstream writes a crc entry only when one of these is nonzero (data/write.c) */
+static inline bool bch_extent_crc_needed(const struct bch_extent_crc *c)
+{
+	return c->csum_type || c->compression_type || c->nonce;
+}
+
+/*
+ * A new KEY_TYPE_extent as upstream's write path makes one: the crc entry
+ * (if bch_extent_crc_needed(); its width picked, crc.width ignored), then
+ * one pointer entry per replica.
+ */
+struct bch_extent_desc {
+	struct bpos			pos;		/* the end: inode:offset:snapshot */
+	uint32_t			size;		/* sectors */
+	struct bversion			version;	/* encrypted: the nonce base */
+	struct bch_extent_crc		crc;
+	unsigned			nr_ptrs;
+	const struct bch_extent_ptr	*ptrs;
+};
+
+/* value bytes an extent of nr_ptrs pointers may need at most */
+#define BCH_EXTENT_VAL_MAX_BYTES(nr_ptrs)	(BCH_EXTENT_ENTRY_MAX_BYTES + 8 * (nr_ptrs))
+
+/*
+ * Entries in order into out (out_size bytes of room); *bytes gets the
+ * value size. -BCH_ERR_INVAL naming an entry whose fields do not fit it,
+ * -BCH_ERR_RANGE if out is too small.
+ */
+int bch_extent_entries_encode(const struct bch_extent_entry *e, unsigned nr,
+			      uint8_t *out, size_t out_size, size_t *bytes,
+			      struct bch_error *err);
+
+/*
+ * The value of the extent d into out, as bch_extent_entries_encode().
+ * Also -BCH_ERR_INVAL for what upstream's validation refuses: size 0, no
+ * pointers, crc offset + size > uncompressed size, compressed size !=
+ * uncompressed size when not compressed, or no crc entry holds the crc.
+ */
+int bch_extent_value_encode(const struct bch_extent_desc *d, uint8_t *out,
+			    size_t out_size, size_t *bytes, struct bch_error *err);
+
+/*
+ * The whole key: *k gets the header fields of d and its value, written to
+ * val (val_size bytes of room), which k->val then points at.
+ */
+int bch_extent_key_build(const struct bch_extent_desc *d, uint8_t *val,
+			 size_t val_size, struct bkey *k, struct bch_error *err);
 
 /* compression types that mean "stored compressed" */
 static inline bool bch_crc_is_compressed(const struct bch_extent_crc *c)

@@ -1,5 +1,6 @@
 /* Inode unpacking and printing (layouts in inode.h). */
 #include <stddef.h>
+#include <string.h>
 
 #include "alloc.h"
 #include "errors.h"
@@ -220,6 +221,81 @@ int bch_inode_unpack(const struct bkey *k, struct bch_inode_unpacked *out,
 		break;
 	}
 	return ret;
+}
+
+/*
+ * The varint of inodes (upstream varint.c): n = ceil(bits / 7) bytes
+ * holding v << n with n - 1 low one bits, little-endian; above 56 bits,
+ * 0xff and the le64.
+ */
+static unsigned varint_encode(uint8_t *out, uint64_t v)
+{
+	unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+	unsigned bytes = (bits + 6) / 7;
+
+	if (bytes > 8) {
+		out[0] = 0xff;
+		put_le64(out + 1, v);
+		return 9;
+	}
+	v = v << bytes | ((1ULL << (bytes - 1)) - 1);
+	for (unsigned i = 0; i < bytes; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+	return bytes;
+}
+
+static uint64_t field_get(const struct bch_inode_unpacked *u,
+			  const struct inode_field *f)
+{
+	return *(const uint64_t *)((const char *)u + f->offset);
+}
+
+/*
+ * inode_v3 as upstream packs it (libbcachefs/inode.c): every
+ * field a varint (0 is one zero byte; 96-bit fields get a second, zero,
+ * varint), the trailing zero fields dropped and nr_fields counting the
+ * rest, the value zero-padded to a multiple of 8 bytes.
+ */
+int bch_inode_pack(const struct bch_inode_unpacked *u, uint8_t *val,
+		   size_t size, size_t *val_bytes)
+{
+	uint8_t buf[BCH_INODE_V3_MAX_BYTES] = { 0 };
+	size_t end = BCH_INODE_V3_FIXED_BYTES, used = end, bytes;
+	unsigned nr_fields = 0;
+	uint64_t flags;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(fields_v3); i++) {
+		const struct inode_field *f = &fields_v3[i];
+		uint64_t v = field_get(u, f);
+
+		if (!field_fits(f, v))
+			return -BCH_ERR_INVAL;
+		used += varint_encode(buf + used, v);
+		if (f->bits > 64)
+			buf[used++] = 0;
+		if (v) {
+			end = used;
+			nr_fields = i + 1;
+		}
+	}
+	memset(buf + end, 0, used - end);
+	bytes = (end + 7) & ~(size_t)7;
+	if (bytes > size)
+		return -BCH_ERR_RANGE;
+
+	flags = u->bi_flags & ~(((1ULL << 28) - 1) << 24);
+	flags |= (uint64_t)nr_fields << 24;
+	flags |= (uint64_t)BCH_INODE_V3_FIELDS_START_INITIAL << 31;
+	flags |= (uint64_t)u->bi_mode << 36;
+	put_le64(buf, u->bi_journal_seq);
+	put_le64(buf + 8, u->bi_hash_seed);
+	put_le64(buf + 16, flags);
+	put_le64(buf + 24, u->bi_sectors);
+	put_le64(buf + 32, u->bi_size);
+	put_le64(buf + 40, u->bi_version);
+	memcpy(val, buf, bytes);
+	*val_bytes = bytes;
+	return 0;
 }
 
 const char *bch_inode_mode_type_name(uint16_t mode)

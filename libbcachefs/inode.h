@@ -18,12 +18,16 @@
 #ifndef BCH_INODE_H
 #define BCH_INODE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bcachefs_format.h"
 #include "printbuf.h"
 
 #define BCH_INODE_V3_FIELDS_START_INITIAL	6u
+/* inode_v3: fixed part, and the largest value bch_inode_pack() writes */
+#define BCH_INODE_V3_FIXED_BYTES		48u
+#define BCH_INODE_V3_MAX_BYTES			184u
 
 struct bch_inode_unpacked {
 	uint64_t	bi_inum;
@@ -75,12 +79,30 @@ struct bch_inode_unpacked {
 
 #define BCH_INODE_STR_HASH(u)		((unsigned)bits64((u)->bi_flags, 20, 24))
 
+/* set the str hash type (enum bch_str_hash_type, str_hash.h), bits 20..23 */
+static inline void bch_inode_set_str_hash(struct bch_inode_unpacked *u,
+					  unsigned type)
+{
+	u->bi_flags = (u->bi_flags & ~(15ULL << 20)) | (uint64_t)(type & 15) << 20;
+}
+
 /*
  * Unpack an inode, inode_v2 or inode_v3 key. Returns 0, or
  * -BCH_ERR_CORRUPT with the reason in *why (why may be NULL).
  */
 int bch_inode_unpack(const struct bkey *k, struct bch_inode_unpacked *out,
 		     const char **why);
+
+/*
+ * Pack as an inode_v3 value (KEY_TYPE_inode_v3, key offset bi_inum),
+ * byte for byte as upstream does. bi_flags is taken as stored except
+ * bits 24..51 (nr_fields, fields_start, mode), which are recomputed;
+ * key_type and nr_fields of *u are ignored. Writes *val_bytes (a multiple
+ * of 8, at most BCH_INODE_V3_MAX_BYTES) bytes. Returns 0, -BCH_ERR_INVAL
+ * if a field exceeds its on-disk width, -BCH_ERR_RANGE if size is short.
+ */
+int bch_inode_pack(const struct bch_inode_unpacked *u, uint8_t *val,
+		   size_t size, size_t *val_bytes);
 
 /* file type from the S_IFMT bits: reg dir lnk chr blk fifo sock, or "unknown" */
 const char *bch_inode_mode_type_name(uint16_t mode);
