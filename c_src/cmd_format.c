@@ -362,6 +362,20 @@ static void print_result(const struct format_args *a, const struct bch_format_re
 	pb_exit(&pb);
 }
 
+/* a mounted device, or an image attached to a loop device, is never formatted */
+static int refuse_in_use(const struct format_args *a)
+{
+	for (unsigned i = 0; i < a->nr; i++) {
+		char where[256];
+
+		if (dev_in_use(a->devs[i].path, NULL, where, sizeof(where)) == DEV_FREE)
+			continue;
+		die_msg("%s is in use (%s): not formatted", a->devs[i].path, where);
+		return EXIT_OPERATIONAL;
+	}
+	return 0;
+}
+
 int cmd_format(int argc, char *argv[])
 {
 	struct format_args *a = calloc(1, sizeof(*a));
@@ -379,6 +393,11 @@ int cmd_format(int argc, char *argv[])
 	if (ret) {
 		free(a);
 		return ret < 0 ? EXIT_OK : ret;
+	}
+	ret = refuse_in_use(a);
+	if (ret) {
+		free(a);
+		return ret;
 	}
 	if (a->o.encrypted && !a->no_passphrase) {
 		pass = read_passphrase(a->passphrase_file, true, &a->o.passphrase_len);

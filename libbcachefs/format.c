@@ -795,6 +795,21 @@ static int probe_existing(const char *path, char *what, size_t len)
 	return found;
 }
 
+/*
+ * A bcachefs superblock at sector 8 (libblkid before 2.39 does not know
+ * bcachefs): the primary copy's magic, either bcachefs's or bcache's.
+ */
+static bool has_bcachefs_sb(struct bch_io *io)
+{
+	uint8_t magic[16];
+	struct bch_error e = { 0 };
+
+	if (io->size < BCH_SB_SECTOR * 512 + BCH_SB_MAGIC + 16 ||
+	    bch_io_read(io, BCH_SB_SECTOR * 512 + BCH_SB_MAGIC, magic, 16, &e))
+		return false;
+	return !memcmp(magic, bch_sb_magic_uuid, 16) || !memcmp(magic, bcache_sb_magic_uuid, 16);
+}
+
 static int open_devices(struct format_ctx *c, struct bch_io **io, struct bch_error *err)
 {
 	for (unsigned i = 0; i < c->nr; i++) {
@@ -804,10 +819,14 @@ static int open_devices(struct format_ctx *c, struct bch_io **io, struct bch_err
 
 		if (!c->o->force && probe_existing(d->path, what, sizeof(what)))
 			return bch_err(err, BCH_ERR_INVAL,
-				       "%s holds a %s signature; --force overwrites it", d->path, what);
+				       "%s holds a filesystem or partition table (%s); --force overwrites it",
+				       d->path, what);
 		ret = bch_io_open_unix(d->path, BCH_IO_WRITE, &io[i], err);
 		if (ret)
 			return ret;
+		if (!c->o->force && has_bcachefs_sb(io[i]))
+			return bch_err(err, BCH_ERR_INVAL,
+				       "%s holds a bcachefs superblock; --force overwrites it", d->path);
 		if (!d->size || d->size > io[i]->size)
 			d->size = io[i]->size;
 	}

@@ -123,7 +123,7 @@ done
 txt=$work/bcachefs.8.txt
 if [ -s "$txt" ]; then
 	# 4. every option the commands print in their --help
-	for cmd in "" fsck list show-super undo dump; do
+	for cmd in "" fsck list show-super undo dump format; do
 		# shellcheck disable=SC2086
 		"$BCACHEFS" $cmd --help > "$work/help" 2>&1
 		st=$?
