@@ -341,7 +341,7 @@ static unsigned sb_csum_type(unsigned opt)
  * option (libbcachefs/opts.h) with what the command line set, the
  * filesystem initialised and clean (bcachefs-format.md §2.4, §36.2).
  */
-static void sb_flags(const struct bch_format_opts *o, uint64_t f[7])
+static void sb_flags(const struct bch_format_opts *o, unsigned nr_devs, uint64_t f[7])
 {
 	bool v129 = o->version >= BCH_VERSION_1_29;
 
@@ -371,6 +371,7 @@ static void sb_flags(const struct bch_format_opts *o, uint64_t f[7])
 
 	set_bits(&f[3], 29, 30, !v129);				/* inodes_use_key_cache */
 	set_bits(&f[3], 30, 62, 1000);				/* journal_flush_delay */
+	set_bits(&f[3], 63, 64, nr_devs > 1);			/* multi_device */
 
 	set_bits(&f[4], 0, 32, 100);				/* journal_reclaim_delay */
 	set_bits(&f[4], 32, 33, 1);				/* journal_transaction_names */
@@ -551,30 +552,38 @@ static int add_members(struct format_ctx *c, struct bch_sb_image *s, struct bch_
 	return ret;
 }
 
-/* disk groups: one per distinct device label, flat (label, flags) entries (§2.8.6) */
+/*
+ * disk groups: one per distinct device label, flat: 32-byte label and two
+ * flag words; the first says not deleted, every data type allowed
+ * (bits 1..5: free, sb, journal, btree, user), parent 0 (§2.8.6)
+ */
+#define DISK_GROUP_BYTES	48u
+
 static int add_disk_groups(struct format_ctx *c, struct bch_sb_image *s, struct bch_error *err)
 {
-	uint8_t body[BCH_FORMAT_MAX_DEVICES * 40];
+	uint8_t body[BCH_FORMAT_MAX_DEVICES * DISK_GROUP_BYTES];
 	unsigned nr = 0;
 
 	for (unsigned i = 0; i < c->nr; i++) {
 		const char *l = c->devs[i].label;
-		unsigned g;
+		uint8_t *g;
+		unsigned j;
 
 		if (!l || !*l)
 			continue;
-		for (g = 0; g < nr; g++)
-			if (!strncmp((const char *)body + 40 * g, l, 32))
+		for (j = 0; j < nr; j++)
+			if (!strncmp((const char *)body + DISK_GROUP_BYTES * j, l, 32))
 				break;
-		if (g == nr) {
-			memset(body + 40 * nr, 0, 40);
-			memcpy(body + 40 * nr, l, strnlen(l, 32));
-			nr++;
+		if (j == nr) {
+			g = body + DISK_GROUP_BYTES * nr++;
+			memset(g, 0, DISK_GROUP_BYTES);
+			memcpy(g, l, strnlen(l, 32));
+			put_le64(g + 32, 0x1fULL << 1);
 		}
-		c->group[i] = (uint16_t)(g + 1);
+		c->group[i] = (uint16_t)(j + 1);
 	}
-	return nr ? bch_sb_image_add_field(s, BCH_SB_FIELD_disk_groups, body, 40 * nr, NULL, err)
-		  : 0;
+	return nr ? bch_sb_image_add_field(s, BCH_SB_FIELD_disk_groups, body,
+					   DISK_GROUP_BYTES * nr, NULL, err) : 0;
 }
 
 static int add_journal(const struct format_ctx *c, unsigned dev, struct bch_sb_image *s,
@@ -666,7 +675,7 @@ static int sb_build(struct format_ctx *c, unsigned dev, struct bch_sb_image *s,
 	b[BCH_SB_NR_DEVICES] = (uint8_t)c->nr;
 	put_le64(b + BCH_SB_TIME_BASE_LO, c->now_ns);
 	put_le32(b + BCH_SB_TIME_PRECISION, 1);
-	sb_flags(o, flags);
+	sb_flags(o, c->nr, flags);
 	for (unsigned i = 0; i < 7; i++)
 		put_le64(b + BCH_SB_FLAGS + 8 * i, flags[i]);
 	put_le64(b + BCH_SB_WRITE_TIME, c->now_ns / 1000000000ULL);
@@ -674,10 +683,11 @@ static int sb_build(struct format_ctx *c, unsigned dev, struct bch_sb_image *s,
 	put_le64(b + BCH_SB_COMPAT, o->version >= BCH_VERSION_1_29 ? COMPAT_1_36 : COMPAT_1_28);
 	bch_sb_image_set_layout(s, &c->meta[dev].layout);
 
-	ret = add_members(c, s, err) ?:
+	/* the groups first: the members name theirs */
+	ret = add_disk_groups(c, s, err) ?:
+	      add_members(c, s, err) ?:
 	      (c->crypt_bytes ? bch_sb_image_add_field(s, BCH_SB_FIELD_crypt, c->crypt,
 						       c->crypt_bytes, NULL, err) : 0) ?:
-	      add_disk_groups(c, s, err) ?:
 	      bch_sb_image_add_field(s, BCH_SB_FIELD_counters, zero,
 				     8 * (o->version >= BCH_VERSION_1_29 ? NR_COUNTERS_1_36
 									 : NR_COUNTERS_1_28),

@@ -344,9 +344,14 @@ static int clean_image(struct bch_fs *fs, const struct bch_dev *d, uint64_t seq,
 	put_le64(b + BCH_SB_SEQ, seq);
 	put_le64(b + BCH_SB_FLAGS, get_le64(b + BCH_SB_FLAGS) | (1ULL << 1));	/* clean */
 	put_le64(b + BCH_SB_WRITE_TIME, (uint64_t)time(NULL));
-	/* clean shutdown: "always" features, less the two that mean "needs recovery" */
-	features = (get_le64(b + BCH_SB_FEATURES) | BCH_FEATURES_ALWAYS) &
-		   ~((1ULL << 12) | (1ULL << 13));
+	/*
+	 * clean shutdown: "always" features; before 1.36 less the two that
+	 * meant "needs recovery" (upstream sb-clean.c cleared them until they
+	 * joined the features every new filesystem has)
+	 */
+	features = get_le64(b + BCH_SB_FEATURES) | BCH_FEATURES_ALWAYS;
+	if (sb->version < BCH_VERSION_1_36)
+		features &= ~((1ULL << 12) | (1ULL << 13));
 	put_le64(b + BCH_SB_FEATURES, features);
 	/* compat: alloc_info, alloc_metadata */
 	put_le64(b + BCH_SB_COMPAT, get_le64(b + BCH_SB_COMPAT) | 3);
