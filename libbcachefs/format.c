@@ -47,6 +47,11 @@ static unsigned encoded_extent_max(const struct bch_format_opts *o)
 	return o->version >= BCH_VERSION_1_29 ? 256u << 10 : 64u << 10;
 }
 
+unsigned bch_format_min_nbuckets(uint16_t version)
+{
+	return version >= BCH_VERSION_1_29 ? 512u : 64u;
+}
+
 static uint64_t rounddown_pow2(uint64_t v)
 {
 	uint64_t p = 1;
@@ -125,7 +130,8 @@ static uint64_t fs_bucket_size(const struct bch_format_opts *o, const struct bch
 static uint64_t dev_bucket_size(const struct bch_format_opts *o, uint64_t dev_size,
 				uint64_t fs_bucket)
 {
-	uint64_t max = rounddown_pow2(dev_size / (BCH_MIN_NR_NBUCKETS * 4));
+	unsigned min_nr = bch_format_min_nbuckets(o->version);
+	uint64_t max = rounddown_pow2(dev_size / (min_nr * 4));
 	uint64_t b;
 
 	if (o->version < BCH_VERSION_1_29)
@@ -134,7 +140,7 @@ static uint64_t dev_bucket_size(const struct bch_format_opts *o, uint64_t dev_si
 		max = o->btree_node_size;
 	b = fs_bucket < max ? fs_bucket : max;
 	/* 1.29+: small buckets doubled up to 64 KiB while the device keeps 64 of them */
-	while (b < (64u << 10) && dev_size / (b * 2) >= BCH_MIN_NR_NBUCKETS)
+	while (b < (64u << 10) && dev_size / (b * 2) >= min_nr)
 		b *= 2;
 	return b;
 }
@@ -177,8 +183,9 @@ int bch_format_geometry(struct bch_format_opts *o, struct bch_format_dev *devs, 
 			if (bs > o->block_size)
 				o->block_size = bs;
 		}
-	if (!pow2(o->block_size) || o->block_size < 512 || o->block_size > (64u << 10))
-		return bch_err(err, BCH_ERR_INVAL, "block size %u: a power of two from 512 B to 64 KiB",
+	/* upstream's block_size option stops short of 64 KiB */
+	if (!pow2(o->block_size) || o->block_size < 512 || o->block_size > (32u << 10))
+		return bch_err(err, BCH_ERR_INVAL, "block size %u: a power of two from 512 B to 32 KiB",
 			       o->block_size);
 	if (o->btree_node_size && (!pow2(o->btree_node_size) ||
 				   o->btree_node_size < o->block_size ||
@@ -187,7 +194,7 @@ int bch_format_geometry(struct bch_format_opts *o, struct bch_format_dev *devs, 
 			       "btree node size %u: a power of two from the block size to 1 MiB",
 			       o->btree_node_size);
 	for (unsigned i = 0; i < nr; i++) {
-		uint64_t min = (uint64_t)BCH_MIN_NR_NBUCKETS *
+		uint64_t min = (uint64_t)bch_format_min_nbuckets(o->version) *
 			       (o->btree_node_size > o->block_size ? o->btree_node_size : o->block_size);
 
 		if (devs[i].size < min)
@@ -208,10 +215,10 @@ int bch_format_geometry(struct bch_format_opts *o, struct bch_format_dev *devs, 
 				       "%s: bucket size %u: a power of two from the block size (and btree node size) to 8 MiB",
 				       d->path, d->bucket_size);
 		d->nbuckets = d->size / d->bucket_size;
-		if (d->nbuckets < BCH_MIN_NR_NBUCKETS)
+		if (d->nbuckets < bch_format_min_nbuckets(o->version))
 			return bch_err(err, BCH_ERR_INVAL, "%s: %llu buckets of %u bytes, at least %u needed",
 				       d->path, (unsigned long long)d->nbuckets, d->bucket_size,
-				       BCH_MIN_NR_NBUCKETS);
+				       bch_format_min_nbuckets(o->version));
 		d->nr_journal = journal_buckets(d->nbuckets, d->bucket_size);
 	}
 	if (!o->btree_node_size) {

@@ -22,7 +22,6 @@
 struct bch_fs;
 
 #define BCH_FORMAT_MAX_DEVICES		64u
-#define BCH_MIN_NR_NBUCKETS		64u	/* upstream's smallest device, in buckets */
 #define BCH_JOURNAL_BUCKETS_MIN		8u
 #define BCH_FORMAT_SB_SIZE_BITS		11u	/* 1 MiB per superblock copy */
 
@@ -62,6 +61,9 @@ struct bch_format_opts {
 	bool		force;			/* overwrite an existing filesystem */
 	uint64_t	now_ns;			/* 0: the current time (tests fix it) */
 };
+
+/* the fewest buckets a device may have: 64 before 1.29, 512 from then (sb/members_format.h) */
+unsigned bch_format_min_nbuckets(uint16_t version);
 
 /* upstream's defaults for everything not given, metadata version 1.28 */
 void bch_format_opts_default(struct bch_format_opts *o);
