@@ -16,6 +16,22 @@ static int alloc_bad(struct bch_alloc_v4 *out, const char **why,
 	return -BCH_ERR_CORRUPT;
 }
 
+unsigned bch_varint_encode(uint8_t *out, uint64_t v)
+{
+	unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+	unsigned bytes = DIV_ROUND_UP(bits, 7);
+
+	if (bytes > 8) {
+		out[0] = 0xff;
+		put_le64(out + 1, v);
+		return 9;
+	}
+	v = v << bytes | ((1ULL << (bytes - 1)) - 1);
+	for (unsigned i = 0; i < bytes; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+	return bytes;
+}
+
 int bch_varint_decode(const uint8_t *in, const uint8_t *end, uint64_t *out)
 {
 	unsigned bytes = 1, first;

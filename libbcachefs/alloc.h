@@ -108,5 +108,7 @@ void bch_alloc_v4_encode(const struct bch_alloc_v4 *a, uint8_t out[BCH_ALLOC_V4_
  * runs past end.
  */
 int bch_varint_decode(const uint8_t *in, const uint8_t *end, uint64_t *out);
+/* the inverse: the bytes written to out (1 to 9) */
+unsigned bch_varint_encode(uint8_t *out, uint64_t v);
 
 #endif

@@ -44,7 +44,7 @@ int bch_dev_read_sb(const char *path, const struct bch_msg_sink *msgs,
 	return ret;
 }
 
-static int parse_uuid(const char *s, uint8_t out[16])
+int bch_uuid_parse(const char *s, uint8_t out[16])
 {
 	unsigned n = 0;
 
@@ -164,7 +164,7 @@ static int find_by_spec(const char *spec, char ***paths, unsigned *nr, struct bc
 		q.label = spec + 6;
 		if (!q.label[0] || strlen(q.label) > 32)
 			return bch_err(err, BCH_ERR_INVAL, "%s: a label has 1 to 32 bytes", spec);
-	} else if (parse_uuid(spec + 5, q.uuid)) {
+	} else if (bch_uuid_parse(spec + 5, q.uuid)) {
 		return bch_err(err, BCH_ERR_INVAL, "%s: not a UUID", spec);
 	}
 	ret = find_members(&q, paths, nr, err);

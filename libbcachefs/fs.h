@@ -75,6 +75,9 @@ static inline bool bch_dev_spec_is_search(const char *spec)
 	return !strncmp(spec, "UUID=", 5) || !strncmp(spec, "LABEL=", 6);
 }
 
+/* "xxxxxxxx-xxxx-...": 0, or -1 if it is not 32 hex digits (dashes anywhere) */
+int bch_uuid_parse(const char *s, uint8_t out[16]);
+
 int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *opts,
 		struct bch_fs **out, struct bch_error *err);
 void bch_fs_close(struct bch_fs *fs);

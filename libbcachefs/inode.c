@@ -223,27 +223,6 @@ int bch_inode_unpack(const struct bkey *k, struct bch_inode_unpacked *out,
 	return ret;
 }
 
-/*
- * The varint of inodes (upstream varint.c): n = ceil(bits / 7) bytes
- * holding v << n with n - 1 low one bits, little-endian; above 56 bits,
- * 0xff and the le64.
- */
-static unsigned varint_encode(uint8_t *out, uint64_t v)
-{
-	unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
-	unsigned bytes = (bits + 6) / 7;
-
-	if (bytes > 8) {
-		out[0] = 0xff;
-		put_le64(out + 1, v);
-		return 9;
-	}
-	v = v << bytes | ((1ULL << (bytes - 1)) - 1);
-	for (unsigned i = 0; i < bytes; i++)
-		out[i] = (uint8_t)(v >> (8 * i));
-	return bytes;
-}
-
 static uint64_t field_get(const struct bch_inode_unpacked *u,
 			  const struct inode_field *f)
 {
@@ -270,7 +249,7 @@ int bch_inode_pack(const struct bch_inode_unpacked *u, uint8_t *val,
 
 		if (!field_fits(f, v))
 			return -BCH_ERR_INVAL;
-		used += varint_encode(buf + used, v);
+		used += bch_varint_encode(buf + used, v);
 		if (f->bits > 64)
 			buf[used++] = 0;
 		if (v) {

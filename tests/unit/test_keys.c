@@ -85,23 +85,6 @@ static void assert_has(const struct printbuf *pb, const char *needle)
 		fail_msg("\"%s\" not in \"%s\"", needle, pb->buf ? pb->buf : "");
 }
 
-/* varint encoder written from §7.4, to build test values */
-static unsigned varint_put(uint8_t *out, uint64_t v)
-{
-	unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
-	unsigned bytes = DIV_ROUND_UP(bits, 7);
-
-	if (bytes >= 9) {
-		out[0] = 0xff;
-		put_le64(out + 1, v);
-		return 9;
-	}
-	v = v << bytes | ((1ULL << (bytes - 1)) - 1);
-	for (unsigned i = 0; i < bytes; i++)
-		out[i] = (uint8_t)(v >> (8 * i));
-	return bytes;
-}
-
 #define ALLOC_V4_CORPUS \
 	"0600000000000000230000000000040000020000000000000100000000000000" \
 	"201a000000000000000000000000000000000000000000000000000000000000"
@@ -269,7 +252,7 @@ static void test_varint(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < ARRAY_SIZE(vec); i++) {
-		assert_int_equal(varint_put(buf, vec[i].v), vec[i].len);
+		assert_int_equal(bch_varint_encode(buf, vec[i].v), vec[i].len);
 		assert_memory_equal(buf, vec[i].b, vec[i].len);
 		assert_int_equal(bch_varint_decode(vec[i].b, vec[i].b + vec[i].len, &v),
 				 (int)vec[i].len);
@@ -280,7 +263,7 @@ static void test_varint(void **state)
 	/* every length round trips */
 	for (unsigned s = 0; s < 64; s++) {
 		uint64_t x = (1ULL << s) | (s * 0x0101010101ULL);
-		unsigned n = varint_put(buf, x);
+		unsigned n = bch_varint_encode(buf, x);
 
 		assert_int_equal(bch_varint_decode(buf, buf + n, &v), (int)n);
 		assert_int_equal(v, x);
@@ -322,12 +305,12 @@ static void test_alloc_v2(void **state)
 	struct bkey k;
 
 	(void)state;
-	n += varint_put(v + n, 0x123456789abcdef0ULL);	/* read_time, 9 bytes */
-	n += varint_put(v + n, 300);			/* write_time */
-	n += varint_put(v + n, 512);			/* dirty_sectors */
-	n += varint_put(v + n, 0);			/* cached_sectors */
-	n += varint_put(v + n, 70000);			/* stripe */
-	n += varint_put(v + n, 2);			/* stripe_redundancy */
+	n += bch_varint_encode(v + n, 0x123456789abcdef0ULL);	/* read_time, 9 bytes */
+	n += bch_varint_encode(v + n, 300);			/* write_time */
+	n += bch_varint_encode(v + n, 512);			/* dirty_sectors */
+	n += bch_varint_encode(v + n, 0);			/* cached_sectors */
+	n += bch_varint_encode(v + n, 70000);			/* stripe */
+	n += bch_varint_encode(v + n, 2);			/* stripe_redundancy */
 	assert_int_equal(n, 4 + 9 + 2 + 2 + 1 + 3 + 1);
 
 	k = key_bytes(KEY_TYPE_alloc_v2, POS_MIN, v, 24);
@@ -363,9 +346,9 @@ static void test_alloc_v2(void **state)
 	memset(v, 0, sizeof(v));
 	v[0] = 3;
 	n = 4;
-	n += varint_put(v + n, 1);
-	n += varint_put(v + n, 1);
-	n += varint_put(v + n, 1ULL << 32);
+	n += bch_varint_encode(v + n, 1);
+	n += bch_varint_encode(v + n, 1);
+	n += bch_varint_encode(v + n, 1ULL << 32);
 	k = key_bytes(KEY_TYPE_alloc_v2, POS_MIN, v, 16);
 	assert_int_equal(bch_alloc_to_v4(&k, &a), -BCH_ERR_CORRUPT);
 	key_free(&k);
@@ -385,9 +368,9 @@ static void test_alloc_v3(void **state)
 	v[13] = 9;			/* gen */
 	v[14] = 8;			/* oldest_gen */
 	v[15] = BCH_DATA_btree;
-	n += varint_put(v + n, 1);
-	n += varint_put(v + n, 2);
-	n += varint_put(v + n, 128);
+	n += bch_varint_encode(v + n, 1);
+	n += bch_varint_encode(v + n, 2);
+	n += bch_varint_encode(v + n, 128);
 	assert_true(n <= sizeof(v));
 
 	k = key_bytes(KEY_TYPE_alloc_v3, POS_MIN, v, sizeof(v));
@@ -887,15 +870,15 @@ static void test_inode_v2_and_v1(void **state)
 	put_le64(v + 8, 0x1122334455667788ULL);
 	put_le64(v + 16, 5ULL << 24 | 3ULL << 20);
 	put_le16(v + 24, 040755);
-	n += varint_put(v + n, 1000);	/* atime lo */
-	n += varint_put(v + n, 0);	/* atime hi */
-	n += varint_put(v + n, 2000);	/* ctime */
-	n += varint_put(v + n, 0);
-	n += varint_put(v + n, 0);	/* mtime */
-	n += varint_put(v + n, 0);
-	n += varint_put(v + n, 0);	/* otime */
-	n += varint_put(v + n, 0);
-	n += varint_put(v + n, 4096);	/* bi_size */
+	n += bch_varint_encode(v + n, 1000);	/* atime lo */
+	n += bch_varint_encode(v + n, 0);	/* atime hi */
+	n += bch_varint_encode(v + n, 2000);	/* ctime */
+	n += bch_varint_encode(v + n, 0);
+	n += bch_varint_encode(v + n, 0);	/* mtime */
+	n += bch_varint_encode(v + n, 0);
+	n += bch_varint_encode(v + n, 0);	/* otime */
+	n += bch_varint_encode(v + n, 0);
+	n += bch_varint_encode(v + n, 4096);	/* bi_size */
 	assert_true(n <= 40);
 	k = key_bytes(KEY_TYPE_inode_v2, BPOS(0, 4200, 1), v, 40);
 	assert_int_equal(bch_inode_unpack(&k, &u, NULL), 0);
@@ -934,8 +917,8 @@ static void test_inode_v2_and_v1(void **state)
 	put_le32(v + 8, 1u << 31 | 1u << 24);
 	put_le16(v + 12, 0120777);
 	n = 14;
-	n += varint_put(v + n, 77);
-	n += varint_put(v + n, 0);
+	n += bch_varint_encode(v + n, 77);
+	n += bch_varint_encode(v + n, 0);
 	k = key_bytes(KEY_TYPE_inode, BPOS(0, 4301, 1), v, 16);
 	assert_int_equal(bch_inode_unpack(&k, &u, NULL), 0);
 	assert_string_equal(bch_inode_mode_type_name(u.bi_mode), "lnk");
