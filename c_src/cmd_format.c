@@ -16,6 +16,7 @@
 #include "bcachefs_format.h"
 #include "cmds.h"
 #include "format.h"
+#include "fs.h"
 #include "printbuf.h"
 
 static void format_usage(FILE *f)
@@ -146,32 +147,6 @@ static int parse_compression(const char *s)
 	return type | level << 4;
 }
 
-static int parse_uuid(const char *s, uint8_t out[16])
-{
-	unsigned n = 0;
-
-	for (; *s && n < 32; s++) {
-		int v;
-
-		if (*s == '-')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			return -1;
-		if (n & 1)
-			out[n / 2] |= (uint8_t)v;
-		else
-			out[n / 2] = (uint8_t)(v << 4);
-		n++;
-	}
-	return n == 32 && !*s ? 0 : -1;
-}
-
 static int parse_replicas(const char *s, unsigned *out)
 {
 	char *end;
@@ -285,7 +260,7 @@ static int parse_opt(struct format_args *a, struct dev_opts *d, int c, const cha
 		o->label = arg;
 		return 0;
 	case 'U':
-		if (parse_uuid(arg, o->uuid))
+		if (bch_uuid_parse(arg, o->uuid))
 			return bad("--uuid", arg);
 		o->uuid_set = true;
 		return 0;
