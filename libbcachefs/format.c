@@ -827,8 +827,33 @@ static bool has_bcachefs_sb(struct bch_io *io)
 	return !memcmp(magic, bch_sb_magic_uuid, 16) || !memcmp(magic, bcache_sb_magic_uuid, 16);
 }
 
+/* the same file or block device named twice (a hard link or a second name included) */
+static int refuse_duplicates(const struct format_ctx *c, struct bch_error *err)
+{
+	for (unsigned i = 0; i < c->nr; i++) {
+		struct stat a, b;
+
+		if (stat(c->devs[i].path, &a))
+			continue;	/* the open says why */
+		for (unsigned j = 0; j < i; j++) {
+			bool blk = S_ISBLK(a.st_mode);
+
+			if (stat(c->devs[j].path, &b) || S_ISBLK(b.st_mode) != blk)
+				continue;
+			if (blk ? a.st_rdev == b.st_rdev : a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+				return bch_err(err, BCH_ERR_INVAL, "%s and %s are the same device",
+					       c->devs[j].path, c->devs[i].path);
+		}
+	}
+	return 0;
+}
+
 static int open_devices(struct format_ctx *c, struct bch_io **io, struct bch_error *err)
 {
+	int ret = refuse_duplicates(c, err);
+
+	if (ret)
+		return ret;
 	for (unsigned i = 0; i < c->nr; i++) {
 		struct bch_format_dev *d = &c->devs[i];
 		char what[64];
