@@ -94,14 +94,22 @@ check: deps
 	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs $(BUILD)/san/bcachefs $(BUILD)/test/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS)
 	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
+# demo: needs nothing outside the repository (format --source, bch_inject)
 demo: deps
-	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs
-	@sh tests/demo.sh "$(IMAGES)"
+	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs $(BUILD)/tools/bch_inject
+	@sh tests/demo.sh "$(BUILD)"
 
 bench: bcachefs $(BUILD)/tools/bch_inject
 	@sh bench/list.sh "$(IMAGES)"
 	@sh bench/fsck.sh "$(IMAGES)"
 	@sh bench/repair.sh "$(IMAGES)"
+
+# bench/mkimage: consistent images at scale, made on the library (bench/README.md)
+.PHONY: mkimage
+mkimage: $(BUILD)/bench/mkimage
+$(BUILD)/bench/mkimage: bench/mkimage.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # install: the command, fsck.bcachefs (a relative symlink to it), the
 # bcachefs-repair script, the manual pages and the bash completion (one

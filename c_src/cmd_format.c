@@ -1,9 +1,10 @@
 /*
  * bcachefs format [OPTION]... DEV...: a new, empty filesystem on one or
  * more devices (image files or block devices), as upstream's format
- * leaves one (libbcachefs/format.h). Options that name a device property
- * (--bucket_size, --label, --fs_size) apply to the devices after them,
- * as upstream's do.
+ * leaves one (libbcachefs/format.h); with --source=DIR, holding a copy
+ * of that directory tree (libbcachefs/format_source.h). Options that name
+ * a device property (--bucket_size, --label, --fs_size) apply to the
+ * devices after them, as upstream's do.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bcachefs_format.h"
 #include "cmds.h"
 #include "format.h"
+#include "format_source.h"
 #include "fs.h"
 #include "printbuf.h"
 
@@ -42,6 +45,8 @@ static void format_usage(FILE *f)
 	      "      --no_passphrase         with --encrypted: store the key unwrapped\n"
 	      "  -L, --fs_label=LABEL        filesystem label\n"
 	      "  -U, --uuid=UUID             external UUID (default random)\n"
+	      "      --source=DIR            copy the directory tree DIR into the new\n"
+	      "                              filesystem (not with --encrypted or compression)\n"
 	      "  -f, --force                 overwrite a device that holds a filesystem\n"
 	      "  -q, --quiet                 print nothing on success\n"
 	      "\n"
@@ -58,7 +63,8 @@ static void format_usage(FILE *f)
 enum {
 	O_VERSION = 256, O_BLOCK_SIZE, O_NODE_SIZE, O_META_CSUM, O_DATA_CSUM, O_COMPRESSION,
 	O_BG_COMPRESSION, O_STR_HASH, O_REPLICAS, O_META_REPLICAS, O_DATA_REPLICAS,
-	O_ENCRYPTED, O_PASSFILE, O_NO_PASS, O_FS_SIZE, O_BUCKET_SIZE, O_NOW,
+	O_ENCRYPTED, O_PASSFILE, O_NO_PASS, O_FS_SIZE, O_BUCKET_SIZE, O_NOW, O_SOURCE,
+	O_SOURCE_BATCH,
 };
 
 static const struct option format_opts[] = {
@@ -83,6 +89,9 @@ static const struct option format_opts[] = {
 	{ "fs_size",			required_argument, NULL, O_FS_SIZE },
 	{ "bucket_size",		required_argument, NULL, O_BUCKET_SIZE },
 	{ "label",			required_argument, NULL, 'l' },
+	{ "source",			required_argument, NULL, O_SOURCE },
+	/* tests: key updates per commit of --source (small: many batches) */
+	{ "source-batch",		required_argument, NULL, O_SOURCE_BATCH },
 	/* tests: a fixed creation time (nanoseconds since the epoch) */
 	{ "test-time",			required_argument, NULL, O_NOW },
 	{ "help",			no_argument,	   NULL, 'h' },
@@ -165,6 +174,7 @@ struct format_args {
 	const char		*passphrase_file;
 	bool			no_passphrase;
 	bool			quiet;
+	struct bch_source_opts	src;
 };
 
 /* the device options in force when a device name is met */
@@ -253,7 +263,14 @@ static int parse_opt(struct format_args *a, struct dev_opts *d, int c, const cha
 		return 0;
 	case O_NOW:
 		o->now_ns = strtoull(arg, NULL, 10);
+		a->src.now_ns = o->now_ns;
 		return 0;
+	case O_SOURCE:
+		a->src.src = arg;
+		return 0;
+	case O_SOURCE_BATCH:
+		a->src.batch_keys = strtoull(arg, NULL, 10);
+		return a->src.batch_keys ? 0 : bad("--source-batch", arg);
 	case 'L':
 		if (strlen(arg) > 32)
 			return bad("--fs_label (32 bytes at most)", arg);
@@ -337,6 +354,69 @@ static void print_result(const struct format_args *a, const struct bch_format_re
 	pb_exit(&pb);
 }
 
+/*
+ * --source is checked before anything is written: a bad request never
+ * leaves an empty filesystem behind.
+ */
+static int check_source(const struct format_args *a)
+{
+	struct stat st;
+
+	if (!a->src.src)
+		return 0;
+	if (a->o.encrypted) {
+		die_msg("--source with --encrypted: upstream's format does not initialise a "
+			"filesystem it encrypts with a passphrase either, and writing encrypted "
+			"data is not implemented here; copy after unlocking instead");
+		return EXIT_USAGE;
+	}
+	if (a->o.compression || a->o.background_compression) {
+		die_msg("--source with compression: writing compressed data is not implemented");
+		return EXIT_USAGE;
+	}
+	if (a->o.version >= BCH_VERSION_1_29 && a->o.data_replicas > a->nr) {
+		die_msg("--source with data_replicas %u on %u device%s: on 1.36 such data needs "
+			"reconcile work, which is not implemented", a->o.data_replicas, a->nr,
+			a->nr == 1 ? "" : "s");
+		return EXIT_USAGE;
+	}
+	if (stat(a->src.src, &st) || !S_ISDIR(st.st_mode)) {
+		die_msg("--source %s: not a directory", a->src.src);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void print_source(const struct bch_source_stats *s)
+{
+	printf("  copied %" PRIu64 " files, %" PRIu64 " directories, %" PRIu64 " symlinks, "
+	       "%" PRIu64 " other inodes, %" PRIu64 " hard links, %" PRIu64 " xattrs"
+	       " (%" PRIu64 " left out)\n", s->files, s->dirs, s->symlinks, s->specials,
+	       s->hardlinks, s->xattrs, s->skipped_xattrs);
+	printf("  %" PRIu64 " bytes of data in %" PRIu64 " extents, %u commits, %" PRIu64
+	       " buckets freed between them\n", s->bytes, s->extents, s->commits, s->discarded);
+}
+
+/* the new filesystem opened read-write, and the tree copied into it */
+static int copy_source(struct format_args *a, struct bch_source_stats *st)
+{
+	char *paths[BCH_FORMAT_MAX_DEVICES];
+	struct bch_fs_opts fo = { .write = true };
+	struct bch_error err = { 0 };
+	struct bch_fs *fs = NULL;
+	int ret;
+
+	for (unsigned i = 0; i < a->nr; i++)
+		paths[i] = (char *)a->devs[i].path;
+	ret = bch_fs_open(paths, a->nr, &fo, &fs, &err) ?:
+	      bch_format_source(fs, &a->src, st, &err);
+	if (fs)
+		bch_fs_close(fs);
+	if (ret)
+		die_msg("copying %s: %s", a->src.src, err.msg[0] ? err.msg : bch_errcode_name(ret));
+	return ret ? exit_status_of(ret) : 0;
+}
+
 /* a mounted device, or an image attached to a loop device, is never formatted */
 static int refuse_in_use(const struct format_args *a)
 {
@@ -369,7 +449,7 @@ int cmd_format(int argc, char *argv[])
 		free(a);
 		return ret < 0 ? EXIT_OK : ret;
 	}
-	ret = refuse_in_use(a);
+	ret = refuse_in_use(a) ?: check_source(a);
 	if (ret) {
 		free(a);
 		return ret;
@@ -394,6 +474,13 @@ int cmd_format(int argc, char *argv[])
 	}
 	if (!a->quiet)
 		print_result(a, &res);
+	if (a->src.src) {
+		struct bch_source_stats st;
+
+		ret = copy_source(a, &st);
+		if (!ret && !a->quiet)
+			print_source(&st);
+	}
 	free(a);
-	return EXIT_OK;
+	return ret ? ret : EXIT_OK;
 }

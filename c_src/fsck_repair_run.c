@@ -25,6 +25,7 @@ struct repair_state {
 	uint64_t	fixed[BCH_F_NR];
 	uint64_t	left[BCH_F_NR];
 	uint64_t	waiting[BCH_F_NR];	/* left: their alloc key was not corrected */
+	uint64_t	rebuilt[BCH_F_NR];	/* of fixed: their btree is written anew */
 	uint64_t	nr_left;
 };
 
@@ -121,6 +122,39 @@ static bool depends_on_unfixed(const struct repair_state *rs, const struct bch_f
 }
 
 /* plan the updates for every finding we fix */
+/*
+ * A finding about a key of a derived btree that --rebuild writes anew
+ * from the alloc keys: whatever the key was, it is not in the new tree.
+ */
+static bool rebuilt_with_btree(const struct fsck_repair *r, const struct bch_finding *f)
+{
+	const struct fsck_problem *p = fsck_problem(f->kind);
+
+	return r->rebuild[p->btree] && p->btree != BTREE_ID_alloc &&
+	       p->btree != BTREE_ID_accounting && p->btree != BTREE_ID_extents &&
+	       p->action != FIX_REBUILD_BTREE;
+}
+
+/*
+ * Kinds that upstream names alike and that are fixed alike read as one
+ * "fixed:" line: their counts go to the first of them.
+ */
+static void merge_same_lines(struct repair_state *rs)
+{
+	for (unsigned k = 0; k < BCH_F_NR; k++)
+		for (unsigned j = 0; j < k; j++) {
+			const struct fsck_problem *a = fsck_problem(j), *b = fsck_problem(k);
+
+			if (strcmp(a->upstream, b->upstream) || strcmp(a->fix, b->fix) ||
+			    (a->flags & PR_NOT_ERROR) != (b->flags & PR_NOT_ERROR))
+				continue;
+			rs->fixed[j] += rs->fixed[k];
+			rs->rebuilt[j] += rs->rebuilt[k];
+			rs->fixed[k] = rs->rebuilt[k] = 0;
+			break;
+		}
+}
+
 static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_state *rs,
 			const struct bch_alloc_fix *fixes, size_t nr_fixes,
 			struct fsck_repair *r, struct bch_error *err)
@@ -160,10 +194,15 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 			continue;
 		if (fsck_problem(f->kind)->flags & PR_NOT_ERROR)
 			continue;	/* the bitmaps: mended by the backpointer repairs */
-		if (depends_on_unfixed(rs, f))
+		if (rebuilt_with_btree(r, f)) {
+			/* --rebuild writes its btree anew: the key goes with the old tree */
+			fixed = true;
+			rs->rebuilt[f->kind]++;
+		} else if (depends_on_unfixed(rs, f)) {
 			rs->waiting[f->kind]++;	/* it follows the alloc key we leave alone */
-		else if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind]))
+		} else if (decide(c, rs, f->kind, b->chk.stats.findings[f->kind])) {
 			ret = fsck_repair_finding(r, f, &fixed);
+		}
 		if (fixed) {
 			rs->fixed[f->kind]++;
 		} else if (!(fsck_problem(f->kind)->flags & PR_NOT_ERROR)) {
@@ -290,10 +329,14 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 			fprintf(c->out, "undo file: %s (restore with: bcachefs undo %s DEV...)\n",
 				undo, undo);
 	}
+	merge_same_lines(&rs);
 	for (unsigned k = 0; k < BCH_F_NR && c->out; k++) {
-		if (rs.fixed[k] && !(fsck_problem(k)->flags & PR_NOT_ERROR))
+		if (rs.fixed[k] > rs.rebuilt[k] && !(fsck_problem(k)->flags & PR_NOT_ERROR))
 			fprintf(c->out, "fixed: %s %" PRIu64 " (%s)\n", fsck_problem(k)->upstream,
-				rs.fixed[k], fsck_problem(k)->fix);
+				rs.fixed[k] - rs.rebuilt[k], fsck_problem(k)->fix);
+		if (rs.rebuilt[k] && !(fsck_problem(k)->flags & PR_NOT_ERROR))
+			fprintf(c->out, "fixed: %s %" PRIu64 " (its btree written anew)\n",
+				fsck_problem(k)->upstream, rs.rebuilt[k]);
 		if (rs.left[k] > rs.waiting[k])
 			fprintf(c->out, "not fixed: %s %" PRIu64 " (%s)\n", fsck_problem(k)->upstream,
 				rs.left[k] - rs.waiting[k],

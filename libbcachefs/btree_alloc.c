@@ -171,6 +171,41 @@ static int next_key(struct bch_lookup_cache *lc, const struct bch_key_updates *u
 }
 
 /*
+ * The first key in [start, end] as the tree holds it after u0 (u0's
+ * inserts replace the tree's keys at their positions, its deletions hide
+ * them): for carving a freespace key the updates themselves changed or
+ * added (format --source fills and discards buckets in the same commit).
+ */
+static int next_key_after(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
+			  unsigned btree, struct bpos start, struct bpos end, struct bkey *k,
+			  struct bch_error *err)
+{
+	if (lc->replaced >> btree & 1)
+		return upd_next(u0, btree, start, end, k);
+	while (1) {
+		size_t i = bch_key_updates_lower_bound(u0, btree, 0, start);
+		bool has_upd = i < u0->nr && u0->v[i].btree_id == btree && !u0->v[i].level &&
+			       bpos_cmp(bch_key_update_pos(&u0->v[i]), end) <= 0;
+		struct bpos up = has_upd ? bch_key_update_pos(&u0->v[i]) : end;
+		int ret = bch_lookup_next(lc, btree, start, up, k, err);
+
+		if (ret < 0)
+			return ret;
+		if (ret && (!has_upd || bpos_cmp(k->p, up) < 0))
+			return 1;
+		if (!has_upd)
+			return 0;
+		if (u0->v[i].bytes[2] != KEY_TYPE_deleted) {
+			bch_bkey_read_unpacked(u0->v[i].bytes, k);
+			return 1;
+		}
+		if (bpos_eq(up, end))
+			return 0;
+		start = bpos_successor(up);
+	}
+}
+
+/*
  * The key at p after u0: 1 and *k (value copied into buf, at most
  * BKEY_VAL_U64S_MAX * 8 bytes), 0 if there is none.
  */
@@ -297,15 +332,15 @@ static int next_free_bucket(struct bch_lookup_cache *lc, const struct bch_key_up
 			cur->b = 0;
 			continue;
 		}
-		if (b < m->first_bucket || bch_dev_is_meta_bucket(fs, dev, b) ||
-		    bucket_in_btree_bitmap(m, b) == cur->unmarked) {
+		/* cheapest tests first: the superblock/journal test walks the journal */
+		if (b < m->first_bucket || bucket_in_btree_bitmap(m, b) == cur->unmarked) {
 			cur->b++;
 			continue;
 		}
 		ret = alloc_of(lc, u0, dev, b, &a, &has_key, err);
 		if (ret)
 			return ret;
-		if (!alloc_is_free(&a)) {
+		if (!alloc_is_free(&a) || bch_dev_is_meta_bucket(fs, dev, b)) {
 			cur->b++;
 			continue;
 		}
@@ -534,8 +569,8 @@ static int gens_set(struct book *bk, unsigned dev, uint64_t b, uint8_t gen,
 static int carve_out(struct book *bk, unsigned dev, uint64_t off, struct bch_error *err)
 {
 	struct bkey k;
-	int ret = next_key(bk->lc, bk->u0, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
-			   BPOS(dev, UINT64_MAX, UINT32_MAX), &k, err);
+	int ret = next_key_after(bk->lc, bk->u0, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
+				 BPOS(dev, UINT64_MAX, UINT32_MAX), &k, err);
 
 	if (ret <= 0)
 		return ret;

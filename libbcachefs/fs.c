@@ -309,6 +309,38 @@ bool bch_fs_seq_blacklisted(const struct bch_fs *fs, uint64_t seq)
 	return false;
 }
 
+static void fs_derive(struct bch_fs *fs)
+{
+	fs->block_size = fs->sb->block_size;
+	fs->btree_node_size = (unsigned)BCH_SB_BTREE_NODE_SIZE(fs->sb);
+	fs->meta_csum_type = bch_sb_meta_csum_type(fs->sb);
+	fs->bp_shift = bch_sb_bp_shift(fs->sb);
+}
+
+int bch_fs_reload(struct bch_fs *fs, struct bch_error *err)
+{
+	int ret;
+
+	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++) {
+		struct bch_dev *d = fs->devs[i];
+		struct bch_sb sb;
+
+		if (!d)
+			continue;
+		ret = bch_sb_read(d->io, &fs->msgs, &sb, err);
+		if (ret)
+			return ret;
+		bch_sb_free(&d->sb);
+		d->sb = sb;
+	}
+	ret = check_members(fs, err);
+	if (ret)
+		return ret;
+	fs_derive(fs);
+	bch_journal_free(&fs->journal);
+	return bch_journal_read(fs, err);
+}
+
 int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *o,
 		struct bch_fs **out, struct bch_error *err)
 {
@@ -341,10 +373,7 @@ int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *o,
 	if (!ret)
 		ret = check_members(fs, err);
 	if (!ret) {
-		fs->block_size = fs->sb->block_size;
-		fs->btree_node_size = (unsigned)BCH_SB_BTREE_NODE_SIZE(fs->sb);
-		fs->meta_csum_type = bch_sb_meta_csum_type(fs->sb);
-		fs->bp_shift = bch_sb_bp_shift(fs->sb);
+		fs_derive(fs);
 		ret = unlock(fs, o, err) ?: bch_journal_read(fs, err);
 	}
 	if (ret) {

@@ -81,6 +81,13 @@ int bch_uuid_parse(const char *s, uint8_t out[16]);
 int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *opts,
 		struct bch_fs **out, struct bch_error *err);
 void bch_fs_close(struct bch_fs *fs);
+/*
+ * Read every opened member's superblock and the journal again, as a new
+ * open would: a commit does not carry what it wrote (sequence numbers,
+ * btree bitmaps, journal position) into the open state, so a second
+ * commit on the same open filesystem needs this first.
+ */
+int bch_fs_reload(struct bch_fs *fs, struct bch_error *err);
 
 static inline const struct bch_member *bch_fs_member(const struct bch_fs *fs,
 						     unsigned dev)

@@ -127,13 +127,23 @@ static void accounting_fold(const struct bch_key_update *from, struct bch_key_up
 					      get_le64(from->bytes + 8 * w));
 }
 
+/* already in order (a merge of finished sets): no sort needed */
+static bool updates_sorted(const struct bch_key_updates *u)
+{
+	for (size_t i = 1; i < u->nr; i++)
+		if (cmp_update(&u->v[i - 1], &u->v[i]) > 0)
+			return false;
+	return true;
+}
+
 void bch_key_updates_finish(struct bch_key_updates *u)
 {
 	size_t i, out = 0;
 
 	if (!u->nr)	/* u->v is NULL before the first update */
 		return;
-	qsort(u->v, u->nr, sizeof(*u->v), cmp_update);
+	if (!updates_sorted(u))
+		qsort(u->v, u->nr, sizeof(*u->v), cmp_update);
 	for (i = 0; i < u->nr; i++) {
 		if (i + 1 < u->nr && u->v[i].btree_id == u->v[i + 1].btree_id &&
 		    u->v[i].level == u->v[i + 1].level &&

@@ -62,14 +62,13 @@ static int parse_replicas(const struct bch_sb_field_ref *f, struct replicas_entr
 }
 
 /*
- * Upstream marks {journal, 1 device} in the replicas field before it
- * writes a journal entry, and from 1.33 drops it again on clean shutdown;
- * recovery checks it (journal_entry_replicas_not_marked). Sets *grown to
- * a new superblock image with the entry added (NULL if it was there).
+ * Sets *grown to a new superblock image with replicas entry want (v1
+ * form: data type, nr_devs, nr_required, devs) added to the replicas
+ * field, NULL if it was there already (or there is no such field).
  */
-static int add_journal_replicas(const struct bch_sb *sb, const uint8_t *img,
-				unsigned jdev, uint8_t **grown, size_t *new_len,
-				struct bch_error *err)
+static int add_replicas_entry(const struct bch_sb *sb, const uint8_t *img,
+			      const uint8_t *want, uint8_t **grown, size_t *new_len,
+			      struct bch_error *err)
 {
 	const struct bch_sb_field_ref *f = bch_sb_field_get(sb, BCH_SB_FIELD_replicas_v0);
 	struct replicas_entry_buf *e = NULL, *laid = NULL;
@@ -94,15 +93,14 @@ static int add_journal_replicas(const struct bch_sb *sb, const uint8_t *img,
 		goto out;
 	}
 	for (size_t i = 0; i < nr; i++)
-		if (e[i].b[0] == BCH_DATA_journal && e[i].b[1] == 1 && e[i].b[2] == 1 &&
-		    e[i].b[3] == jdev)
+		if (e[i].b[0] == want[0] && e[i].b[1] == want[1] &&
+		    (v0 || e[i].b[2] == want[2]) && !memcmp(e[i].b + 3, want + 3, want[1]))
 			goto out;	/* already there */
 	memset(&e[nr], 0, sizeof(e[nr]));
-	e[nr].b[0] = BCH_DATA_journal;
-	e[nr].b[1] = 1;
-	e[nr].b[2] = 1;
-	e[nr].b[3] = (uint8_t)jdev;
-	e[nr].len = 4;
+	memcpy(e[nr].b, want, 3 + want[1]);
+	if (v0)
+		e[nr].b[2] = 1;	/* v0 entries have no nr_required: it reads as 1 */
+	e[nr].len = 3 + want[1];
 	nr++;
 	qsort(e, nr, sizeof(*e), cmp_replicas);
 	eytzinger_fill(e, nr, 0, &next, laid);
@@ -115,7 +113,7 @@ static int add_journal_replicas(const struct bch_sb *sb, const uint8_t *img,
 		total += sb->fields[i].p == f->p ? field_bytes : sb->fields[i].bytes;
 	if (total > (512ULL << sb->layout.sb_max_size_bits)) {
 		ret = bch_err(err, BCH_ERR_UNSUPPORTED,
-			      "no room in the superblock to mark the journal's replicas");
+			      "no room in the superblock to mark another replicas entry");
 		goto out;
 	}
 	out = calloc(1, total);
@@ -157,13 +155,41 @@ out:
 	return ret;
 }
 
+/*
+ * Upstream marks {journal, 1 device} in the replicas field before it
+ * writes a journal entry, and from 1.33 drops it again on clean shutdown;
+ * recovery checks it (journal_entry_replicas_not_marked).
+ */
+static int add_journal_replicas(const struct bch_sb *sb, const uint8_t *img,
+				unsigned jdev, uint8_t **grown, size_t *new_len,
+				struct bch_error *err)
+{
+	uint8_t want[4] = { BCH_DATA_journal, 1, 1, (uint8_t)jdev };
+
+	return add_replicas_entry(sb, img, want, grown, new_len, err);
+}
+
+/* every member we write to has seen this sequence number */
+static void members_seq(struct bch_fs *fs, const struct bch_sb *sb, uint8_t *b, uint64_t seq)
+{
+	const struct bch_sb_field_ref *f = bch_sb_field_get(sb, BCH_SB_FIELD_members_v2);
+
+	if (f && sb->member_bytes >= BCH_MEMBER_SEQ + 8) {
+		size_t base = (size_t)(f->p - sb->bytes) + BCH_MEMBERS_V2_ENTRIES;
+
+		for (unsigned i = 0; i < sb->nr_members; i++)
+			if (fs->devs[i])
+				put_le64(b + base + (size_t)i * sb->member_bytes + BCH_MEMBER_SEQ,
+					 seq);
+	}
+}
+
 /* the new image of one device's superblock (before the per-copy offset) */
 static int dirty_image(struct bch_fs *fs, const struct bch_dev *d, uint64_t seq,
 		       unsigned journal_dev, uint8_t **out, size_t *len, struct bch_error *err)
 {
 	const struct bch_sb *sb = &d->sb;
 	uint8_t *b = malloc(sb->len), *grown;
-	const struct bch_sb_field_ref *f;
 	int ret;
 
 	if (!b)
@@ -174,16 +200,7 @@ static int dirty_image(struct bch_fs *fs, const struct bch_dev *d, uint64_t seq,
 	put_le64(b + BCH_SB_FLAGS, get_le64(b + BCH_SB_FLAGS) & ~(1ULL << 1));	/* not clean */
 	put_le64(b + BCH_SB_WRITE_TIME, (uint64_t)time(NULL));
 	put_le64(b + BCH_SB_FEATURES, get_le64(b + BCH_SB_FEATURES) | BCH_FEATURES_ALWAYS);
-	/* every member we write to has seen this sequence number */
-	f = bch_sb_field_get(sb, BCH_SB_FIELD_members_v2);
-	if (f && sb->member_bytes >= BCH_MEMBER_SEQ + 8) {
-		size_t base = (size_t)(f->p - sb->bytes) + BCH_MEMBERS_V2_ENTRIES;
-
-		for (unsigned i = 0; i < sb->nr_members; i++)
-			if (fs->devs[i])
-				put_le64(b + base + (size_t)i * sb->member_bytes + BCH_MEMBER_SEQ,
-					 seq);
-	}
+	members_seq(fs, sb, b, seq);
 	/* fields are copied from b, so the edits above carry over */
 	ret = add_journal_replicas(sb, b, journal_dev, &grown, len, err);
 	if (ret) {
@@ -409,4 +426,49 @@ int bch_sb_plan_mark_clean(struct bch_fs *fs, struct bch_write_plan *plan,
 	}
 	free(clean);
 	return ret;
+}
+
+/* ---- a replicas entry marked on its own ---- */
+
+int bch_sb_write_replicas(struct bch_fs *fs, const uint8_t *entry, struct bch_error *err)
+{
+	struct bch_write_plan plan = { 0 };
+	uint64_t seq = fs->sb->seq + 1;
+	uint8_t *grown = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = add_replicas_entry(fs->sb, fs->sb->bytes, entry, &grown, &len, err);
+	if (ret || !grown)
+		return ret;	/* there already: nothing to write */
+	free(grown);
+	grown = NULL;
+	for (unsigned d = 0; d < fs->nr_devs && !ret; d++) {
+		const struct bch_sb *sb = fs->devs[d] ? &fs->devs[d]->sb : NULL;
+		uint8_t *b;
+
+		if (!sb)
+			continue;
+		b = malloc(sb->len);
+		if (!b) {
+			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+			break;
+		}
+		memcpy(b, sb->bytes, sb->len);
+		put_le64(b + BCH_SB_SEQ, seq);
+		put_le64(b + BCH_SB_WRITE_TIME, (uint64_t)time(NULL));
+		members_seq(fs, sb, b, seq);
+		ret = add_replicas_entry(sb, b, entry, &grown, &len, err);
+		if (!ret && grown)
+			ret = plan_copies(fs, &plan, d, grown, len, err);
+		else if (!ret)
+			ret = plan_copies(fs, &plan, d, b, sb->len, err);
+		free(grown);
+		free(b);
+		grown = NULL;
+	}
+	if (!ret)
+		ret = bch_write_plan_execute(fs, &plan, NULL, err);
+	bch_write_plan_free(&plan);
+	return ret ? ret : 1;
 }
