@@ -68,8 +68,24 @@ int bch_commit_updates(struct bch_fs *fs, struct bch_key_updates *u, const char 
 
 /* ---- a commit written into the btrees ---- */
 
-/* layout runs before the bookkeeping must have settled */
+/*
+ * Layout runs before the bookkeeping must have settled, beyond one per
+ * leaf of the btrees loaded: freeing an old node changes the alloc key of
+ * its bucket, which dirties the alloc leaf holding that key, whose own
+ * old node is then freed in turn, one leaf further per run; on a large,
+ * long-lived filesystem such a chain can be as long as the alloc btree
+ * has leaves, so the limit grows with the leaves loaded.
+ */
 #define COMMIT_MAX_ITERATIONS	12
+
+static size_t leaves_loaded(const struct bch_btree_rewrite *rw)
+{
+	size_t n = 0;
+
+	for (unsigned b = 0; b < BTREE_ID_NR_MAX; b++)
+		n += rw->bt[b].nr_leaves;
+	return n;
+}
 
 static int copy_update(struct bch_key_updates *out, const struct bch_key_update *k)
 {
@@ -160,7 +176,7 @@ static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
 	*slots = NULL;
 	memset(all, 0, sizeof(*all));
 	memset(book_out, 0, sizeof(*book_out));
-	for (unsigned it = 0; it < COMMIT_MAX_ITERATIONS; it++) {
+	for (unsigned it = 0; it < COMMIT_MAX_ITERATIONS + leaves_loaded(rw); it++) {
 		struct bch_key_updates next = { 0 };
 
 		bch_key_updates_free(all);
@@ -196,7 +212,7 @@ static int settle(struct bch_btree_rewrite *rw, struct bch_lookup_cache *lc,
 	if (!ret)
 		ret = bch_err(err, BCH_ERR_UNSUPPORTED,
 			      "btree rewrite: the bookkeeping of new nodes did not settle after %u layouts",
-			      COMMIT_MAX_ITERATIONS);
+			      info->iterations);
 	bch_key_updates_free(all);
 	bch_key_updates_free(&book);
 	free(*slots);
