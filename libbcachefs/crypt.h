@@ -64,8 +64,8 @@ int bch_crypt_unlock(const struct bch_sb_crypt *c, uint64_t sb_magic,
  * encryption type overrides them when writing: btree nodes and journal
  * entries use chacha20_poly1305_128, data extents chacha20_poly1305_80
  * (chacha20_poly1305_128 with the wide_macs option) (upstream
- * libbcachefs/data/checksum.h bch2_meta_checksum_type,
- * bch2_data_checksum_type).
+ * libbcachefs/data/checksum.h, the metadata and data checksum type
+ * choice).
  */
 #define BCH_SB_CRYPT_FIELD_BYTES	64u
 #define BCH_KDF_SCRYPT_LOG_N		14u

@@ -197,7 +197,7 @@ static bool crc_fields_fit(const struct crc_layout *l, const struct bch_extent_c
 	       fits(c->csum_type, 4) && fits(c->compression_type, 4);
 }
 
-/* upstream data/extents_format.h, bch2_extent_crc_pack() in data/extents.c */
+/* upstream data/extents_format.h, and the crc packing in data/extents.c */
 static unsigned encode_crc(const struct bch_extent_crc *c, unsigned type, uint8_t *out)
 {
 	const struct crc_layout *l = &crc_layouts[type];

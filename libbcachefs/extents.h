@@ -85,8 +85,8 @@ unsigned bch_extent_entry_decode(const uint8_t *p, unsigned avail,
 unsigned bch_extent_entry_encode(const struct bch_extent_entry *e, uint8_t *out);
 
 /*
- * The crc entry type upstream's write path gives c (bch2_extent_crc_append
- * in data/extents.c): the first of crc32, crc64, crc128 whose checksum
+ * The crc entry type upstream's write path gives c (its crc append in
+ * data/extents.c): the first of crc32, crc64, crc128 whose checksum
  * room, uncompressed size limit and nonce limit fit. 0 if none does or
  * the checksum type is unknown.
  */

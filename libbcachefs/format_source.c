@@ -834,7 +834,7 @@ static int flush_devices(struct src_ctx *c)
 /*
  * The superblock lists every replicas set of user data (1.36 as well),
  * and upstream marks a set there before data of it is committed
- * (replicas.c, bch2_mark_replicas): a commit then keeps what it says.
+ * (alloc/replicas.c, replicas marking): a commit then keeps what it says.
  */
 static int mark_sb_replicas(struct src_ctx *c)
 {
@@ -1291,7 +1291,7 @@ static uint64_t fs_time(struct src_ctx *c, const struct timespec *ts)
 	return (uint64_t)(sb->time_precision > 1 ? ns / (int64_t)sb->time_precision : ns);
 }
 
-/* a new inode as upstream's create path starts it (inode.c, bch2_inode_init) */
+/* a new inode as upstream's create path starts it (inode.c, inode init) */
 static void inode_new(struct src_ctx *c, struct bch_inode_unpacked *in, const struct stat *st)
 {
 	memset(in, 0, sizeof(*in));

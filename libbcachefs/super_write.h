@@ -49,7 +49,7 @@ int bch_sb_plan_mark_clean(struct bch_fs *fs, struct bch_write_plan *plan,
  * devs) to the replicas field of every opened device's superblock, seq
  * bumped: 1. Already listed by the newest superblock: 0, nothing
  * written. Upstream lists every replicas set of user data there
- * (replicas.c, bch2_mark_replicas) before data of that set is committed.
+ * (alloc/replicas.c, replicas marking) before data of that set is committed.
  * The open state is not updated (bch_fs_reload()).
  */
 int bch_sb_write_replicas(struct bch_fs *fs, const uint8_t *entry, struct bch_error *err);
