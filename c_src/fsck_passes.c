@@ -8,7 +8,8 @@
  *   lru                 LRU entries against the alloc keys
  *   pointers            extents, reflink, stripes and btree node pointers
  *                       into the buckets that did not add up
- *   bucket_index        freespace, need_discard, bucket_gens in range
+ *   bucket_index        freespace, need_discard, bucket_gens in range;
+ *                       freespace and need_discard against the alloc keys
  *   accounting          per-device bucket accounting against the alloc keys
  * The checks themselves are in libbcachefs/check_buckets.c; this feeds
  * them the btrees.
@@ -41,8 +42,9 @@ const struct fsck_pass_info fsck_passes[PASS_NR] = {
 	[PASS_POINTERS]	    = { "pointers",
 				"pointers into mismatched buckets: missing and dangling backpointers, alloc sectors (needs alloc_backpointers)",
 				NEEDS_ALLOC_BP },
-	[PASS_BUCKET_INDEX] = { "bucket_index", "freespace, need_discard and bucket_gens entries in range",
-				NEEDS_NODES },
+	[PASS_BUCKET_INDEX] = { "bucket_index",
+				"freespace, need_discard and bucket_gens entries in range; freespace and need_discard agree with the alloc keys (needs alloc_backpointers and pointers)",
+				NEEDS_ALLOC_BP | PASS_BIT(PASS_POINTERS) },
 	[PASS_ACCOUNTING]   = { "accounting",
 				"per-device bucket accounting (buckets, sectors, fragmented per data type) against the alloc keys (needs alloc_backpointers)",
 				NEEDS_ALLOC_BP },
@@ -249,6 +251,53 @@ static int pass_pointers(struct fsck_ctx *c, struct bch_error *err)
 	return ret ?: bch_check_ptrs_finish(&c->chk, err);
 }
 
+/* was a node of this btree found unreadable? (its rebuild covers the rest) */
+static bool btree_lost(const struct fsck_ctx *c, unsigned btree)
+{
+	for (size_t i = 0; i < c->nr_found; i++)
+		if (c->found[i].kind == BCH_F_node_unreadable && c->found[i].btree_id == btree)
+			return true;
+	return false;
+}
+
+/*
+ * freespace and need_discard against what the alloc keys call for (the
+ * keys a rebuild would write), on devices that keep them
+ */
+static int index_agrees(struct fsck_ctx *c, unsigned btree, struct bch_error *err)
+{
+	struct bch_key_updates want = { 0 };
+	struct bch_btree_iter it;
+	struct bch_key_src s;
+	bool indexed[256] = { false };
+	int ret;
+
+	if (btree_lost(c, btree))
+		return 0;
+	for (unsigned d = 0; d < c->fs->nr_devs && d < 256; d++) {
+		const struct bch_member *m = bch_fs_member(c->fs, d);
+
+		indexed[d] = m && c->fs->devs[d] && BCH_MEMBER_FREESPACE_INIT(m);
+	}
+	/*
+	 * a bucket in use without its alloc key would read as free: its
+	 * device's indexes are not judged (nor rebuilt) until that key is back
+	 */
+	for (size_t i = 0; i < c->nr_found; i++)
+		if (c->found[i].kind == BCH_F_alloc_missing && c->found[i].dev < 256)
+			indexed[c->found[i].dev] = false;
+	ret = bch_rebuild_keys(c->fs, btree, &want, err);
+	if (ret)
+		goto out;
+	bch_key_updates_finish(&want);
+	src_init(&s, &it, c->fs, btree);
+	ret = bch_check_index_agrees(&c->chk, btree, indexed, &want, &s, err);
+	bch_btree_iter_exit(&it);
+out:
+	bch_key_updates_free(&want);
+	return ret;
+}
+
 static int pass_bucket_index(struct fsck_ctx *c, struct bch_error *err)
 {
 	static const unsigned ids[] = {
@@ -264,7 +313,8 @@ static int pass_bucket_index(struct fsck_ctx *c, struct bch_error *err)
 		ret = bch_check_bucket_index(&c->chk, ids[i], &s, err);
 		bch_btree_iter_exit(&it);
 	}
-	return ret;
+	return ret ?: index_agrees(c, BTREE_ID_freespace, err) ?:
+		      index_agrees(c, BTREE_ID_need_discard, err);
 }
 
 static int pass_accounting(struct fsck_ctx *c, struct bch_error *err)

@@ -162,6 +162,18 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 		.fix = "leave it: rebuilding alloc keys offline is not done yet",
 		.action = FIX_NONE, .btree = BTREE_ID_alloc, .flags = 0,
 	},
+	[BCH_F_freespace_wrong] = {
+		.name = "freespace_wrong", .upstream = "freespace_hole_missing",
+		.msg = "freespace btree disagrees with the alloc keys",
+		.fix = "write the freespace btree anew from the alloc keys",
+		.action = FIX_REBUILD_BTREE, .btree = BTREE_ID_freespace, .flags = PR_PREEN,
+	},
+	[BCH_F_need_discard_wrong] = {
+		.name = "need_discard_wrong", .upstream = "need_discard_key_wrong",
+		.msg = "need_discard btree disagrees with the alloc keys",
+		.fix = "write the need_discard btree anew from the alloc keys",
+		.action = FIX_REBUILD_BTREE, .btree = BTREE_ID_need_discard, .flags = PR_PREEN,
+	},
 	[BCH_F_node_unreadable] = {
 		.name = "node_unreadable", .upstream = "btree_node_read_error",
 		.msg = "btree node cannot be read: the keys of its range are lost",
@@ -179,6 +191,9 @@ const char *fsck_finding_error_name(const struct bch_finding *f)
 {
 	if (f->kind == BCH_F_node_unreadable && f->root)
 		return "btree_root_read_error";
+	/* freespace entries where the buckets are not free */
+	if (f->kind == BCH_F_freespace_wrong && !f->time)
+		return "freespace_key_wrong";
 	/* a superblock or journal bucket without alloc key reads as free */
 	if (f->kind == BCH_F_alloc_missing && f->data_type)
 		return "alloc_key_data_type_wrong";
@@ -323,6 +338,15 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_printf(out, "%s:", bch_btree_id_name(f->btree_id, sb_version));
 		pb_bpos(out, f->pos);
 		pb_printf(out, " found_class=%" PRIu64 " bp_class=%" PRIu64, f->time, f->expected_time);
+		break;
+	case BCH_F_freespace_wrong:
+	case BCH_F_need_discard_wrong:
+		pb_printf(out, "dev=%u buckets=%" PRIu64 "-%" PRIu64 " %s", f->dev, f->bucket,
+			  f->bucket + f->key_size - 1,
+			  f->time ? (f->kind == BCH_F_freespace_wrong ? "free but not indexed"
+							: "waiting for a discard but not indexed")
+				  : (f->kind == BCH_F_freespace_wrong ? "indexed as free but not free"
+								: "indexed but not waiting for a discard"));
 		break;
 	case BCH_F_accounting_dev_data_type_wrong:
 		pb_printf(out, "dev=%u data_type=%s want=[%" PRId64 ", %" PRId64 ", %" PRId64

@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "buckets.h"
+#include "bkey.h"
 #include "check_buckets.h"
 #include "extents.h"
 #include "lru.h"
@@ -1164,6 +1165,205 @@ int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
 			break;
 	}
 	return ret < 0 ? ret : 0;
+}
+
+/* ---- pass 4: the indexes agree with the alloc keys ---- */
+
+/* a run [start, end) of freespace (or need_discard) offsets on one device */
+struct index_run {
+	uint64_t	dev, start, end;
+};
+
+/* the run a key covers: an extent of freespace offsets, or one need_discard bucket */
+static struct index_run key_run(unsigned btree_id, const struct bkey *k)
+{
+	if (btree_id == BTREE_ID_need_discard)
+		return (struct index_run){ k->p.inode, k->p.offset, k->p.offset + 1 };
+	return (struct index_run){ k->p.inode,
+				   k->p.offset >= k->size ? k->p.offset - k->size : 0,
+				   k->p.offset };
+}
+
+static bool run_in_device(const struct bch_check *c, const struct index_run *r,
+			  const bool *indexed)
+{
+	const struct bch_check_dev *d = r->dev < 256 ? &c->geom.dev[r->dev] : NULL;
+
+	return d && d->exists && indexed[r->dev] &&
+	       bch_freespace_offset_bucket(r->start) >= d->first_bucket &&
+	       bch_freespace_offset_bucket(r->end - 1) < d->nbuckets;
+}
+
+/* the next run of a stream, adjacent runs of one device merged; 0 at the end */
+struct run_stream {
+	const struct bch_key_updates	*u;
+	size_t				i;
+	unsigned			btree_id;
+	struct bch_key_src		*src;
+	struct index_run		next;
+	bool				has_next, done;
+};
+
+static int stream_key(struct run_stream *s, const struct bch_check *c, const bool *indexed,
+		      struct index_run *r, struct bch_error *err)
+{
+	struct bkey k;
+	int ret;
+
+	while (1) {
+		if (s->u) {
+			if (s->i >= s->u->nr)
+				return 0;
+			const struct bch_key_update *x = &s->u->v[s->i++];
+
+			if (x->btree_id != s->btree_id || x->level)
+				continue;
+			bch_bkey_read_unpacked(x->bytes, &k);
+		} else {
+			ret = s->src->next(s->src->ctx, &k, err);
+			if (ret <= 0)
+				return ret;
+		}
+		if (k.type != KEY_TYPE_set)
+			continue;
+		*r = key_run(s->btree_id, &k);
+		if (r->end > r->start && run_in_device(c, r, indexed))
+			return 1;
+	}
+}
+
+static int stream_next(struct run_stream *s, const struct bch_check *c, const bool *indexed,
+		       struct index_run *out, struct bch_error *err)
+{
+	struct index_run r;
+	int ret;
+
+	if (s->done)
+		return 0;
+	if (!s->has_next) {
+		ret = stream_key(s, c, indexed, &s->next, err);
+		if (ret <= 0) {
+			s->done = true;
+			return ret;
+		}
+	}
+	*out = s->next;
+	s->has_next = false;
+	while ((ret = stream_key(s, c, indexed, &r, err)) > 0) {
+		if (r.dev == out->dev && r.start <= out->end) {
+			if (r.end > out->end)
+				out->end = r.end;
+			continue;
+		}
+		s->next = r;
+		s->has_next = true;
+		return 1;
+	}
+	if (ret < 0)
+		return ret;
+	s->done = true;
+	return 1;
+}
+
+static int report_run(struct bch_check *c, unsigned btree_id, uint64_t dev, uint64_t start,
+		      uint64_t end, bool missing)
+{
+	struct bch_finding f = {
+		.kind = btree_id == BTREE_ID_freespace ? BCH_F_freespace_wrong
+						       : BCH_F_need_discard_wrong,
+		.btree_id = btree_id, .dev = (unsigned)dev,
+		.pos = BPOS(dev, btree_id == BTREE_ID_freespace ? end : start, 0),
+		.bucket = bch_freespace_offset_bucket(start),
+		.key_size = end - start > UINT32_MAX ? UINT32_MAX : (uint32_t)(end - start),
+		.time = missing, .rebuildable = true,
+	};
+
+	return report(c, &f);
+}
+
+/* runs a and b of one device: report [from, to) where only one of them covers */
+static int diff_runs(struct bch_check *c, unsigned btree_id, const struct index_run *w,
+		     const struct index_run *h)
+{
+	uint64_t lo = w->start < h->start ? w->start : h->start;
+	uint64_t hi = w->end > h->end ? w->end : h->end;
+	uint64_t ilo = w->start > h->start ? w->start : h->start;
+	uint64_t ihi = w->end < h->end ? w->end : h->end;
+	int ret = 0;
+
+	if (ilo >= ihi)	/* disjoint: both whole */
+		return report_run(c, btree_id, w->dev, w->start, w->end, true) ?:
+		       report_run(c, btree_id, h->dev, h->start, h->end, false);
+	if (lo < ilo)
+		ret = report_run(c, btree_id, w->dev, lo, ilo, w->start == lo);
+	if (!ret && ihi < hi)
+		ret = report_run(c, btree_id, w->dev, ihi, hi, w->end == hi);
+	return ret;
+}
+
+static int run_cmp(const struct index_run *a, const struct index_run *b)
+{
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->end <= b->start)
+		return -1;
+	if (b->end <= a->start)
+		return 1;
+	return 0;	/* they overlap */
+}
+
+int bch_check_index_agrees(struct bch_check *c, unsigned btree_id, const bool *indexed,
+			   const struct bch_key_updates *want, struct bch_key_src *have,
+			   struct bch_error *err)
+{
+	struct run_stream ws = { .u = want, .btree_id = btree_id };
+	struct run_stream hs = { .src = have, .btree_id = btree_id };
+	struct index_run w, h;
+	int wr, hr, ret = 0;
+
+	wr = stream_next(&ws, c, indexed, &w, err);
+	hr = wr < 0 ? 0 : stream_next(&hs, c, indexed, &h, err);
+	while (!ret && wr > 0 && hr > 0) {
+		int cmp = run_cmp(&w, &h);
+
+		if (cmp) {
+			/* the earlier run has no counterpart */
+			ret = cmp < 0 ? report_run(c, btree_id, w.dev, w.start, w.end, true)
+				      : report_run(c, btree_id, h.dev, h.start, h.end, false);
+			if (cmp < 0)
+				wr = stream_next(&ws, c, indexed, &w, err);
+			else
+				hr = stream_next(&hs, c, indexed, &h, err);
+			continue;
+		}
+		/* overlapping: the parts before the later end are settled */
+		if (w.start != h.start || w.end != h.end) {
+			struct index_run a = w, b = h;
+			uint64_t cut = w.end < h.end ? w.end : h.end;
+
+			a.end = b.end = cut;
+			ret = diff_runs(c, btree_id, &a, &b);
+			w.start = h.start = cut;
+			if (w.start >= w.end)
+				wr = stream_next(&ws, c, indexed, &w, err);
+			if (h.start >= h.end)
+				hr = stream_next(&hs, c, indexed, &h, err);
+			continue;
+		}
+		wr = stream_next(&ws, c, indexed, &w, err);
+		hr = stream_next(&hs, c, indexed, &h, err);
+	}
+	while (!ret && wr > 0) {
+		ret = report_run(c, btree_id, w.dev, w.start, w.end, true);
+		wr = stream_next(&ws, c, indexed, &w, err);
+	}
+	while (!ret && hr > 0) {
+		ret = report_run(c, btree_id, h.dev, h.start, h.end, false);
+		hr = stream_next(&hs, c, indexed, &h, err);
+	}
+	if (!ret)
+		ret = wr < 0 ? wr : hr < 0 ? hr : 0;
+	return ret;
 }
 
 /* ---- pass 6: reconcile phys ---- */

@@ -25,6 +25,7 @@
 #include "bcachefs_format.h"
 #include "bitmap.h"
 #include "errors.h"
+#include "key_updates.h"
 #include "extents.h"
 
 struct bch_sb;
@@ -91,6 +92,8 @@ enum bch_finding_kind {
 	BCH_F_reconcile_phys_wrong,
 	BCH_F_alloc_missing,
 	BCH_F_node_unreadable,
+	BCH_F_freespace_wrong,
+	BCH_F_need_discard_wrong,
 	BCH_F_NR,
 };
 /* their names and messages: the problem table of c_src/fsck_problems.c */
@@ -315,6 +318,20 @@ int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err);
 
 /* when pass 3 does not run: every orphan backpointer as bp_no_alloc_key */
 int bch_check_report_orphans_unverified(struct bch_check *c);
+
+/*
+ * Pass 4, agreement: the freespace (or need_discard) btree as have yields
+ * it against want, the keys the alloc keys call for (rebuild.h), both in
+ * key order. Per device with indexed[dev] set, each maximal run of
+ * buckets covered by one and not the other is one finding
+ * (BCH_F_freespace_wrong / BCH_F_need_discard_wrong): bucket = its first
+ * bucket, key_size = its length, time 1 if the entries are missing, 0 if
+ * they are there for buckets that are not free (or not waiting for a
+ * discard). Keys outside their device are left to the range check.
+ */
+int bch_check_index_agrees(struct bch_check *c, unsigned btree_id, const bool *indexed,
+			   const struct bch_key_updates *want, struct bch_key_src *have,
+			   struct bch_error *err);
 
 /* Pass 4: freespace, need_discard and bucket_gens entries in range */
 int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
