@@ -261,37 +261,49 @@ static bool btree_lost(const struct fsck_ctx *c, unsigned btree)
 }
 
 /*
- * freespace and need_discard against what the alloc keys call for (the
- * keys a rebuild would write), on devices that keep them
+ * The devices whose index btree is judged: those that keep it (freespace
+ * and need_discard once freespace is initialised, bucket_gens always),
+ * less any with a bucket in use that has lost its alloc key: it would
+ * read as free, so its device is not judged (nor rebuilt) until that key
+ * is back.
+ */
+static void judged_devices(const struct fsck_ctx *c, unsigned btree, bool judged[256])
+{
+	memset(judged, 0, 256 * sizeof(*judged));
+	for (unsigned d = 0; d < c->fs->nr_devs && d < 256; d++) {
+		const struct bch_member *m = bch_fs_member(c->fs, d);
+
+		judged[d] = m && c->fs->devs[d] &&
+			    (btree == BTREE_ID_bucket_gens || BCH_MEMBER_FREESPACE_INIT(m));
+	}
+	for (size_t i = 0; i < c->nr_found; i++)
+		if (c->found[i].kind == BCH_F_alloc_missing && c->found[i].dev < 256)
+			judged[c->found[i].dev] = false;
+}
+
+/*
+ * freespace, need_discard and bucket_gens against what the alloc keys
+ * call for (the keys a rebuild would write)
  */
 static int index_agrees(struct fsck_ctx *c, unsigned btree, struct bch_error *err)
 {
 	struct bch_key_updates want = { 0 };
 	struct bch_btree_iter it;
 	struct bch_key_src s;
-	bool indexed[256] = { false };
+	bool judged[256];
 	int ret;
 
 	if (btree_lost(c, btree))
 		return 0;
-	for (unsigned d = 0; d < c->fs->nr_devs && d < 256; d++) {
-		const struct bch_member *m = bch_fs_member(c->fs, d);
-
-		indexed[d] = m && c->fs->devs[d] && BCH_MEMBER_FREESPACE_INIT(m);
-	}
-	/*
-	 * a bucket in use without its alloc key would read as free: its
-	 * device's indexes are not judged (nor rebuilt) until that key is back
-	 */
-	for (size_t i = 0; i < c->nr_found; i++)
-		if (c->found[i].kind == BCH_F_alloc_missing && c->found[i].dev < 256)
-			indexed[c->found[i].dev] = false;
+	judged_devices(c, btree, judged);
 	ret = bch_rebuild_keys(c->fs, btree, &want, err);
 	if (ret)
 		goto out;
 	bch_key_updates_finish(&want);
 	src_init(&s, &it, c->fs, btree);
-	ret = bch_check_index_agrees(&c->chk, btree, indexed, &want, &s, err);
+	ret = btree == BTREE_ID_bucket_gens ?
+		bch_check_gens_agree(&c->chk, judged, &want, &s, err) :
+		bch_check_index_agrees(&c->chk, btree, judged, &want, &s, err);
 	bch_btree_iter_exit(&it);
 out:
 	bch_key_updates_free(&want);
@@ -314,7 +326,8 @@ static int pass_bucket_index(struct fsck_ctx *c, struct bch_error *err)
 		bch_btree_iter_exit(&it);
 	}
 	return ret ?: index_agrees(c, BTREE_ID_freespace, err) ?:
-		      index_agrees(c, BTREE_ID_need_discard, err);
+		      index_agrees(c, BTREE_ID_need_discard, err) ?:
+		      index_agrees(c, BTREE_ID_bucket_gens, err);
 }
 
 static int pass_accounting(struct fsck_ctx *c, struct bch_error *err)

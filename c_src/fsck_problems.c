@@ -174,6 +174,12 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 		.fix = "write the need_discard btree anew from the alloc keys",
 		.action = FIX_REBUILD_BTREE, .btree = BTREE_ID_need_discard, .flags = PR_PREEN,
 	},
+	[BCH_F_bucket_gens_wrong] = {
+		.name = "bucket_gens_wrong", .upstream = "bucket_gens_key_wrong",
+		.msg = "bucket_gens entry disagrees with the alloc keys' generations",
+		.fix = "write the bucket_gens btree anew from the alloc keys",
+		.action = FIX_REBUILD_BTREE, .btree = BTREE_ID_bucket_gens, .flags = PR_PREEN,
+	},
 	[BCH_F_node_unreadable] = {
 		.name = "node_unreadable", .upstream = "btree_node_read_error",
 		.msg = "btree node cannot be read: the keys of its range are lost",
@@ -347,6 +353,13 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 							: "waiting for a discard but not indexed")
 				  : (f->kind == BCH_F_freespace_wrong ? "indexed as free but not free"
 								: "indexed but not waiting for a discard"));
+		break;
+	case BCH_F_bucket_gens_wrong:
+		pb_printf(out, "bucket_gens:");
+		pb_bpos(out, f->pos);
+		pb_printf(out, " dev=%u bucket=%" PRIu64 " gen=%" PRIu64 " alloc_gen=%" PRIu64
+			  " (%u entries wrong)", f->dev, f->bucket, f->time, f->expected_time,
+			  f->key_size);
 		break;
 	case BCH_F_accounting_dev_data_type_wrong:
 		pb_printf(out, "dev=%u data_type=%s want=[%" PRId64 ", %" PRId64 ", %" PRId64

@@ -1366,6 +1366,94 @@ int bch_check_index_agrees(struct bch_check *c, unsigned btree_id, const bool *i
 	return ret;
 }
 
+/* the next bucket_gens key of want (from index *i) or of have; 0 at the end */
+static int gens_next(const struct bch_key_updates *want, size_t *i, struct bch_key_src *have,
+		     struct bpos *p, uint8_t gens[256], struct bch_error *err)
+{
+	struct bkey k;
+	int ret;
+
+	while (1) {
+		if (want) {
+			if (*i >= want->nr)
+				return 0;
+			const struct bch_key_update *x = &want->v[(*i)++];
+
+			if (x->btree_id != BTREE_ID_bucket_gens || x->level)
+				continue;
+			bch_bkey_read_unpacked(x->bytes, &k);
+		} else {
+			ret = have->next(have->ctx, &k, err);
+			if (ret <= 0)
+				return ret;
+		}
+		if (k.type != KEY_TYPE_bucket_gens)
+			continue;
+		*p = k.p;
+		memset(gens, 0, 256);
+		memcpy(gens, k.val, k.val_bytes < 256 ? k.val_bytes : 256);
+		return 1;
+	}
+}
+
+static int gens_compare(struct bch_check *c, const bool *judged, struct bpos p,
+			const uint8_t *w, const uint8_t *h)
+{
+	unsigned dev = p.inode < 256 ? (unsigned)p.inode : 256;
+	const struct bch_check_dev *d = dev < 256 ? &c->geom.dev[dev] : NULL;
+	struct bch_finding f = {
+		.kind = BCH_F_bucket_gens_wrong, .btree_id = BTREE_ID_bucket_gens, .pos = p,
+		.dev = dev, .rebuildable = true,
+	};
+
+	if (!d || !d->exists || !judged[dev])
+		return 0;
+	for (unsigned j = 0; j < 256; j++) {
+		uint64_t b = (p.offset << 8) + j;
+
+		if (b < d->first_bucket || b >= d->nbuckets || w[j] == h[j])
+			continue;
+		if (!f.key_size) {
+			f.bucket = b;
+			f.time = h[j];
+			f.expected_time = w[j];
+		}
+		f.key_size++;
+	}
+	return f.key_size ? report(c, &f) : 0;
+}
+
+int bch_check_gens_agree(struct bch_check *c, const bool *judged,
+			 const struct bch_key_updates *want, struct bch_key_src *have,
+			 struct bch_error *err)
+{
+	static const uint8_t zero[256];
+	uint8_t wg[256], hg[256];
+	struct bpos wp, hp;
+	size_t i = 0;
+	int wr, hr, ret = 0;
+
+	wr = gens_next(want, &i, NULL, &wp, wg, err);
+	hr = gens_next(NULL, NULL, have, &hp, hg, err);
+	while (!ret && (wr > 0 || hr > 0)) {
+		int cmp = wr <= 0 ? 1 : hr <= 0 ? -1 : bpos_cmp(wp, hp);
+
+		if (cmp < 0)
+			ret = gens_compare(c, judged, wp, wg, zero);
+		else if (cmp > 0)
+			ret = gens_compare(c, judged, hp, zero, hg);
+		else
+			ret = gens_compare(c, judged, wp, wg, hg);
+		if (cmp <= 0)
+			wr = gens_next(want, &i, NULL, &wp, wg, err);
+		if (cmp >= 0)
+			hr = gens_next(NULL, NULL, have, &hp, hg, err);
+	}
+	if (!ret)
+		ret = wr < 0 ? wr : hr < 0 ? hr : 0;
+	return ret;
+}
+
 /* ---- pass 6: reconcile phys ---- */
 
 static struct bch_phys_want *find_phys(struct bch_check *c, struct bpos p)

@@ -94,6 +94,7 @@ enum bch_finding_kind {
 	BCH_F_node_unreadable,
 	BCH_F_freespace_wrong,
 	BCH_F_need_discard_wrong,
+	BCH_F_bucket_gens_wrong,
 	BCH_F_NR,
 };
 /* their names and messages: the problem table of c_src/fsck_problems.c */
@@ -332,6 +333,18 @@ int bch_check_report_orphans_unverified(struct bch_check *c);
 int bch_check_index_agrees(struct bch_check *c, unsigned btree_id, const bool *indexed,
 			   const struct bch_key_updates *want, struct bch_key_src *have,
 			   struct bch_error *err);
+
+/*
+ * Pass 4, agreement: bucket_gens as have yields it against want (the keys
+ * the alloc keys call for, all-zero keys left out), both in key order;
+ * only the entries of buckets inside their device, on devices with
+ * judged[dev] set. Each key that differs is one BCH_F_bucket_gens_wrong:
+ * bucket = its first wrong entry, key_size = how many are wrong, time =
+ * the generation found there, expected_time = the alloc key's.
+ */
+int bch_check_gens_agree(struct bch_check *c, const bool *judged,
+			 const struct bch_key_updates *want, struct bch_key_src *have,
+			 struct bch_error *err);
 
 /* Pass 4: freespace, need_discard and bucket_gens entries in range */
 int bch_check_bucket_index(struct bch_check *c, unsigned btree_id,
