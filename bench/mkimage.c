@@ -335,21 +335,6 @@ static int add_acct(struct bch_key_updates *u, struct bpos p, unsigned nr, const
 	return zero ? 0 : add_key(u, BTREE_ID_accounting, &k, err);
 }
 
-/* an accounting position from the counter's identifying bytes, first byte most significant */
-static struct bpos acct_pos(const uint8_t s[20])
-{
-	uint64_t inode = 0, offset = 0;
-	uint32_t snap = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		inode = inode << 8 | s[i];
-	for (unsigned i = 8; i < 16; i++)
-		offset = offset << 8 | s[i];
-	for (unsigned i = 16; i < 20; i++)
-		snap = snap << 8 | s[i];
-	return BPOS(inode, offset, snap);
-}
-
 #define ACCT_NR_INODES	0u
 #define ACCT_SNAPSHOT	5u
 #define ACCT_INUM	8u
@@ -359,7 +344,7 @@ static struct bpos acct_snapshot_pos(uint32_t id)
 	uint8_t s[20] = { ACCT_SNAPSHOT };
 
 	put_le32(s + 1, id);
-	return acct_pos(s);
+	return bch_acct_pos(s);
 }
 
 static struct bpos acct_inum_pos(uint64_t inum)
@@ -367,7 +352,7 @@ static struct bpos acct_inum_pos(uint64_t inum)
 	uint8_t s[20] = { ACCT_INUM };
 
 	put_le64(s + 1, inum);
-	return acct_pos(s);
+	return bch_acct_pos(s);
 }
 
 /* ---- the superblock: user data replicas entries ---- */

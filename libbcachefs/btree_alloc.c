@@ -99,7 +99,7 @@ uint64_t bch_fs_io_clock(struct bch_fs *fs, unsigned rw)
 }
 
 /* the accounting position is the structure's bytes, most significant first (§7.11) */
-static struct bpos acct_pos(const uint8_t s[20])
+struct bpos bch_acct_pos(const uint8_t s[20])
 {
 	uint64_t inode = 0, offset = 0;
 	uint32_t snap = 0;
@@ -119,7 +119,7 @@ struct bpos bch_acct_replicas_pos(unsigned data_type, unsigned nr_devs, const ui
 
 	for (unsigned i = 0; i < nr_devs && 4 + i < 20; i++)
 		s[4 + i] = devs[i];
-	return acct_pos(s);
+	return bch_acct_pos(s);
 }
 
 struct bpos bch_acct_btree_pos(unsigned btree_id)
@@ -127,7 +127,7 @@ struct bpos bch_acct_btree_pos(unsigned btree_id)
 	uint8_t s[20] = { 6 };
 
 	put_le32(s + 1, btree_id);
-	return acct_pos(s);
+	return bch_acct_pos(s);
 }
 
 /* ---- looking keys up as the commit leaves them ---- */

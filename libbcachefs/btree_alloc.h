@@ -71,7 +71,8 @@ int bch_btree_orphan_buckets(struct bch_lookup_cache *lc, const struct bch_key_u
 /* the current IO clock (read 0, write 1) of the state we continue from */
 uint64_t bch_fs_io_clock(struct bch_fs *fs, unsigned rw);
 
-/* accounting positions (bcachefs-format.md §7.11) */
+/* accounting positions (bcachefs-format.md §7.11): s is the counter's 20 identifying bytes */
+struct bpos bch_acct_pos(const uint8_t s[20]);
 struct bpos bch_acct_replicas_pos(unsigned data_type, unsigned nr_devs, const uint8_t *devs);
 struct bpos bch_acct_btree_pos(unsigned btree_id);
 

@@ -213,21 +213,6 @@ static int del_key(struct src_ctx *c, unsigned btree, struct bpos p, uint32_t si
 	return bch_key_updates_delete(&c->u, btree, 0, p, size) ? nomem(c) : 0;
 }
 
-/* accounting positions: the structure's bytes, most significant first (§7.11) */
-static struct bpos acct_pos(const uint8_t s[20])
-{
-	uint64_t inode = 0, offset = 0;
-	uint32_t snap = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		inode = inode << 8 | s[i];
-	for (unsigned i = 8; i < 16; i++)
-		offset = offset << 8 | s[i];
-	for (unsigned i = 16; i < 20; i++)
-		snap = snap << 8 | s[i];
-	return BPOS(inode, offset, snap);
-}
-
 /* disk_accounting types (upstream disk_accounting_format.h) */
 #define ACCT_nr_inodes	0u
 #define ACCT_snapshot	5u
@@ -795,7 +780,7 @@ static int emit_acct(struct src_ctx *c)
 {
 	uint8_t s[20] = { ACCT_snapshot, 0xff, 0xff, 0xff, 0xff };
 	int ret = add_acct(c, BPOS(0, 0, 0), 1, &c->nr_inodes) ?:
-		  add_acct(c, acct_pos(s), 1, &c->snap_sectors);
+		  add_acct(c, bch_acct_pos(s), 1, &c->snap_sectors);
 
 	for (size_t i = 0; i < c->nr_repl && !ret; i++)
 		ret = add_acct(c, c->repl[i].pos, 1, &c->repl[i].v);
@@ -814,7 +799,7 @@ static int emit_cur(struct src_ctx *c)
 	if (!c->cur_active)
 		return 0;
 	put_le64(s + 1, c->cur.bi_inum);
-	ret = add_inode(c, &c->cur) ?: add_acct(c, acct_pos(s), 3, c->cur_acct);
+	ret = add_inode(c, &c->cur) ?: add_acct(c, bch_acct_pos(s), 3, c->cur_acct);
 	memset(c->cur_acct, 0, sizeof(c->cur_acct));
 	return ret;
 }
