@@ -36,6 +36,8 @@ static void fsck_usage(FILE *f)
 	      "      --rebuild=BTREE,... with -y: write these btrees anew from the alloc keys\n"
 	      "                          and the pointers (backpointers, lru, freespace,\n"
 	      "                          need_discard, bucket_gens, reconcile_*_phys)\n"
+	      "      --full              scan every pointer and look up every backpointer's\n"
+	      "                          target, not only those of buckets that do not add up\n"
 	      "  -v, --verbose           every finding (default: 10 per error type)\n"
 	      "  -C, --progress=FD       progress: FD 0 a line on stderr (the default when\n"
 	      "                          stderr is a terminal), FD > 0 e2fsck's protocol\n"
@@ -78,7 +80,8 @@ static int parse_passes(char *s, struct fsck_opts *o)
 }
 
 enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE,
-       OPT_NO_UNDO, OPT_TEST_FAIL_AFTER, OPT_REBUILD, OPT_NO_PROGRESS, OPT_TEST_MOUNTINFO };
+       OPT_NO_UNDO, OPT_TEST_FAIL_AFTER, OPT_REBUILD, OPT_NO_PROGRESS, OPT_TEST_MOUNTINFO,
+       OPT_FULL };
 
 /* --rebuild=BTREE[,BTREE...]: derived btrees to write anew */
 static int parse_rebuild(char *s, struct fsck_opts *o)
@@ -132,6 +135,7 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "undo-file",		required_argument, NULL, 'z' },
 		{ "no-undo",		no_argument,	   NULL, OPT_NO_UNDO },
 		{ "rebuild",		required_argument, NULL, OPT_REBUILD },
+		{ "full",		no_argument,	   NULL, OPT_FULL },
 		{ "progress",		required_argument, NULL, 'C' },
 		{ "no-progress",	no_argument,	   NULL, OPT_NO_PROGRESS },
 #ifdef BCH_TEST_HOOKS
@@ -171,6 +175,9 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 			break;
 		case OPT_NO_UNDO:
 			o->no_undo = true;
+			break;
+		case OPT_FULL:
+			o->full = true;
 			break;
 		case 'C':
 			if (parse_progress_fd(optarg, &o->progress_fd))

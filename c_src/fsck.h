@@ -20,7 +20,8 @@ enum fsck_fix {
 	FIX_DELETE_KEY,		/* delete the key at the finding's position */
 	FIX_WRITE_BACKPOINTER,	/* write the backpointer the pointer wants */
 	FIX_CREATE_LRU,		/* write the LRU entry the alloc key wants */
-	FIX_CORRECT_ALLOC,	/* rewrite the alloc key's counters */
+	FIX_CORRECT_ALLOC,	/* write the alloc key the pointers call for */
+	FIX_PTR_GEN,		/* the bucket's gen follows, or the stale pointer goes */
 	FIX_ACCOUNTING_DELTA,	/* add the difference to the accounting */
 	FIX_SET_OR_DELETE,	/* reconcile phys: the key the backpointer wants */
 	FIX_REBUILD_BTREE,	/* write the whole derived btree anew */

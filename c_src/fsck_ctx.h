@@ -75,6 +75,7 @@ struct fsck_opts {
 	bool		mode_given;
 	const char	*undo_file;	/* -z; NULL: a new file in the current directory */
 	bool		no_undo;
+	bool		full;		/* every pointer, every backpointer's target */
 	bool		verbose;
 	bool		findings;	/* print the expected-findings vocabulary */
 	const char	*json_file;	/* "-" for stdout */

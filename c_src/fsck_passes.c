@@ -7,7 +7,7 @@
  *                       bitmaps, stale and orphan backpointers
  *   lru                 LRU entries against the alloc keys
  *   pointers            extents, reflink, stripes and btree node pointers
- *                       into the buckets that did not add up
+ *                       into the buckets that did not add up (--full: all)
  *   bucket_index        freespace, need_discard, bucket_gens in range;
  *                       freespace and need_discard against the alloc keys
  *   accounting          per-device bucket accounting against the alloc keys
@@ -71,51 +71,76 @@ static void src_init(struct bch_key_src *s, struct bch_btree_iter *it, struct bc
 
 /* ---- passes ---- */
 
-/* the buckets the superblock copies and the journal live in (bcachefs-format.md §2.1) */
+/* sectors of [start, end) in bucket b of bs sectors */
+static uint32_t overlap(uint64_t b, uint64_t bs, uint64_t start, uint64_t end)
+{
+	uint64_t lo = b * bs > start ? b * bs : start;
+	uint64_t hi = (b + 1) * bs < end ? (b + 1) * bs : end;
+
+	return hi > lo ? (uint32_t)(hi - lo) : 0;
+}
+
+/*
+ * The buckets the superblock copies and the journal live in, and the
+ * sectors their alloc keys count (bcachefs-format.md §2.1): sectors 0..7
+ * and each copy's whole slot; a journal bucket whole.
+ */
 static int set_meta_buckets(struct fsck_ctx *c, struct bch_error *err)
 {
 	for (unsigned d = 0; d < c->fs->nr_devs; d++) {
 		const struct bch_dev *dev = c->fs->devs[d];
 		const struct bch_sb *sb = dev ? &dev->sb : NULL;
 		const struct bch_member *m = bch_fs_member(c->fs, d);
-		uint64_t *b;
+		uint64_t *b, bs, slot;
+		uint32_t *sectors;
 		uint8_t *t;
 		size_t nr = 0, max;
 		int ret;
 
 		if (!dev || !m || !m->bucket_size)
 			continue;
+		bs = m->bucket_size;
+		slot = 1ULL << sb->layout.sb_max_size_bits;
 		max = sb->nr_journal_buckets + 64;
 		for (unsigned i = 0; i < sb->layout.nr_superblocks; i++)
-			max += ((1ULL << sb->layout.sb_max_size_bits) / m->bucket_size) + 2;
+			max += slot / bs + 2;
 		b = malloc(max * sizeof(*b));
+		sectors = malloc(max * sizeof(*sectors));
 		t = malloc(max);
-		if (!b || !t) {
+		if (!b || !t || !sectors) {
 			free(b);
 			free(t);
+			free(sectors);
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 		}
-		/* sectors 0..7, then each copy's whole area */
-		for (uint64_t x = 0; x <= 7 / m->bucket_size; x++) {
+		for (uint64_t x = 0; x <= 7 / bs; x++) {
 			b[nr] = x;
 			t[nr++] = BCH_DATA_sb;
 		}
 		for (unsigned i = 0; i < sb->layout.nr_superblocks; i++) {
 			uint64_t start = sb->layout.sb_offset[i];
-			uint64_t end = start + (1ULL << sb->layout.sb_max_size_bits) - 1;
+			uint64_t end = start + slot - 1;
 
-			for (uint64_t x = start / m->bucket_size; x <= end / m->bucket_size && nr < max; x++) {
+			for (uint64_t x = start / bs; x <= end / bs && nr < max; x++) {
 				b[nr] = x;
 				t[nr++] = BCH_DATA_sb;
 			}
 		}
+		for (size_t i = 0; i < nr; i++) {
+			sectors[i] = overlap(b[i], bs, 0, 8);
+			for (unsigned j = 0; j < sb->layout.nr_superblocks; j++)
+				sectors[i] += overlap(b[i], bs, sb->layout.sb_offset[j],
+						      sb->layout.sb_offset[j] + slot);
+		}
 		for (unsigned i = 0; i < sb->nr_journal_buckets && nr < max; i++) {
 			b[nr] = sb->journal_buckets[i];
+			sectors[nr] = (uint32_t)bs;
 			t[nr++] = BCH_DATA_journal;
 		}
-		ret = bch_check_set_meta_buckets(&c->chk, d, b, t, nr);
+		ret = bch_check_set_meta_buckets(&c->chk, d, b, t, sectors, nr);
 		free(b);
 		free(t);
+		free(sectors);
 		if (ret)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	}
@@ -263,9 +288,9 @@ static bool btree_lost(const struct fsck_ctx *c, unsigned btree)
 /*
  * The devices whose index btree is judged: those that keep it (freespace
  * and need_discard once freespace is initialised, bucket_gens always),
- * less any with a bucket in use that has lost its alloc key: it would
- * read as free, so its device is not judged (nor rebuilt) until that key
- * is back.
+ * less any with a bucket in use that has lost its alloc key and whose
+ * key cannot be rebuilt: it would read as free, so its device is not
+ * judged (nor rebuilt) until that key is back.
  */
 static void judged_devices(const struct fsck_ctx *c, unsigned btree, bool judged[256])
 {
@@ -277,7 +302,8 @@ static void judged_devices(const struct fsck_ctx *c, unsigned btree, bool judged
 			    (btree == BTREE_ID_bucket_gens || BCH_MEMBER_FREESPACE_INIT(m));
 	}
 	for (size_t i = 0; i < c->nr_found; i++)
-		if (c->found[i].kind == BCH_F_alloc_missing && c->found[i].dev < 256)
+		if (c->found[i].kind == BCH_F_alloc_missing && !c->found[i].alloc_fix &&
+		    c->found[i].dev < 256)
 			judged[c->found[i].dev] = false;
 }
 
@@ -296,7 +322,11 @@ static int index_agrees(struct fsck_ctx *c, unsigned btree, struct bch_error *er
 	if (btree_lost(c, btree))
 		return 0;
 	judged_devices(c, btree, judged);
-	ret = bch_rebuild_keys(c->fs, btree, &want, err);
+	/* the alloc keys as the repair will leave them */
+	ret = c->chk.as_fixed ?
+		bch_rebuild_keys_fixed(c->fs, btree, c->chk.fixes, c->chk.nr_fixes, &want, err) :
+		bch_rebuild_keys_fixed(c->fs, btree, c->chk.corrections, c->chk.nr_corrections,
+				       &want, err);
 	if (ret)
 		goto out;
 	bch_key_updates_finish(&want);
@@ -377,6 +407,7 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 		[PASS_RECONCILE_PHYS]	= pass_reconcile_phys,
 	};
 
+	c->chk.full = c->o->full;
 	for (unsigned i = 0; i < PASS_NR; i++) {
 		int ret;
 

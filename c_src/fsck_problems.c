@@ -27,7 +27,19 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_alloc_sectors_wrong] = {
 		.name = "alloc_sectors_wrong", .upstream = "alloc_key_dirty_sectors_wrong",
 		.msg = "alloc key sector counts differ from the pointers into the bucket",
-		.fix = "correct the alloc key's counters, its LRU entry and the accounting",
+		.fix = "write the alloc key the pointers call for; its LRU, index and accounting follow",
+		.action = FIX_CORRECT_ALLOC, .btree = BTREE_ID_alloc, .flags = 0,
+	},
+	[BCH_F_alloc_data_type_wrong] = {
+		.name = "alloc_data_type_wrong", .upstream = "alloc_key_data_type_wrong",
+		.msg = "alloc key data type is not what its counters and the pointers into the bucket say",
+		.fix = "write the alloc key the pointers call for; its LRU, index and accounting follow",
+		.action = FIX_CORRECT_ALLOC, .btree = BTREE_ID_alloc, .flags = 0,
+	},
+	[BCH_F_alloc_gen_wrong] = {
+		.name = "alloc_gen_wrong", .upstream = "ptr_gen_newer_than_bucket_gen",
+		.msg = "alloc key generation is not the one the pointers into the bucket have",
+		.fix = "write the alloc key the pointers call for; its LRU, index and accounting follow",
 		.action = FIX_CORRECT_ALLOC, .btree = BTREE_ID_alloc, .flags = 0,
 	},
 	[BCH_F_bucket_bp_mismatch] = {
@@ -146,9 +158,9 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	},
 	[BCH_F_ptr_gen_mismatch] = {
 		.name = "ptr_gen_mismatch", .upstream = "stale_dirty_ptr",
-		.msg = "dirty pointer whose generation is not its bucket's",
-		.fix = "leave it: the extent itself must be repaired, and this checker does not rewrite extents",
-		.action = FIX_NONE, .btree = BTREE_ID_extents, .flags = 0,
+		.msg = "pointer whose generation is not its bucket's",
+		.fix = "a newer pointer (or a btree node's) gives the bucket its generation; a stale one is dropped from its extent",
+		.action = FIX_PTR_GEN, .btree = BTREE_ID_extents, .flags = 0,
 	},
 	[BCH_F_reconcile_phys_wrong] = {
 		.name = "reconcile_phys_wrong", .upstream = "reconcile_work_phys_incorrectly_set",
@@ -158,9 +170,9 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	},
 	[BCH_F_alloc_missing] = {
 		.name = "alloc_missing", .upstream = "ptr_to_missing_alloc_key",
-		.msg = "bucket in use (pointers and backpointers into it) has no alloc key",
-		.fix = "leave it: rebuilding alloc keys offline is not done yet",
-		.action = FIX_NONE, .btree = BTREE_ID_alloc, .flags = 0,
+		.msg = "bucket in use (pointers into it, or the superblock or journal) has no alloc key",
+		.fix = "write the alloc key the pointers (or the layout) call for; its LRU, index and accounting follow",
+		.action = FIX_CORRECT_ALLOC, .btree = BTREE_ID_alloc, .flags = 0,
 	},
 	[BCH_F_freespace_wrong] = {
 		.name = "freespace_wrong", .upstream = "freespace_hole_missing",
@@ -205,6 +217,11 @@ const char *fsck_finding_error_name(const struct bch_finding *f)
 		return "alloc_key_data_type_wrong";
 	if (f->kind == BCH_F_ptr_gen_mismatch && (int8_t)(f->ptr_gen - f->alloc_gen) > 0)
 		return "ptr_gen_newer_than_bucket_gen";
+	/* a btree node pointer older than its bucket: the bucket follows the node */
+	if (f->kind == BCH_F_alloc_gen_wrong && (int8_t)(f->alloc_new.gen - f->alloc_gen) < 0)
+		return "stale_dirty_ptr";
+	if (f->kind == BCH_F_ptr_gen_mismatch && f->ptr.cached)
+		return "ptr_gen_newer_than_bucket_gen";
 	if (f->kind == BCH_F_alloc_sectors_wrong &&
 	    f->ptr_sectors[BCH_CTR_STRIPE] != f->alloc_sectors[BCH_CTR_STRIPE])
 		return "alloc_key_stripe_sectors_wrong";
@@ -231,6 +248,18 @@ static void pb_sums(struct printbuf *out, const char *name, const uint64_t v[BCH
 	pb_printf(out, " %s=[%" PRIu64 ", %" PRIu64 ", %" PRIu64 "]", name, v[0], v[1], v[2]);
 }
 
+/* the key the repair would write, or why there is none */
+static void pb_alloc_new(struct printbuf *out, const struct bch_finding *f)
+{
+	const struct bch_alloc_v4 *a = &f->alloc_new;
+
+	if (f->alloc_fix)
+		pb_printf(out, " want: gen=%u data_type=%s dirty=%u cached=%u", a->gen,
+			  bch_data_type_name(a->data_type), a->dirty_sectors, a->cached_sectors);
+	else if (f->why)
+		pb_printf(out, " (%s)", f->why);
+}
+
 static void finding_details(struct printbuf *out, const struct bch_finding *f,
 			    unsigned sb_version)
 {
@@ -251,6 +280,12 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 			  " alloc_cached=%" PRIu64 " extents_cached=%" PRIu64, f->dev, f->bucket,
 			  f->alloc_sectors[0], f->ptr_sectors[0], f->alloc_sectors[1],
 			  f->ptr_sectors[1]);
+		break;
+	case BCH_F_alloc_data_type_wrong:
+	case BCH_F_alloc_gen_wrong:
+		pb_printf(out, "bucket=%u:%" PRIu64 " gen=%u data_type=%s dirty=%u cached=%u",
+			  f->dev, f->bucket, f->alloc.gen, bch_data_type_name(f->alloc.data_type),
+			  f->alloc.dirty_sectors, f->alloc.cached_sectors);
 		break;
 	case BCH_F_bucket_bp_mismatch:
 	case BCH_F_bucket_bp_excess:
@@ -391,6 +426,8 @@ void fsck_finding_text(struct printbuf *out, const struct bch_finding *f,
 
 	pb_printf(out, "%s: %s: ", fsck_finding_error_name(f), p->msg);
 	finding_details(out, f, sb_version);
+	if (p->action == FIX_CORRECT_ALLOC)
+		pb_alloc_new(out, f);
 	if (would && p->action == FIX_REBUILD_BTREE && !f->rebuildable)
 		pb_puts(out, "; would leave it: only a derived btree can be rebuilt");
 	else if (would)

@@ -70,6 +70,7 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 	case FIX_FOLLOWS:
 		return 0;	/* the bitmaps: fixed by fixing the backpointers */
 	case FIX_CORRECT_ALLOC:	/* fsck_repair_alloc_apply(), before the others */
+	case FIX_PTR_GEN:	/* decided with the alloc corrections */
 	case FIX_NONE:
 		break;
 	}
@@ -77,28 +78,16 @@ int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool
 	return 0;
 }
 
-const char *fsck_repair_alloc_fix(const struct bch_finding *f, const struct bch_check_geom *g,
-				  struct bch_alloc_fix *fix)
+/* the alloc key as the pointers call for it (the LRU, index and accounting follow from the recheck) */
+int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_alloc_fix *fix)
 {
-	return bch_alloc_correction(&f->alloc, f->ptr_sectors, f->ptr_gen_mismatch, f->dev,
-				    f->bucket, g->dev[f->dev].bucket_size, fix);
-}
-
-int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_finding *f,
-			    const struct bch_alloc_fix *fix, const struct bch_check_geom *g)
-{
-	struct bch_alloc_v4 n = f->alloc;
 	uint8_t v[BCH_ALLOC_V4_BYTES];
 	struct bkey k = {
-		.p = BPOS(f->dev, f->bucket, 0), .type = KEY_TYPE_alloc_v4,
+		.p = BPOS(fix->dev, fix->bucket, 0), .type = KEY_TYPE_alloc_v4,
 		.val_bytes = BCH_ALLOC_V4_BYTES, .val = v,
 	};
 
-	(void)g;
-	n.dirty_sectors = fix->dirty_sectors;
-	n.cached_sectors = fix->cached_sectors;
-	bch_alloc_v4_encode(&n, v);
-	/* the accounting follows from the accounting pass, re-run on the fix */
+	bch_alloc_v4_encode(&fix->a, v);
 	return bch_key_updates_add(&r->u, BTREE_ID_alloc, 0, &k);
 }
 
@@ -123,7 +112,7 @@ static int add_rebuilds(struct bch_fs *fs, struct fsck_repair *r, struct bch_err
 	for (unsigned b = 0; b < BTREE_ID_NR_MAX && !ret; b++)
 		if (r->rebuild[b]) {
 			bch_key_updates_drop_btree(&r->u, b);
-			ret = bch_rebuild_keys(fs, b, &r->u, err);
+			ret = bch_rebuild_keys_fixed(fs, b, r->fixes, r->nr_fixes, &r->u, err);
 		}
 	return ret;
 }

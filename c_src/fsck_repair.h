@@ -14,6 +14,9 @@ struct bch_fs;
 struct fsck_repair {
 	struct bch_key_updates		u;
 	bool				rebuild[BTREE_ID_NR_MAX];	/* btrees rebuilt whole */
+	/* the alloc keys as corrected (sorted): rebuilt btrees follow them */
+	const struct bch_alloc_fix	*fixes;
+	size_t				nr_fixes;
 	struct bch_btree_commit_info	info;
 };
 
@@ -23,12 +26,8 @@ void fsck_repair_exit(struct fsck_repair *r);
 /* the key updates that fix one finding; *fixed false if we do not repair it */
 int fsck_repair_finding(struct fsck_repair *r, const struct bch_finding *f, bool *fixed);
 
-/* alloc_sectors_wrong: the corrected counters, or why we leave the key alone */
-const char *fsck_repair_alloc_fix(const struct bch_finding *f, const struct bch_check_geom *g,
-				  struct bch_alloc_fix *fix);
-/* the corrected alloc key and the accounting delta it implies */
-int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_finding *f,
-			    const struct bch_alloc_fix *fix, const struct bch_check_geom *g);
+/* a corrected or rebuilt alloc key, written as it is */
+int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_alloc_fix *fix);
 
 /*
  * Write everything into the btrees (commit.h): undo file first (if

@@ -88,6 +88,7 @@ static int recheck(struct fsck_ctx *a, const struct bch_alloc_fix *fixes, size_t
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	b->chk.fixes = fixes;
 	b->chk.nr_fixes = nr;
+	b->chk.as_fixed = true;
 	/* the findings mode must not print this pass */
 	struct fsck_opts quiet = *a->o;
 
@@ -111,14 +112,42 @@ static const char *default_undo_name(struct bch_fs *fs, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * Findings that follow an alloc key left wrong: its LRU entry, and its
+ * device's accounting (a repair never writes what a wrong key says)
+ */
 static bool depends_on_unfixed(const struct repair_state *rs, const struct bch_finding *f)
 {
 	struct bch_alloc_fix key = { .dev = (uint8_t)f->dev, .bucket = f->bucket };
 
+	if (f->kind == BCH_F_accounting_dev_data_type_wrong) {
+		for (size_t i = 0; i < rs->nr_unfixed; i++)
+			if (rs->unfixed[i].dev == f->dev)
+				return true;
+		return false;
+	}
 	if (f->kind != BCH_F_lru_missing && f->kind != BCH_F_lru_wrong_time)
 		return false;
 	return rs->nr_unfixed &&
 	       bsearch(&key, rs->unfixed, rs->nr_unfixed, sizeof(key), cmp_fix);
+}
+
+static bool is_alloc_fix(enum bch_finding_kind k)
+{
+	return fsck_problem(k)->action == FIX_CORRECT_ALLOC;
+}
+
+/*
+ * A pointer of another generation than its bucket's: mended if the
+ * corrected key takes its generation; a stale data pointer is left (the
+ * extent must go without it)
+ */
+static bool ptr_gen_follows(const struct bch_finding *f, const struct bch_alloc_fix *fixes,
+			    size_t nr_fixes)
+{
+	const struct bch_alloc_fix *fix = bch_alloc_fix_find(fixes, nr_fixes, f->dev, f->bucket);
+
+	return fix && fix->a.gen == f->ptr_gen;
 }
 
 /* plan the updates for every finding we fix */
@@ -162,18 +191,22 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 	int ret = 0;
 
 	/* the alloc corrections, from the first check's findings */
-	for (size_t i = 0, j = 0; i < c->nr_found && j < nr_fixes && !ret; i++) {
+	for (size_t i = 0; i < nr_fixes && !ret; i++)
+		ret = fsck_repair_alloc_apply(r, &fixes[i]);
+	for (size_t i = 0; i < c->nr_found && !ret; i++) {
 		const struct bch_finding *f = &c->found[i];
-		struct bch_alloc_fix key = { .dev = (uint8_t)f->dev, .bucket = f->bucket };
-		const struct bch_alloc_fix *fix;
 
-		if (f->kind != BCH_F_alloc_sectors_wrong)
+		if (is_alloc_fix(f->kind) &&
+		    bch_alloc_fix_find(fixes, nr_fixes, f->dev, f->bucket))
+			rs->fixed[f->kind]++;
+		if (f->kind != BCH_F_ptr_gen_mismatch)
 			continue;
-		fix = bsearch(&key, fixes, nr_fixes, sizeof(*fixes), cmp_fix);
-		if (!fix)
-			continue;
-		ret = fsck_repair_alloc_apply(r, f, fix, &c->chk.geom);
-		rs->fixed[f->kind]++;
+		if (ptr_gen_follows(f, fixes, nr_fixes)) {
+			rs->fixed[f->kind]++;
+		} else {
+			rs->left[f->kind]++;
+			rs->nr_left++;
+		}
 	}
 	/* everything else, from the check that saw the corrected alloc keys */
 	for (size_t i = 0; i < b->nr_found + b->nr_bpm && !ret; i++) {
@@ -190,7 +223,8 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 				.bp = m->want, .want = m->want,
 			};
 		}
-		if (f->kind == BCH_F_alloc_sectors_wrong)
+		/* decided from the first check's findings, above */
+		if (is_alloc_fix(f->kind) || f->kind == BCH_F_ptr_gen_mismatch)
 			continue;
 		if (fsck_problem(f->kind)->flags & PR_NOT_ERROR)
 			continue;	/* the bitmaps: mended by the backpointer repairs */
@@ -243,7 +277,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	struct fsck_ctx b = { 0 };
 	struct fsck_repair r;
 	struct bch_io_fault fault;
-	bool rebuilding;
+	bool rebuilding, rechecked = false;
 	char undo_buf[512];
 	const char *undo = NULL;
 	uint64_t after = 0;
@@ -260,24 +294,24 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	}
 
-	/* alloc counters first: everything derived from them is checked again */
+	/* alloc keys first: everything derived from them is checked again */
 	rebuilding = rebuild_pending(c);
 	for (size_t i = 0; i < c->nr_found; i++) {
 		const struct bch_finding *f = &c->found[i];
 		const char *why;
 
-		if (f->kind != BCH_F_alloc_sectors_wrong)
+		if (!is_alloc_fix(f->kind))
 			continue;
-		why = decide(c, &rs, f->kind, c->chk.stats.findings[f->kind]) ?
-			fsck_repair_alloc_fix(f, &c->chk.geom, &fixes[nr_fixes]) :
-			c->o->mode == MODE_PREEN ?
-			"alloc corrections are not made unattended (-p); run fsck -y" : "declined";
+		why = !f->alloc_fix ? (f->why ?: "no key to write") :
+		      decide(c, &rs, f->kind, c->chk.stats.findings[f->kind]) ? NULL :
+		      c->o->mode == MODE_PREEN ?
+		      "alloc corrections are not made unattended (-p); run fsck -y" : "declined";
 		/*
 		 * a btree bucket emptied by nodes lost below an unreadable one:
 		 * freed by the rebuild's bookkeeping, not by a correction
 		 */
-		if (why && f->alloc.data_type == BCH_DATA_btree && rebuilding &&
-		    c->o->mode != MODE_PREEN)
+		if (f->alloc.data_type == BCH_DATA_btree && rebuilding && c->o->mode != MODE_PREEN &&
+		    f->kind != BCH_F_alloc_missing)
 			continue;
 		if (why) {
 			fprintf(stderr, "bcachefs: not repairing alloc key %u:%" PRIu64 ": %s\n",
@@ -289,12 +323,18 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 			};
 			continue;
 		}
-		nr_fixes++;
+		fixes[nr_fixes++] = (struct bch_alloc_fix){
+			.dev = (uint8_t)f->dev, .bucket = f->bucket, .a = f->alloc_new,
+		};
 	}
 	qsort(fixes, nr_fixes, sizeof(*fixes), cmp_fix);
 	qsort(rs.unfixed, rs.nr_unfixed, sizeof(*rs.unfixed), cmp_fix);
+	r.fixes = fixes;
+	r.nr_fixes = nr_fixes;
 
-	if (nr_fixes) {
+	/* with any correction found, the rest is judged on the ones made */
+	rechecked = nr_fixes || c->chk.nr_corrections;
+	if (rechecked) {
 		ret = recheck(c, fixes, nr_fixes, &b, err);
 	} else {
 		b.found = c->found;
@@ -377,10 +417,10 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	 */
 	ret = after ? EXIT_UNCORRECTED : r.info.nr_writes ? EXIT_FIXED : EXIT_OK;
 out:
-	if (b.found != c->found)
+	if (rechecked) {
 		fsck_free_findings(&b);
-	if (nr_fixes)
 		bch_check_exit(&b.chk);
+	}
 	pb_exit(&b.pb);
 	free(fixes);
 	free(rs.unfixed);

@@ -70,10 +70,12 @@ void bch_check_exit(struct bch_check *c)
 	for (unsigned d = 0; d < 256; d++) {
 		free(c->meta[d].b);
 		free(c->meta[d].type);
+		free(c->meta[d].sectors);
 		free(c->meta[d].seen);
 	}
 	free(c->acct);
 	free(c->phys);
+	free(c->corrections);
 	free(c->buckets);
 	free(c->bps);
 	free(c->orphans);
@@ -147,6 +149,43 @@ static int cmp_dev_bucket(unsigned d1, uint64_t b1, unsigned d2, uint64_t b2)
 	return b1 < b2 ? -1 : b1 > b2;
 }
 
+const struct bch_alloc_fix *bch_alloc_fix_find(const struct bch_alloc_fix *v, size_t nr,
+					       unsigned dev, uint64_t bucket)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = cmp_dev_bucket(v[mid].dev, v[mid].bucket, dev, bucket);
+
+		if (!cmp)
+			return &v[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int cmp_fix(const void *a, const void *b)
+{
+	const struct bch_alloc_fix *x = a, *y = b;
+
+	return cmp_dev_bucket(x->dev, x->bucket, y->dev, y->bucket);
+}
+
+static int push_correction(struct bch_check *c, unsigned dev, uint64_t bucket,
+			   const struct bch_alloc_v4 *a)
+{
+	struct bch_alloc_fix *f = PUSH(c, corrections);
+
+	if (!f)
+		return -BCH_ERR_NOMEM;
+	*f = (struct bch_alloc_fix){ .dev = (uint8_t)dev, .bucket = bucket, .a = *a };
+	return 0;
+}
+
 static int bp_decode_or_report(struct bch_check *c, const struct bp_cursor *cur,
 			       struct bch_backpointer *bp)
 {
@@ -169,6 +208,15 @@ static int bp_decode_or_report(struct bch_check *c, const struct bp_cursor *cur,
 	};
 	return report(c, &f) ?: 1;
 }
+
+/* the backpointers of one bucket, kept while the bucket is walked */
+struct bucket_bps {
+	struct bch_check_bp	*v;
+	size_t			nr, size;
+};
+
+static struct bch_check_bucket *push_bucket(struct bch_check *c, unsigned dev, uint64_t bucket,
+					    const struct bch_alloc_v4 *a, struct bucket_bps *bb);
 
 /*
  * A backpointer in no alloc key's bucket. On a missing device it is
@@ -201,14 +249,13 @@ static int bp_orphan(struct bch_check *c, struct bp_cursor *cur)
 		.pos = cur->k.p, .bp = bp, .bucket = cur->bucket,
 		.origin = no_dev ? BCH_BP_NO_DEVICE : BCH_BP_NO_ALLOC,
 	};
-	return 0;
+	/* the pointer scan counts what points into it, to rebuild its key */
+	if (no_dev || !bch_geom_bucket_valid(&c->geom, cur->dev, cur->bucket) ||
+	    (c->nr_buckets && c->buckets[c->nr_buckets - 1].dev == cur->dev &&
+	     c->buckets[c->nr_buckets - 1].bucket == cur->bucket))
+		return 0;
+	return push_bucket(c, cur->dev, cur->bucket, NULL, NULL) ? 0 : -BCH_ERR_NOMEM;
 }
-
-/* the backpointers of one bucket, kept while the bucket is walked */
-struct bucket_bps {
-	struct bch_check_bp	*v;
-	size_t			nr, size;
-};
 
 static bool bp_gen_wrong(const struct bch_check *c, const struct bch_backpointer *bp,
 			 uint8_t gen)
@@ -233,12 +280,40 @@ static int want_lru(struct bch_check *c, unsigned lru_id, uint64_t time,
 	return 0;
 }
 
-static int bucket_compare(struct bch_check *c, const struct bkey *ak,
-			  const struct bch_alloc_v4 *a, struct bucket_bps *bb,
-			  const uint64_t sums[BCH_CTR_NR])
+/* a bucket remembered for the pointer scan (its backpointers with it) */
+static struct bch_check_bucket *push_bucket(struct bch_check *c, unsigned dev, uint64_t bucket,
+					    const struct bch_alloc_v4 *a, struct bucket_bps *bb)
 {
-	unsigned dev = (unsigned)ak->p.inode;
-	uint64_t bucket = ak->p.offset;
+	struct bch_check_bucket *b = PUSH(c, buckets);
+
+	if (!b)
+		return NULL;
+	*b = (struct bch_check_bucket){
+		.dev = (uint8_t)dev, .bucket = bucket, .gen = a ? a->gen : 0,
+		.data_type = a ? a->data_type : 0, .bp_first = c->nr_bps,
+		.bp_nr = bb ? bb->nr : 0, .no_key = !a,
+	};
+	if (a) {
+		b->a = *a;
+		b->alloc[BCH_CTR_DIRTY] = a->dirty_sectors;
+		b->alloc[BCH_CTR_CACHED] = a->cached_sectors;
+		b->alloc[BCH_CTR_STRIPE] = a->stripe_sectors;
+	}
+	for (size_t i = 0; bb && i < bb->nr; i++) {
+		struct bch_check_bp *p = PUSH(c, bps);
+
+		if (!p)
+			return NULL;
+		*p = bb->v[i];
+		p->bucket_idx = c->nr_buckets - 1;
+	}
+	return &c->buckets[c->nr_buckets - 1];
+}
+
+static int bucket_compare(struct bch_check *c, unsigned dev, uint64_t bucket,
+			  const struct bch_alloc_v4 *a, struct bucket_bps *bb,
+			  const uint64_t sums[BCH_CTR_NR], bool type_wrong)
+{
 	uint64_t alloc[BCH_CTR_NR] = { a->dirty_sectors, a->cached_sectors, a->stripe_sectors };
 	bool more = false, less = false, empty = true;
 	struct bch_check_bucket *b;
@@ -249,68 +324,38 @@ static int bucket_compare(struct bch_check *c, const struct bkey *ak,
 		less |= sums[i] < alloc[i];
 		empty &= !sums[i];
 	}
-	if (!more && !less)
+	if (!more && !less && !type_wrong && (!c->full || (!bb->nr && !sums[0] && !alloc[0] &&
+							  !alloc[1] && !alloc[2])))
 		return 0;
 
-	struct bch_finding f = {
-		.kind = more ? BCH_F_bucket_bp_excess : BCH_F_bucket_bp_mismatch,
-		.btree_id = BTREE_ID_alloc, .pos = ak->p, .dev = dev, .bucket = bucket,
-		.empty = !more && empty, .alloc_gen = a->gen,
-	};
-	memcpy(f.bp_sectors, sums, sizeof(f.bp_sectors));
-	memcpy(f.alloc_sectors, alloc, sizeof(f.alloc_sectors));
-	if (!more) {
-		ret = bch_bitmap_set(&c->mismatch[dev], bucket);
-		if (!ret && empty)
-			ret = bch_bitmap_set(&c->empty[dev], bucket);
+	if (more || less) {
+		struct bch_finding f = {
+			.kind = more ? BCH_F_bucket_bp_excess : BCH_F_bucket_bp_mismatch,
+			.btree_id = BTREE_ID_alloc, .pos = BPOS(dev, bucket, 0), .dev = dev,
+			.bucket = bucket, .empty = !more && empty, .alloc_gen = a->gen,
+		};
+
+		memcpy(f.bp_sectors, sums, sizeof(f.bp_sectors));
+		memcpy(f.alloc_sectors, alloc, sizeof(f.alloc_sectors));
+		if (!more) {
+			ret = bch_bitmap_set(&c->mismatch[dev], bucket);
+			if (!ret && empty)
+				ret = bch_bitmap_set(&c->empty[dev], bucket);
+			if (ret)
+				return ret;
+		}
+		ret = report(c, &f);
 		if (ret)
 			return ret;
 	}
-	ret = report(c, &f);
-	if (ret)
-		return ret;
-
-	b = PUSH(c, buckets);
+	b = push_bucket(c, dev, bucket, a, bb);
 	if (!b)
 		return -BCH_ERR_NOMEM;
-	*b = (struct bch_check_bucket){
-		.dev = (uint8_t)dev, .bucket = bucket, .gen = a->gen,
-		.data_type = a->data_type, .excess = more, .empty = !more && empty,
-		.bp_first = c->nr_bps, .bp_nr = bb->nr, .a = *a,
-	};
-	memcpy(b->alloc, alloc, sizeof(b->alloc));
+	b->excess = more;
+	b->empty = !more && empty;
+	b->type_wrong = type_wrong;
 	memcpy(b->bp, sums, sizeof(b->bp));
-	for (size_t i = 0; i < bb->nr; i++) {
-		struct bch_check_bp *p = PUSH(c, bps);
-
-		if (!p)
-			return -BCH_ERR_NOMEM;
-		*p = bb->v[i];
-		p->bucket_idx = c->nr_buckets - 1;
-	}
 	return 0;
-}
-
-static void apply_fix(const struct bch_check *c, unsigned dev, uint64_t bucket,
-		      struct bch_alloc_v4 *a)
-{
-	size_t lo = 0, hi = c->nr_fixes;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct bch_alloc_fix *f = &c->fixes[mid];
-		int cmp = cmp_dev_bucket(f->dev, f->bucket, dev, bucket);
-
-		if (!cmp) {
-			a->dirty_sectors = f->dirty_sectors;
-			a->cached_sectors = f->cached_sectors;
-			return;
-		}
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 }
 
 /* sectors upstream accounts a bucket for: cached buckets their cached sectors */
@@ -338,30 +383,120 @@ static void count_bucket(struct bch_check *c, unsigned dev, const struct bch_all
 	c->acct[dev].counted++;
 }
 
-/* one valid alloc key: its backpointers, sums, LRU wants */
-static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cursor *cur,
+/* the superblock or journal bucket entry of dev:bucket, or -1 */
+static ssize_t meta_find(const struct bch_check *c, unsigned dev, uint64_t bucket)
+{
+	const struct bch_meta_buckets *m = &c->meta[dev];
+	size_t lo = 0, hi = m->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->b[mid] == bucket)
+			return (ssize_t)mid;
+		if (m->b[mid] < bucket)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/*
+ * The alloc key a superblock or journal bucket must have: its type, the
+ * sectors the superblock copies (or the whole journal bucket) take, and
+ * nothing else counted; the rest of a stored key is kept. A new key gets
+ * the flags and IO times of a fresh filesystem's (format.c).
+ */
+static struct bch_alloc_v4 meta_key(const struct bch_alloc_v4 *old, unsigned type,
+				    uint32_t sectors)
+{
+	struct bch_alloc_v4 a = { 0 };
+
+	if (old) {
+		a = *old;
+	} else {
+		a.flags = BCH_ALLOC_V4_FLAG_NEED_DISCARD | BCH_ALLOC_V4_FLAG_NEED_INC_GEN;
+		a.io_time[0] = a.io_time[1] = 1;
+	}
+	a.flags = (a.flags & ~(0x3fu << BCH_ALLOC_V4_BP_START_SHIFT) & ~(0x3fu << 8)) |
+		  BCH_ALLOC_V4_U64S << BCH_ALLOC_V4_BP_START_SHIFT;
+	a.data_type = (uint8_t)type;
+	a.dirty_sectors = sectors;
+	a.cached_sectors = 0;
+	a.stripe_sectors = 0;
+	a.stripe = 0;
+	return a;
+}
+
+static bool alloc_counters_equal(const struct bch_alloc_v4 *a, const struct bch_alloc_v4 *b)
+{
+	return a->dirty_sectors == b->dirty_sectors && a->cached_sectors == b->cached_sectors &&
+	       a->stripe_sectors == b->stripe_sectors;
+}
+
+/* a superblock or journal bucket's key against what it must be */
+static int check_meta_bucket(struct bch_check *c, unsigned dev, uint64_t bucket,
+			     const struct bch_alloc_v4 *a, size_t i, struct bch_alloc_v4 *counted)
+{
+	const struct bch_meta_buckets *m = &c->meta[dev];
+	struct bch_alloc_v4 want = meta_key(a, m->type[i], m->sectors[i]);
+	struct bch_finding f = {
+		.btree_id = BTREE_ID_alloc, .pos = BPOS(dev, bucket, 0), .dev = dev,
+		.bucket = bucket, .alloc = *a, .alloc_new = want, .alloc_fix = true,
+		.alloc_gen = a->gen, .data_type = m->type[i],
+	};
+
+	if (a->data_type == want.data_type && alloc_counters_equal(a, &want))
+		return 0;
+	if (!c->as_fixed)
+		*counted = want;	/* the accounting counts the key as it will be */
+	f.kind = alloc_counters_equal(a, &want) ? BCH_F_alloc_data_type_wrong
+						: BCH_F_alloc_sectors_wrong;
+	f.alloc_sectors[BCH_CTR_DIRTY] = a->dirty_sectors;
+	f.alloc_sectors[BCH_CTR_CACHED] = a->cached_sectors;
+	f.alloc_sectors[BCH_CTR_STRIPE] = a->stripe_sectors;
+	f.ptr_sectors[BCH_CTR_DIRTY] = want.dirty_sectors;
+	return push_correction(c, dev, bucket, &want) ?: report(c, &f);
+}
+
+/*
+ * Does the stored data type agree with the counters and with what the
+ * backpointers point from? (upstream refuses a key whose type is not the
+ * one its counters imply, alloc_background.c; a user bucket marked btree
+ * or the other way round shows only here)
+ */
+static bool alloc_type_agrees(const struct bch_alloc_v4 *a, uint32_t bp_types)
+{
+	unsigned ptr_type = bp_types & (1u << BCH_DATA_btree) ? BCH_DATA_btree :
+			    bp_types & (1u << BCH_DATA_user) ? BCH_DATA_user :
+			    a->data_type == BCH_DATA_btree ? BCH_DATA_btree : BCH_DATA_user;
+
+	return a->data_type == bch_alloc_data_type_derived(a, ptr_type);
+}
+
+/* one valid alloc key (as stored, or as corrected): its backpointers, sums, LRU wants */
+static int check_bucket(struct bch_check *c, unsigned dev, uint64_t bucket,
+			const struct bch_alloc_v4 *ap, struct bp_cursor *cur,
 			struct bucket_bps *bb, struct bch_error *err)
 {
-	unsigned dev = (unsigned)ak->p.inode;
-	uint64_t bucket = ak->p.offset;
 	const struct bch_check_dev *d = &c->geom.dev[dev];
+	const struct bch_alloc_v4 a = *ap;
+	struct bch_alloc_v4 counted = a;
 	uint64_t sums[BCH_CTR_NR] = { 0 };
-	struct bch_alloc_v4 a;
-	const char *why = NULL;
+	uint32_t bp_types = 0;
+	ssize_t meta = meta_find(c, dev, bucket);
 	bool checked;
 	int ret;
 
-	if (bch_alloc_decode(ak, &a, &why)) {
-		struct bch_finding f = {
-			.kind = BCH_F_alloc_bad_value, .btree_id = BTREE_ID_alloc,
-			.pos = ak->p, .dev = dev, .bucket = bucket, .why = why,
-		};
-		return report(c, &f);
-	}
-	apply_fix(c, dev, bucket, &a);
 	/* superblock, journal and parity buckets have no backpointer sums to compare */
-	checked = a.data_type != BCH_DATA_sb && a.data_type != BCH_DATA_journal &&
-		  a.data_type != BCH_DATA_parity;
+	checked = meta < 0 && a.data_type != BCH_DATA_parity;
+	if (meta >= 0) {
+		c->meta[dev].seen[meta] = true;
+		ret = check_meta_bucket(c, dev, bucket, &a, (size_t)meta, &counted);
+		if (ret)
+			return ret;
+	}
 
 	bb->nr = 0;
 	while (1) {
@@ -390,18 +525,21 @@ static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cu
 			continue;
 		}
 		sums[bp_counter(bp.data_type)] += bp.bucket_len;
+		if (bp.data_type < 32)
+			bp_types |= 1u << bp.data_type;
 		if (!BCH_VEC_PUSH(bb->v, bb->nr, bb->size))
 			return -BCH_ERR_NOMEM;
 		bb->v[bb->nr - 1] = (struct bch_check_bp){ .pos = cur->k.p, .bp = bp };
 	}
 
 	if (checked) {
-		ret = bucket_compare(c, ak, &a, bb, sums);
+		ret = bucket_compare(c, dev, bucket, &a, bb, sums,
+				     !a.stripe && !alloc_type_agrees(&a, bp_types));
 		if (ret)
 			return ret;
 	}
 
-	count_bucket(c, dev, &a);
+	count_bucket(c, dev, &counted);
 
 	uint64_t frag = bch_alloc_lru_idx_fragmentation(&a, d->bucket_size);
 	uint64_t read = bch_alloc_lru_idx_read(&a);
@@ -413,6 +551,7 @@ static int check_bucket(struct bch_check *c, const struct bkey *ak, struct bp_cu
 
 struct meta_sort {
 	uint64_t	b;
+	uint32_t	sectors;
 	uint8_t		type;
 };
 
@@ -424,7 +563,7 @@ static int cmp_meta(const void *a, const void *b)
 }
 
 int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t *buckets,
-			       const uint8_t *types, size_t nr)
+			       const uint8_t *types, const uint32_t *sectors, size_t nr)
 {
 	struct bch_meta_buckets *m = &c->meta[dev];
 	struct meta_sort *v = malloc((nr ? nr : 1) * sizeof(*v));
@@ -435,15 +574,17 @@ int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t
 		return -BCH_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < nr; i++)
-		v[i] = (struct meta_sort){ buckets[i], types[i] };
+		v[i] = (struct meta_sort){ buckets[i], sectors[i], types[i] };
 	qsort(v, nr, sizeof(*v), cmp_meta);
 	free(m->b);
 	free(m->type);
+	free(m->sectors);
 	free(m->seen);
 	m->b = malloc((nr ? nr : 1) * sizeof(*m->b));
 	m->type = malloc(nr ? nr : 1);
+	m->sectors = malloc((nr ? nr : 1) * sizeof(*m->sectors));
 	m->seen = calloc(nr ? nr : 1, sizeof(*m->seen));
-	if (!m->b || !m->type || !m->seen) {
+	if (!m->b || !m->type || !m->sectors || !m->seen) {
 		free(v);
 		return -BCH_ERR_NOMEM;
 	}
@@ -451,6 +592,7 @@ int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t
 		if (out && m->b[out - 1] == v[i].b)
 			continue;
 		m->b[out] = v[i].b;
+		m->sectors[out] = v[i].sectors;
 		m->type[out++] = v[i].type;
 	}
 	m->nr = out;
@@ -458,26 +600,7 @@ int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t
 	return 0;
 }
 
-static void meta_seen(struct bch_check *c, unsigned dev, uint64_t bucket)
-{
-	struct bch_meta_buckets *m = &c->meta[dev];
-	size_t lo = 0, hi = m->nr;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->b[mid] == bucket) {
-			m->seen[mid] = true;
-			return;
-		}
-		if (m->b[mid] < bucket)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-}
-
-/* superblock and journal buckets without alloc key */
+/* superblock and journal buckets without alloc key: rebuilt from the layout */
 static int meta_missing(struct bch_check *c)
 {
 	int ret = 0;
@@ -489,16 +612,67 @@ static int meta_missing(struct bch_check *c)
 			struct bch_finding f = {
 				.kind = BCH_F_alloc_missing, .btree_id = BTREE_ID_alloc,
 				.pos = BPOS(d, m->b[i], 0), .dev = d, .bucket = m->b[i],
-				.data_type = m->type[i],
+				.data_type = m->type[i], .alloc_fix = true,
+				.alloc_new = meta_key(NULL, m->type[i], m->sectors[i]),
 			};
 
 			if (m->seen[i] || !bch_geom_bucket_valid(&c->geom, d, m->b[i]))
 				continue;
-			c->alloc_missing[d]++;
-			ret = report(c, &f);
+			ret = push_correction(c, d, m->b[i], &f.alloc_new) ?: report(c, &f);
+			if (!ret && !c->as_fixed) {
+				/* as the fixed key will count it */
+				bch_acct_bucket(c->acct[d].v, &f.alloc_new,
+						c->geom.dev[d].bucket_size, 1);
+				c->acct[d].counted++;
+			}
 		}
 	}
 	return ret;
+}
+
+/* backpointers before bucket (dev, bucket) have no alloc key */
+static int orphans_before(struct bch_check *c, struct bp_cursor *cur, unsigned dev,
+			  uint64_t bucket, bool to_end, struct bch_error *err)
+{
+	int ret;
+
+	while (!(ret = bp_peek(c, cur, err)) && cur->have &&
+	       (to_end || cmp_dev_bucket(cur->dev, cur->bucket, dev, bucket) < 0)) {
+		cur->have = false;
+		ret = bp_orphan(c, cur);
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
+/* one alloc key position: as stored (k) or as fixed (fix), or rebuilt (fix only) */
+static int walk_one(struct bch_check *c, const struct bkey *k, const struct bch_alloc_fix *fix,
+		    struct bp_cursor *cur, struct bucket_bps *bb, struct bch_error *err)
+{
+	unsigned dev = fix ? fix->dev : (unsigned)k->p.inode;
+	uint64_t bucket = fix ? fix->bucket : k->p.offset;
+	struct bch_alloc_v4 a;
+	const char *why = NULL;
+	int ret;
+
+	if (!fix && bch_alloc_decode(k, &a, &why)) {
+		struct bch_finding f = {
+			.kind = BCH_F_alloc_bad_value, .btree_id = BTREE_ID_alloc,
+			.pos = k->p, .dev = dev, .bucket = bucket, .why = why,
+		};
+		ssize_t meta = meta_find(c, dev, bucket);
+
+		/* deleted by its repair; a superblock or journal bucket's comes back next run */
+		if (meta >= 0)
+			c->meta[dev].seen[meta] = true;
+		/* its backpointers are orphans (as if it were missing) */
+		return report(c, &f) ?: orphans_before(c, cur, dev, bucket + 1, false, err);
+	}
+	if (fix)
+		a = fix->a;
+	ret = orphans_before(c, cur, dev, bucket, false, err);
+	return ret ?: check_bucket(c, dev, bucket, &a, cur, bb, err);
 }
 
 int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
@@ -506,11 +680,13 @@ int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 {
 	struct bp_cursor cur = { .src = bps };
 	struct bucket_bps bb = { 0 };
+	size_t fi = 0;
 	struct bkey ak;
 	int ret;
 
 	while ((ret = alloc->next(alloc->ctx, &ak, err)) > 0) {
 		unsigned dev = ak.p.inode < 256 ? (unsigned)ak.p.inode : 256;
+		const struct bch_alloc_fix *fix = NULL;
 
 		c->stats.alloc_keys++;
 		if (dev >= 256 || !bch_geom_bucket_valid(&c->geom, dev, ak.p.offset) ||
@@ -525,25 +701,23 @@ int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 				break;
 			continue;
 		}
-		meta_seen(c, dev, ak.p.offset);
-		/* backpointers before this bucket have no alloc key */
-		while (!(ret = bp_peek(c, &cur, err)) && cur.have &&
-		       cmp_dev_bucket(cur.dev, cur.bucket, dev, ak.p.offset) < 0) {
-			cur.have = false;
-			ret = bp_orphan(c, &cur);
-			if (ret)
-				break;
-		}
-		if (ret)
-			break;
-		ret = check_bucket(c, &ak, &cur, &bb, err);
+		/* rebuilt keys of buckets before this one */
+		ret = 0;
+		for (; !ret && fi < c->nr_fixes &&
+		       cmp_dev_bucket(c->fixes[fi].dev, c->fixes[fi].bucket, dev, ak.p.offset) < 0;
+		     fi++)
+			ret = walk_one(c, NULL, &c->fixes[fi], &cur, &bb, err);
+		if (!ret && fi < c->nr_fixes &&
+		    !cmp_dev_bucket(c->fixes[fi].dev, c->fixes[fi].bucket, dev, ak.p.offset))
+			fix = &c->fixes[fi++];
+		ret = ret ?: walk_one(c, &ak, fix, &cur, &bb, err);
 		if (ret)
 			break;
 	}
-	while (!ret && !(ret = bp_peek(c, &cur, err)) && cur.have) {
-		cur.have = false;
-		ret = bp_orphan(c, &cur);
-	}
+	for (; !ret && fi < c->nr_fixes; fi++)
+		ret = walk_one(c, NULL, &c->fixes[fi], &cur, &bb, err);
+	if (!ret)
+		ret = orphans_before(c, &cur, 0, 0, true, err);
 	if (!ret)
 		ret = meta_missing(c);
 	free(bb.v);
@@ -729,6 +903,57 @@ static bool bp_fields_equal(const struct bch_check *c, const struct bch_backpoin
 	       (c->geom.version < BCH_VERSION_1_29 || a->flags == b->flags);
 }
 
+static int report_ptr_gen(struct bch_check *c, const struct bch_extent_ptr *p, uint64_t bucket,
+			  uint8_t bucket_gen, const struct bch_backpointer *want)
+{
+	struct bch_finding f = {
+		.kind = BCH_F_ptr_gen_mismatch, .btree_id = want->btree_id,
+		.pos = want->pos, .dev = p->dev, .bucket = bucket,
+		.alloc_gen = bucket_gen, .ptr_gen = p->gen, .bp = *want,
+		.ptr = *p,
+	};
+
+	return report(c, &f);
+}
+
+static void count_ptr(uint64_t sums[BCH_CTR_NR], uint32_t *types,
+		      const struct bch_backpointer *want)
+{
+	sums[bp_counter(want->data_type)] += want->bucket_len;
+	if (want->data_type < 32)
+		*types |= 1u << want->data_type;
+}
+
+/*
+ * A pointer of another generation than its bucket's. A dirty pointer
+ * newer than the bucket, or a btree node pointer of any other generation,
+ * says what the bucket's generation should be (upstream raises the bucket
+ * to a newer dirty pointer, and keeps btree node pointers, setting their
+ * generation to the bucket's: buckets.c); what such pointers add up to is
+ * counted apart, for the key rebuilt at that generation. Older dirty data
+ * pointers are stale: upstream drops them from their extent. Cached
+ * pointers newer than the bucket are dropped too.
+ */
+static int ptr_other_gen(struct bch_check *c, struct bch_check_bucket *b,
+			 const struct bch_extent_ptr *p, uint64_t bucket,
+			 const struct bch_backpointer *want)
+{
+	bool newer = bch_gen_cmp(p->gen, b->gen) > 0;
+
+	b->ptr_gen_mismatch = true;
+	if (!p->cached && (newer || want->level)) {
+		if (!b->has_newer || bch_gen_cmp(p->gen, b->newer_gen) > 0) {
+			b->has_newer = true;
+			b->newer_gen = p->gen;
+			memset(b->ptr_newer, 0, sizeof(b->ptr_newer));
+			b->ptr_types_newer = 0;
+		}
+		if (p->gen == b->newer_gen)
+			count_ptr(b->ptr_newer, &b->ptr_types_newer, want);
+	}
+	return report_ptr_gen(c, p, bucket, b->gen, want);
+}
+
 /* one pointer and the backpointer it needs */
 static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct bpos bp_pos,
 		     const struct bch_backpointer *want)
@@ -752,25 +977,23 @@ static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct
 	b = find_bucket(c, p->dev, bucket);
 	if (!b)
 		return 0;
+	if (b->no_key) {
+		/* no alloc key: the first dirty pointer gives the generation */
+		if (!b->gen_known && !p->cached) {
+			b->gen = p->gen;
+			b->gen_known = true;
+		}
+		if (!b->gen_known || p->gen != b->gen)
+			return b->gen_known ? ptr_other_gen(c, b, p, bucket, want) : 0;
+		count_ptr(b->ptr, &b->ptr_types, want);
+		return 0;	/* its backpointers are orphans, matched above */
+	}
 	/* stale cached pointers count for nothing and need no backpointer */
 	if (p->cached && bch_gen_cmp(b->gen, p->gen) > 0)
 		return 0;
-	/*
-	 * a dirty pointer of another generation is the extent's problem (upstream
-	 * drops or fixes the pointer): no backpointer is wanted for it here
-	 */
-	if (p->gen != b->gen) {
-		b->ptr_gen_mismatch = true;
-
-		struct bch_finding f = {
-			.kind = BCH_F_ptr_gen_mismatch, .btree_id = want->btree_id,
-			.pos = want->pos, .dev = p->dev, .bucket = bucket,
-			.alloc_gen = b->gen, .ptr_gen = p->gen, .bp = *want,
-		};
-
-		return report(c, &f);
-	}
-	b->ptr[bp_counter(want->data_type)] += want->bucket_len;
+	if (p->gen != b->gen)
+		return ptr_other_gen(c, b, p, bucket, want);
+	count_ptr(b->ptr, &b->ptr_types, want);
 
 	have = find_bp(c->bps + b->bp_first, b->bp_nr, bp_pos);
 	if (have && bp_fields_equal(c, &have->bp, want)) {
@@ -999,8 +1222,12 @@ static int report_orphan(struct bch_check *c, const struct bch_check_bp *o,
 		struct bch_finding f = {
 			.kind = BCH_F_alloc_missing, .btree_id = BTREE_ID_alloc,
 			.pos = BPOS(dev, o->bucket, 0), .dev = dev, .bucket = o->bucket,
+			.why = "the bucket is not on its device",
 		};
 
+		/* reported with the key rebuilt for it */
+		if (find_bucket(c, dev, o->bucket))
+			return 0;
 		if (prev && prev->origin == BCH_BP_NO_ALLOC && prev->matched &&
 		    prev->pos.inode == o->pos.inode && prev->bucket == o->bucket)
 			return 0;
@@ -1015,6 +1242,92 @@ static int report_orphan(struct bch_check *c, const struct bch_check_bp *o,
 	int ret = report(c, &f);
 
 	return ret ?: report_dangling(c, o, NULL);
+}
+
+const char *bch_check_bucket_truth(const struct bch_check *c, const struct bch_check_bucket *b,
+				   struct bch_alloc_v4 *out)
+{
+	const uint64_t *ptr = b->has_newer ? b->ptr_newer : b->ptr;
+	uint32_t types = b->has_newer ? b->ptr_types_newer : b->ptr_types;
+	uint64_t bucket_size = c->geom.dev[b->dev].bucket_size;
+	struct bch_alloc_v4 a = b->a;
+
+	if (b->no_key) {
+		/* as a bucket looks once allocated (format.c's fresh keys for the times) */
+		memset(&a, 0, sizeof(a));
+		a.flags = BCH_ALLOC_V4_FLAG_NEED_DISCARD | BCH_ALLOC_V4_FLAG_NEED_INC_GEN |
+			  BCH_ALLOC_V4_U64S << BCH_ALLOC_V4_BP_START_SHIFT;
+		a.io_time[0] = a.io_time[1] = 1;
+	}
+	if (ptr[BCH_CTR_STRIPE] != a.stripe_sectors || a.stripe)
+		return "stripe buckets are not corrected by this tool";
+	if ((types & (1u << BCH_DATA_btree)) && (types & ~(1u << BCH_DATA_btree)))
+		return "btree nodes and other data point into one bucket";
+	if (ptr[BCH_CTR_DIRTY] + a.stripe_sectors > bucket_size ||
+	    ptr[BCH_CTR_CACHED] > bucket_size)
+		return "the pointers add up to more than the bucket holds";
+	a.gen = b->has_newer ? b->newer_gen : b->gen;
+	if (bch_gen_cmp(a.oldest_gen, a.gen) > 0)
+		a.oldest_gen = a.gen;
+	a.dirty_sectors = (uint32_t)ptr[BCH_CTR_DIRTY];
+	a.cached_sectors = (uint32_t)ptr[BCH_CTR_CACHED];
+	a.data_type = (uint8_t)bch_alloc_data_type_derived(&a, types & (1u << BCH_DATA_btree) ?
+							   BCH_DATA_btree : BCH_DATA_user);
+	*out = a;
+	return NULL;
+}
+
+/* the bucket's alloc key against what its pointers say */
+static int bucket_truth(struct bch_check *c, const struct bch_check_bucket *b)
+{
+	const uint64_t *ptr = b->has_newer ? b->ptr_newer : b->ptr;
+	unsigned size = c->geom.dev[b->dev].bucket_size;
+	struct bch_finding f = {
+		.btree_id = BTREE_ID_alloc, .pos = BPOS(b->dev, b->bucket, 0), .dev = b->dev,
+		.bucket = b->bucket, .alloc_gen = b->gen, .alloc = b->a,
+		.ptr_gen_mismatch = b->ptr_gen_mismatch,
+	};
+	const char *why = bch_check_bucket_truth(c, b, &f.alloc_new);
+	bool counters;
+	int ret;
+
+	if (b->no_key && !b->gen_known)
+		return 0;	/* nothing points into it: its backpointers are dangling */
+	memcpy(f.alloc_sectors, b->alloc, sizeof(f.alloc_sectors));
+	memcpy(f.ptr_sectors, ptr, sizeof(f.ptr_sectors));
+	memcpy(f.bp_sectors, b->bp, sizeof(f.bp_sectors));
+	counters = memcmp(b->alloc, ptr, sizeof(b->alloc));
+	if (b->no_key)
+		f.kind = BCH_F_alloc_missing;
+	else if (counters)
+		f.kind = BCH_F_alloc_sectors_wrong;
+	else if (why)
+		return 0;
+	else if (f.alloc_new.data_type != b->a.data_type)
+		f.kind = BCH_F_alloc_data_type_wrong;
+	else if (f.alloc_new.gen != b->a.gen)
+		f.kind = BCH_F_alloc_gen_wrong;
+	else
+		return 0;
+	f.why = why;
+	f.alloc_fix = !why;
+	if (why) {
+		if (b->no_key)
+			c->alloc_missing[b->dev]++;
+		return report(c, &f);
+	}
+	ret = push_correction(c, b->dev, b->bucket, &f.alloc_new);
+	if (ret)
+		return ret;
+	/* the accounting pass counts the keys as they will be */
+	if (c->as_fixed)
+		return report(c, &f);
+	if (b->no_key)
+		c->acct[b->dev].counted++;
+	else
+		bch_acct_bucket(c->acct[b->dev].v, &b->a, size, -1);
+	bch_acct_bucket(c->acct[b->dev].v, &f.alloc_new, size, 1);
+	return report(c, &f);
 }
 
 int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
@@ -1032,24 +1345,13 @@ int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
 			if (!bp->matched && !bp->explained)
 				ret = report_dangling(c, bp, b);
 		}
-		if (!ret && (b->ptr[BCH_CTR_DIRTY] != b->alloc[BCH_CTR_DIRTY] ||
-			     b->ptr[BCH_CTR_CACHED] != b->alloc[BCH_CTR_CACHED] ||
-			     b->ptr[BCH_CTR_STRIPE] != b->alloc[BCH_CTR_STRIPE])) {
-			struct bch_finding f = {
-				.kind = BCH_F_alloc_sectors_wrong, .btree_id = BTREE_ID_alloc,
-				.pos = BPOS(b->dev, b->bucket, 0), .dev = b->dev,
-				.bucket = b->bucket, .alloc_gen = b->gen, .alloc = b->a,
-				.ptr_gen_mismatch = b->ptr_gen_mismatch,
-			};
-
-			memcpy(f.alloc_sectors, b->alloc, sizeof(f.alloc_sectors));
-			memcpy(f.ptr_sectors, b->ptr, sizeof(f.ptr_sectors));
-			memcpy(f.bp_sectors, b->bp, sizeof(f.bp_sectors));
-			ret = report(c, &f);
-		}
+		if (!ret)
+			ret = bucket_truth(c, b);
 	}
 	for (size_t i = 0; i < c->nr_orphans && !ret; i++)
 		ret = report_orphan(c, &c->orphans[i], i ? &c->orphans[i - 1] : NULL);
+	if (c->nr_corrections)
+		qsort(c->corrections, c->nr_corrections, sizeof(*c->corrections), cmp_fix);
 	return ret < 0 ? ret : 0;
 }
 
@@ -1069,36 +1371,6 @@ int bch_check_report_orphans_unverified(struct bch_check *c)
 			ret = report(c, &f);
 	}
 	return ret < 0 ? ret : 0;
-}
-
-const char *bch_alloc_correction(const struct bch_alloc_v4 *a, const uint64_t ptr[BCH_CTR_NR],
-				 bool ptr_gen_mismatch, unsigned dev, uint64_t bucket,
-				 unsigned bucket_size, struct bch_alloc_fix *fix)
-{
-	uint64_t dirty = ptr[BCH_CTR_DIRTY], cached = ptr[BCH_CTR_CACHED];
-
-	if (ptr_gen_mismatch)
-		return "pointers of another generation point into the bucket: the extents need fixing first";
-	if (ptr[BCH_CTR_STRIPE] != a->stripe_sectors)
-		return "stripe sectors are not corrected by this tool";
-	if (dirty + a->stripe_sectors > bucket_size || cached > bucket_size)
-		return "the pointers add up to more than the bucket holds";
-	/*
-	 * only counters that keep the bucket's stored data type (so no index
-	 * entry changes): a user or btree bucket whose counters say empty but
-	 * whose pointers hold data gets them back, one the pointers left empty
-	 * is not emptied here
-	 */
-	if (a->data_type == BCH_DATA_cached ? (!cached || dirty) : !dirty)
-		return "the correction would change the bucket's data type";
-	if (a->data_type != BCH_DATA_user && a->data_type != BCH_DATA_btree &&
-	    a->data_type != BCH_DATA_cached)
-		return "only user, btree and cached buckets are corrected";
-	*fix = (struct bch_alloc_fix){
-		.dev = (uint8_t)dev, .bucket = bucket,
-		.dirty_sectors = (uint32_t)dirty, .cached_sectors = (uint32_t)cached,
-	};
-	return NULL;
 }
 
 /* ---- pass 4: bucket indexes ---- */
@@ -1590,26 +1862,6 @@ int bch_check_dev_accounting(struct bch_check *c, struct bch_key_src *nodes,
 			continue;
 		for (unsigned j = 0; j < 3; j++)
 			s->v[j] += (int64_t)get_le64(deltas[i].val + 8 * j);
-	}
-	/*
-	 * where an alloc key's counters are wrong (the pointer scan says so)
-	 * and would be corrected, the accounting must follow the correction
-	 */
-	for (size_t i = 0; c->ptrs_scanned && i < c->nr_buckets; i++) {
-		const struct bch_check_bucket *b = &c->buckets[i];
-		unsigned size = c->geom.dev[b->dev].bucket_size;
-		struct bch_alloc_v4 right = b->a;
-		struct bch_alloc_fix fix;
-
-		if ((b->ptr[BCH_CTR_DIRTY] == b->alloc[BCH_CTR_DIRTY] &&
-		     b->ptr[BCH_CTR_CACHED] == b->alloc[BCH_CTR_CACHED]) ||
-		    bch_alloc_correction(&b->a, b->ptr, b->ptr_gen_mismatch, b->dev, b->bucket,
-					 size, &fix))
-			continue;
-		right.dirty_sectors = fix.dirty_sectors;
-		right.cached_sectors = fix.cached_sectors;
-		bch_acct_bucket(c->acct[b->dev].v, &b->a, size, -1);
-		bch_acct_bucket(c->acct[b->dev].v, &right, size, 1);
 	}
 	for (dev = 0; !ret && dev < 256; dev++) {
 		const struct bch_check_dev *d = &c->geom.dev[dev];

@@ -95,6 +95,8 @@ enum bch_finding_kind {
 	BCH_F_freespace_wrong,
 	BCH_F_need_discard_wrong,
 	BCH_F_bucket_gens_wrong,
+	BCH_F_alloc_data_type_wrong,
+	BCH_F_alloc_gen_wrong,
 	BCH_F_NR,
 };
 /* their names and messages: the problem table of c_src/fsck_problems.c */
@@ -127,6 +129,7 @@ struct bch_finding {
 	struct bch_backpointer	want;		/* bp_fields_wrong: what it should be */
 	uint8_t			alloc_gen;
 	uint8_t			ptr_gen;	/* ptr_gen_mismatch */
+	struct bch_extent_ptr	ptr;		/* ptr_gen_mismatch: the pointer */
 	bool			ptr_gen_mismatch; /* alloc_sectors_wrong: stale pointers too */
 	const char		*why;		/* bad values */
 	uint32_t		key_size;	/* freespace: the key's size */
@@ -134,6 +137,13 @@ struct bch_finding {
 	int64_t			acct_want[3];	/* buckets, sectors, fragmented */
 	int64_t			acct_have[3];
 	struct bch_alloc_v4	alloc;		/* alloc_sectors_wrong: the key as stored */
+	/*
+	 * alloc_sectors_wrong, alloc_data_type_wrong, alloc_gen_wrong,
+	 * alloc_missing: the key the pointers call for (alloc_fix), or in
+	 * why the reason it is better left alone (alloc_fix false)
+	 */
+	struct bch_alloc_v4	alloc_new;
+	bool			alloc_fix;
 	/* node_unreadable: the node's level, range (pos .. want_pos), why (in why) */
 	unsigned		level;
 	bool			root;
@@ -157,6 +167,19 @@ struct bch_check_bucket {
 	uint64_t	ptr[BCH_CTR_NR];	/* from the pointer scan */
 	struct bch_alloc_v4 a;			/* the alloc key */
 	bool		ptr_gen_mismatch;	/* pointers of another generation */
+	bool		no_key;			/* backpointers into it, no alloc key */
+	bool		gen_known;		/* no_key: a dirty pointer gave the gen */
+	bool		type_wrong;		/* data type not what the backpointers say */
+	/*
+	 * dirty pointers newer than the bucket (or btree node pointers of
+	 * another generation): the generation the bucket should have, and
+	 * what those pointers add up to
+	 */
+	bool		has_newer;
+	uint8_t		newer_gen;
+	uint64_t	ptr_newer[BCH_CTR_NR];
+	uint32_t	ptr_types;		/* data types of the pointers counted */
+	uint32_t	ptr_types_newer;
 	size_t		bp_first;		/* its valid backpointers in bps[] */
 	size_t		bp_nr;
 };
@@ -191,13 +214,19 @@ struct bch_bad_lru {
 	uint64_t	bucket;
 };
 
-/* a corrected alloc key, applied when the walk reads that bucket */
+/*
+ * A corrected (or rebuilt) alloc key: the walk reads it instead of the
+ * stored one, or where there is none, as if it were there.
+ */
 struct bch_alloc_fix {
-	uint8_t		dev;
-	uint64_t	bucket;
-	uint32_t	dirty_sectors;
-	uint32_t	cached_sectors;
+	uint8_t			dev;
+	uint64_t		bucket;
+	struct bch_alloc_v4	a;
 };
+
+/* sorted by (dev, bucket); the fix for that bucket or NULL */
+const struct bch_alloc_fix *bch_alloc_fix_find(const struct bch_alloc_fix *v, size_t nr,
+					       unsigned dev, uint64_t bucket);
 
 struct bch_check_stats {
 	uint64_t	alloc_keys;
@@ -241,6 +270,7 @@ struct bch_check {
 	struct bch_meta_buckets {
 		uint64_t	*b;		/* sorted */
 		uint8_t		*type;		/* BCH_DATA_sb or BCH_DATA_journal */
+		uint32_t	*sectors;	/* what its alloc key counts */
 		bool		*seen;
 		size_t		nr;
 	}			meta[256];
@@ -253,9 +283,24 @@ struct bch_check {
 	}			*phys;
 	size_t			nr_phys, phys_size;
 
-	/* repair: check as if these alloc keys were already corrected (sorted) */
+	/*
+	 * repair: check as if these alloc keys were already corrected (sorted),
+	 * and only those: corrections found then are reported, but the
+	 * accounting and the indexes are judged without them
+	 */
 	const struct bch_alloc_fix *fixes;
 	size_t			nr_fixes;
+	bool			as_fixed;
+
+	/*
+	 * every bucket of data goes to the pointer scan, not only those whose
+	 * sums differ: each backpointer's target is looked up (fsck --full)
+	 */
+	bool			full;
+
+	/* the corrections this check found (sorted once the pointers are in) */
+	struct bch_alloc_fix	*corrections;
+	size_t			nr_corrections, corrections_size;
 
 	struct bch_check_stats	stats;
 };
@@ -269,7 +314,7 @@ void bch_check_exit(struct bch_check *c);
  * must have alloc keys of those types (copied; unsorted is fine).
  */
 int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t *buckets,
-			       const uint8_t *types, size_t nr);
+			       const uint8_t *types, const uint32_t *sectors, size_t nr);
 
 /*
  * Pass 1: alloc and backpointers walked together in position order.
@@ -283,14 +328,14 @@ int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error *err);
 
 /*
- * The alloc key correction the pointers into a bucket call for: NULL and
- * the new counters in *fix, or why the key is better left alone (stale
- * pointers, stripes, a change of data type). The accounting pass and the
- * repair use this one rule.
+ * The alloc key the pointers into a bucket call for, once pass 3 has
+ * counted them: the stored key (or, with none, a new one) with the
+ * pointers' generation, sector counts and data type. NULL and the key in
+ * *out, or why the key is better left alone (stripes, more than the bucket
+ * holds, btree and user data in one bucket).
  */
-const char *bch_alloc_correction(const struct bch_alloc_v4 *a, const uint64_t ptr[BCH_CTR_NR],
-				 bool ptr_gen_mismatch, unsigned dev, uint64_t bucket,
-				 unsigned bucket_size, struct bch_alloc_fix *fix);
+const char *bch_check_bucket_truth(const struct bch_check *c, const struct bch_check_bucket *b,
+				   struct bch_alloc_v4 *out);
 
 /* does pass 3 have anything to do? */
 bool bch_check_need_ptr_scan(const struct bch_check *c);

@@ -80,9 +80,24 @@ struct dev_gens {
 
 typedef int (*alloc_fn)(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a);
 
-static int for_each_alloc(struct bch_fs *fs, alloc_fn fn, void *ctx, struct bch_error *err)
+struct alloc_overlay {
+	const struct bch_alloc_fix	*v;
+	size_t				nr;
+};
+
+static int fix_before(const struct bch_alloc_fix *f, struct bpos p)
+{
+	if (f->dev != p.inode)
+		return f->dev < p.inode;
+	return f->bucket < p.offset;
+}
+
+/* every alloc key in order, with the overlay's keys instead of (or added to) the stored ones */
+static int for_each_alloc(struct bch_fs *fs, const struct alloc_overlay *ov, alloc_fn fn,
+			  void *ctx, struct bch_error *err)
 {
 	struct bch_btree_iter it;
+	size_t i = 0;
 	struct bkey k;
 	int ret;
 
@@ -90,12 +105,24 @@ static int for_each_alloc(struct bch_fs *fs, alloc_fn fn, void *ctx, struct bch_
 	while ((ret = bch_btree_iter_next(&it, &k, err)) > 0) {
 		struct bch_alloc_v4 a;
 
-		if (bch_alloc_decode(&k, &a, NULL))
-			continue;	/* a bad alloc key is the alloc check's business */
-		ret = fn(ctx, (unsigned)k.p.inode, k.p.offset, &a);
+		ret = 0;
+		for (; i < ov->nr && fix_before(&ov->v[i], k.p); i++) {
+			ret = fn(ctx, ov->v[i].dev, ov->v[i].bucket, &ov->v[i].a);
+			if (ret)
+				goto out;
+		}
+		if (i < ov->nr && ov->v[i].dev == k.p.inode && ov->v[i].bucket == k.p.offset) {
+			ret = fn(ctx, ov->v[i].dev, ov->v[i].bucket, &ov->v[i].a);
+			i++;
+		} else if (!bch_alloc_decode(&k, &a, NULL)) {
+			ret = fn(ctx, (unsigned)k.p.inode, k.p.offset, &a);
+		}	/* else a bad alloc key: the alloc check's business */
 		if (ret)
-			break;
+			goto out;
 	}
+	for (; !ret && i < ov->nr; i++)
+		ret = fn(ctx, ov->v[i].dev, ov->v[i].bucket, &ov->v[i].a);
+out:
 	bch_btree_iter_exit(&it);
 	return ret;
 }
@@ -146,8 +173,8 @@ static int bp_key(void *ctx, unsigned btree_id, unsigned level, const struct bke
 	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
 }
 
-static int rebuild_backpointers(struct bch_fs *fs, struct bch_key_updates *out,
-				struct bch_error *err)
+static int rebuild_backpointers(struct bch_fs *fs, const struct alloc_overlay *ov,
+				struct bch_key_updates *out, struct bch_error *err)
 {
 	struct bp_gen *c = calloc(1, sizeof(*c));
 	int ret = 0;
@@ -164,7 +191,7 @@ static int rebuild_backpointers(struct bch_fs *fs, struct bch_key_updates *out,
 		if (!c->g[d].gen)
 			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	}
-	ret = ret ?: for_each_alloc(fs, gens_fill, c, err);
+	ret = ret ?: for_each_alloc(fs, ov, gens_fill, c, err);
 	for (unsigned b = 0; b < BTREE_ID_NR_MAX && !ret; b++) {
 		bool data = b == BTREE_ID_extents || b == BTREE_ID_reflink || b == BTREE_ID_stripes;
 
@@ -299,8 +326,8 @@ static int alloc_key(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc
 	return 0;
 }
 
-static int rebuild_from_alloc(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
-			      struct bch_error *err)
+static int rebuild_from_alloc(struct bch_fs *fs, const struct alloc_overlay *ov,
+			      unsigned btree_id, struct bch_key_updates *out, struct bch_error *err)
 {
 	struct from_alloc *c = calloc(1, sizeof(*c));
 	int ret;
@@ -310,7 +337,7 @@ static int rebuild_from_alloc(struct bch_fs *fs, unsigned btree_id, struct bch_k
 	c->fs = fs;
 	c->btree_id = btree_id;
 	c->out = out;
-	ret = for_each_alloc(fs, alloc_key, c, err);
+	ret = for_each_alloc(fs, ov, alloc_key, c, err);
 	if (!ret && c->gens_open)
 		ret = gens_flush(c);
 	/* freespace: the buckets after each device's last alloc key */
@@ -355,17 +382,20 @@ static int rebuild_phys(struct bch_fs *fs, unsigned btree_id, struct bch_key_upd
 	return ret;
 }
 
-int bch_rebuild_keys(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
-		     struct bch_error *err)
+int bch_rebuild_keys_fixed(struct bch_fs *fs, unsigned btree_id,
+			   const struct bch_alloc_fix *fixes, size_t nr_fixes,
+			   struct bch_key_updates *out, struct bch_error *err)
 {
+	const struct alloc_overlay ov = { .v = fixes, .nr = nr_fixes };
+
 	switch (btree_id) {
 	case BTREE_ID_backpointers:
-		return rebuild_backpointers(fs, out, err);
+		return rebuild_backpointers(fs, &ov, out, err);
 	case BTREE_ID_lru:
 	case BTREE_ID_freespace:
 	case BTREE_ID_need_discard:
 	case BTREE_ID_bucket_gens:
-		return rebuild_from_alloc(fs, btree_id, out, err);
+		return rebuild_from_alloc(fs, &ov, btree_id, out, err);
 	case BTREE_ID_reconcile_work_phys:
 	case BTREE_ID_reconcile_hipri_phys:
 		if (bch_btree_is_derived(btree_id, fs->sb->version))
@@ -373,4 +403,10 @@ int bch_rebuild_keys(struct bch_fs *fs, unsigned btree_id, struct bch_key_update
 	}
 	return bch_err(err, BCH_ERR_INVAL, "btree %s cannot be rebuilt from other btrees",
 		       bch_btree_id_name(btree_id, fs->sb->version) ?: "?");
+}
+
+int bch_rebuild_keys(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
+		     struct bch_error *err)
+{
+	return bch_rebuild_keys_fixed(fs, btree_id, NULL, 0, out, err);
 }

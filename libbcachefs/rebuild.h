@@ -28,6 +28,11 @@ bool bch_btree_is_derived(unsigned btree_id, unsigned sb_version);
  */
 int bch_rebuild_keys(struct bch_fs *fs, unsigned btree_id, struct bch_key_updates *out,
 		     struct bch_error *err);
+/* the same, reading the alloc keys as fixes (sorted) corrects or adds them */
+struct bch_alloc_fix;
+int bch_rebuild_keys_fixed(struct bch_fs *fs, unsigned btree_id,
+			   const struct bch_alloc_fix *fixes, size_t nr_fixes,
+			   struct bch_key_updates *out, struct bch_error *err);
 
 /*
  * Visit every node pointer of btree_id reachable from its root (fn gets

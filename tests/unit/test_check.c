@@ -121,6 +121,22 @@ static void run_walk(struct bch_check *c, struct found *fd, struct stream *a, st
 	assert_int_equal(bch_check_alloc_backpointers(c, &as, &bs, &err), 0);
 }
 
+/* the same, with one superblock bucket in the layout (sectors of it used) */
+static void run_walk_sb(struct bch_check *c, struct found *fd, struct stream *a,
+			struct stream *b, unsigned dev, uint64_t bucket, uint32_t sectors)
+{
+	struct bch_check_geom g;
+	struct bch_key_src as = { stream_next, a }, bs = { stream_next, b };
+	struct bch_error err = { 0 };
+	uint8_t type = BCH_DATA_sb;
+
+	geom(&g);
+	memset(fd, 0, sizeof(*fd));
+	assert_int_equal(bch_check_init(c, &g, on_finding, fd), 0);
+	assert_int_equal(bch_check_set_meta_buckets(c, dev, &bucket, &type, &sectors, 1), 0);
+	assert_int_equal(bch_check_alloc_backpointers(c, &as, &bs, &err), 0);
+}
+
 static void test_consistent(void **state)
 {
 	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
@@ -160,7 +176,7 @@ static void test_mismatch_empty_and_gaps(void **state)
 	add_alloc(a, 1, 3, 0, BCH_DATA_user, 1024, 0);	/* other device */
 	add_bp(b, 1, 3 * 1024, 0, 0, 1024, 4);
 	add_bp(b, 2, 7, 0, 0, 8, 5);			/* missing device */
-	run_walk(&c, &fd, a, b);
+	run_walk_sb(&c, &fd, a, b, 0, 20, 512);
 
 	assert_int_equal(fd.n[BCH_F_bucket_bp_mismatch], 2);
 	/* without alloc key: told only once the pointers are known */
@@ -174,7 +190,10 @@ static void test_mismatch_empty_and_gaps(void **state)
 	assert_int_equal(bch_bitmap_test(&c.empty[0], 12), 0);
 	assert_true(bch_bitmap_weight(&c.mismatch[0]) == 2);
 	assert_true(bch_bitmap_weight(&c.mismatch[1]) == 0);
-	assert_true(c.nr_buckets == 2 && c.nr_orphans == 3);
+	/* buckets 10 and 12, and 5 and 13 without key (to rebuild theirs) */
+	assert_true(c.nr_buckets == 4 && c.nr_orphans == 3);
+	assert_true(c.buckets[0].bucket == 5 && c.buckets[0].no_key);
+	assert_true(c.buckets[3].bucket == 13 && c.buckets[3].no_key);
 	assert_true(bch_check_need_ptr_scan(&c));
 	bch_check_exit(&c);
 	free(a);
@@ -352,7 +371,7 @@ static void test_accounting(void **state)
 	add_alloc(a, 0, 11, 0, BCH_DATA_user, 384, 0);
 	add_bp(b, 0, 11 * 512, 0, 0, 384, 2);
 	add_alloc(a, 1, 2, 0, BCH_DATA_sb, 8, 0);
-	run_walk(&c, &fd, a, b);
+	run_walk_sb(&c, &fd, a, b, 1, 2, 8);
 	/* dev 0: 254 free; user 2 buckets, 896 sectors, 128 fragmented */
 	add_acct(n, 0, BCH_DATA_free, 254, 0, 0);
 	add_acct(n, 0, BCH_DATA_user, 2, 900, 124);	/* off by 4, fixed by the delta */
