@@ -8,13 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounting.h"
 #include "backpointers.h"
+#include "btree_lookup.h"
 #include "commit.h"
+#include "extents.h"
 #include "fs.h"
 #include "fsck.h"
 #include "fsck_repair.h"
 #include "rebuild.h"
 #include "lru.h"
+#include "vec.h"
 
 static int del(struct fsck_repair *r, unsigned btree, struct bpos p, uint32_t size)
 {
@@ -91,6 +95,113 @@ int fsck_repair_alloc_apply(struct fsck_repair *r, const struct bch_alloc_fix *f
 	return bch_key_updates_add(&r->u, BTREE_ID_alloc, 0, &k);
 }
 
+/* ---- stale pointers dropped from their extents ---- */
+
+struct ptr_drop {
+	unsigned		btree_id;
+	struct bpos		pos;		/* the key's */
+	struct bch_extent_ptr	ptr;
+};
+
+static int cmp_drop(const void *a, const void *b)
+{
+	const struct ptr_drop *x = a, *y = b;
+
+	if (x->btree_id != y->btree_id)
+		return x->btree_id < y->btree_id ? -1 : 1;
+	return bpos_cmp(x->pos, y->pos);
+}
+
+int fsck_repair_drop_ptr(struct fsck_repair *r, const struct bch_finding *f)
+{
+	struct ptr_drop *d;
+
+	if (f->bp.level || (f->bp.btree_id != BTREE_ID_extents &&
+			    f->bp.btree_id != BTREE_ID_reflink))
+		return 1;	/* btree node pointers and stripes: not dropped */
+	d = BCH_VEC_PUSH(r->drops, r->nr_drops, r->drops_size);
+	if (!d)
+		return -BCH_ERR_NOMEM;
+	*d = (struct ptr_drop){ .btree_id = f->bp.btree_id, .pos = f->bp.pos, .ptr = f->ptr };
+	return 0;
+}
+
+struct drop_set {
+	const struct ptr_drop	*v;
+	size_t			nr;
+};
+
+static bool drop_this(void *ctx, const struct bch_extent_ptr *p, unsigned idx)
+{
+	const struct drop_set *s = ctx;
+
+	(void)idx;
+	for (size_t i = 0; i < s->nr; i++)
+		if (s->v[i].ptr.dev == p->dev && s->v[i].ptr.offset == p->offset &&
+		    s->v[i].ptr.gen == p->gen && s->v[i].ptr.cached == p->cached)
+			return true;
+	return false;
+}
+
+/*
+ * One key without the pointers to drop (as upstream drops them: an
+ * extent left without dirty pointers becomes an error extent, one left
+ * without any pointer is deleted), and the accounting that follows.
+ */
+static int drop_key(struct fsck_repair *r, struct bch_lookup_cache *lc,
+		    const struct drop_set *set, struct bch_error *err)
+{
+	unsigned btree = set->v[0].btree_id;
+	struct bpos pos = set->v[0].pos;
+	uint8_t val[BKEY_VAL_U64S_MAX * 8];
+	struct bkey k, n;
+	unsigned nr = 0;
+	int ret;
+
+	ret = bch_lookup_next(lc, btree, pos, pos, &k, err);
+	if (ret <= 0)
+		return ret ?: 1;	/* gone: nothing to drop */
+	ret = bch_extent_drop_ptrs(&k, drop_this, (void *)set, &n, val, sizeof(val), &nr, err);
+	if (ret || !nr)
+		return ret ?: 1;
+	ret = bch_extent_accounting(btree, &k, -1, &r->u) ?:
+	      bch_extent_accounting(btree, &n, 1, &r->u);
+	if (ret)
+		return ret == -BCH_ERR_INVAL ? 1 : ret;
+	if (n.type == KEY_TYPE_deleted)
+		return bch_key_updates_delete(&r->u, btree, 0, pos, k.size);
+	return bch_key_updates_add(&r->u, btree, 0, &n);
+}
+
+int fsck_repair_drop_ptrs(struct bch_fs *fs, struct fsck_repair *r, size_t *nr_done,
+			  struct bch_error *err)
+{
+	struct bch_lookup_cache *lc = malloc(sizeof(*lc));
+	int ret = 0;
+
+	*nr_done = 0;
+	if (!lc)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	bch_lookup_cache_init(lc, fs);
+	if (r->nr_drops)
+		qsort(r->drops, r->nr_drops, sizeof(*r->drops), cmp_drop);
+	for (size_t i = 0, j; i < r->nr_drops && ret >= 0; i = j) {
+		struct drop_set set = { .v = &r->drops[i] };
+
+		for (j = i; j < r->nr_drops && !cmp_drop(&r->drops[i], &r->drops[j]); j++)
+			;
+		set.nr = j - i;
+		ret = drop_key(r, lc, &set, err);
+		if (!ret)
+			*nr_done += set.nr;
+	}
+	bch_lookup_cache_exit(lc);
+	free(lc);
+	if (ret == -BCH_ERR_NOMEM)
+		bch_err(err, BCH_ERR_NOMEM, "out of memory dropping stale pointers");
+	return ret < 0 ? ret : 0;
+}
+
 void fsck_repair_init(struct fsck_repair *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -99,6 +210,7 @@ void fsck_repair_init(struct fsck_repair *r)
 void fsck_repair_exit(struct fsck_repair *r)
 {
 	bch_key_updates_free(&r->u);
+	free(r->drops);
 }
 
 /*

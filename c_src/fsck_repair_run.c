@@ -203,10 +203,24 @@ static int plan_updates(struct fsck_ctx *c, struct fsck_ctx *b, struct repair_st
 			continue;
 		if (ptr_gen_follows(f, fixes, nr_fixes)) {
 			rs->fixed[f->kind]++;
-		} else {
+			continue;
+		}
+		ret = decide(c, rs, f->kind, c->chk.stats.findings[f->kind]) ?
+			fsck_repair_drop_ptr(r, f) : 1;
+		if (ret > 0) {
 			rs->left[f->kind]++;
 			rs->nr_left++;
+			ret = 0;
 		}
+	}
+	/* the stale pointers, dropped from their extents */
+	if (!ret && r->nr_drops) {
+		size_t done;
+
+		ret = fsck_repair_drop_ptrs(c->fs, r, &done, err);
+		rs->fixed[BCH_F_ptr_gen_mismatch] += done;
+		rs->left[BCH_F_ptr_gen_mismatch] += r->nr_drops - done;
+		rs->nr_left += r->nr_drops - done;
 	}
 	/* everything else, from the check that saw the corrected alloc keys */
 	for (size_t i = 0; i < b->nr_found + b->nr_bpm && !ret; i++) {
@@ -415,6 +429,9 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	 * what is left is what the check finds afterwards (an alloc correction
 	 * declined here may have been made by a rebuild's bookkeeping)
 	 */
+	/* a stale pointer left in its extent: the check after cannot see it */
+	if (rs.left[BCH_F_ptr_gen_mismatch] > rs.waiting[BCH_F_ptr_gen_mismatch] && !after)
+		after = rs.left[BCH_F_ptr_gen_mismatch];
 	ret = after ? EXIT_UNCORRECTED : r.info.nr_writes ? EXIT_FIXED : EXIT_OK;
 out:
 	if (rechecked) {
