@@ -104,6 +104,17 @@ bench: bcachefs $(BUILD)/tools/bch_inject
 	@sh bench/fsck.sh "$(IMAGES)"
 	@sh bench/repair.sh "$(IMAGES)"
 
+# fuzz-inject: random damage injected into copies of the corpus images,
+# repaired, judged by our fsck -n and upstream's (tests/fuzz_inject.sh);
+# failing seeds are kept in $(BUILD)/fuzz-inject. Not part of check.
+# e.g. make fuzz-inject SEEDS="1 100" JOBS=4 FUZZ_OPTS="--kinds bp-delete"
+SEEDS		?= 1 500
+JOBS		?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_OPTS	?=
+.PHONY: fuzz-inject
+fuzz-inject: bcachefs $(BUILD)/tools/bch_inject
+	@bash tests/fuzz_inject.sh -j $(JOBS) --images-dir "$(IMAGES)" --out $(BUILD)/fuzz-inject $(FUZZ_OPTS) $(SEEDS)
+
 # bench/mkimage: consistent images at scale, made on the library (bench/README.md)
 .PHONY: mkimage
 mkimage: $(BUILD)/bench/mkimage

@@ -143,6 +143,61 @@ static bool drop_this(void *ctx, const struct bch_extent_ptr *p, unsigned idx)
 	return false;
 }
 
+/* the devices of a data key's dirty pointers (at most 16) */
+static unsigned dirty_devs(const struct bkey *k, uint8_t devs[16])
+{
+	const uint8_t *p = k->val + (k->type == KEY_TYPE_reflink_v ? 8 : 0);
+	const uint8_t *end = k->val + k->val_bytes;
+	struct bch_extent_entry e;
+	unsigned nr = 0;
+
+	if (k->type != KEY_TYPE_extent && k->type != KEY_TYPE_reflink_v)
+		return 0;
+	for (; p < end && nr < 16; p += e.bytes) {
+		if (!bch_extent_entry_decode(p, (unsigned)(end - p), &e))
+			break;
+		if (e.type == BCH_EXTENT_ENTRY_ptr && !e.ptr.cached &&
+		    e.ptr.dev != BCH_SB_MEMBER_INVALID)
+			devs[nr++] = e.ptr.dev;
+	}
+	return nr;
+}
+
+/* reconcile_scan: device scans (upstream data/reconcile/format.h) */
+#define RECONCILE_SCAN_COOKIE_DEVICE	32
+
+/*
+ * From 1.33 an extent left with fewer replicas than it should have is
+ * reconcile's work: a scan cookie on its remaining devices has it
+ * re-replicated at the next mount (upstream's check accepts a degraded
+ * extent while its device has one; its own repair writes the extent's
+ * reconcile entry instead)
+ */
+static int degraded_scan(struct fsck_repair *r, struct bch_lookup_cache *lc,
+			 const struct bkey *old, const struct bkey *now, struct bch_error *err)
+{
+	uint8_t before[16], after[16], val[8];
+	unsigned nb = dirty_devs(old, before), na = dirty_devs(now, after);
+
+	if (lc->fs->sb->version < BCH_VERSION(1, 33) || !na || na >= nb)
+		return 0;
+	for (unsigned i = 0; i < na; i++) {
+		struct bpos p = BPOS(0, RECONCILE_SCAN_COOKIE_DEVICE + after[i], 0);
+		struct bkey c = { .p = p, .type = KEY_TYPE_cookie, .val = val, .val_bytes = 8 };
+		struct bkey have;
+		int ret = bch_lookup_next(lc, BTREE_ID_reconcile_scan, p, p, &have, err);
+
+		if (ret < 0)
+			return ret;
+		put_le64(val, (ret && have.type == KEY_TYPE_cookie && have.val_bytes >= 8 ?
+			       get_le64(have.val) : 0) + 1);
+		ret = bch_key_updates_add(&r->u, BTREE_ID_reconcile_scan, 0, &c);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * One key without the pointers to drop (as upstream drops them: an
  * extent left without dirty pointers becomes an error extent, one left
@@ -168,6 +223,9 @@ static int drop_key(struct fsck_repair *r, struct bch_lookup_cache *lc,
 	      bch_extent_accounting(btree, &n, 1, &r->u);
 	if (ret)
 		return ret == -BCH_ERR_INVAL ? 1 : ret;
+	ret = degraded_scan(r, lc, &k, &n, err);
+	if (ret)
+		return ret;
 	if (n.type == KEY_TYPE_deleted)
 		return bch_key_updates_delete(&r->u, btree, 0, pos, k.size);
 	return bch_key_updates_add(&r->u, btree, 0, &n);

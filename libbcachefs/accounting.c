@@ -115,6 +115,7 @@ int bch_extent_accounting(unsigned btree_id, const struct bkey *k, int sign,
 {
 	struct extent_acct a = { .comp = { 1 } };
 	const uint8_t *v = k->val, *end = k->val + k->val_bytes;
+	struct bch_extent_entry e;
 	int ret;
 
 	(void)btree_id;
@@ -125,6 +126,11 @@ int bch_extent_accounting(unsigned btree_id, const struct bkey *k, int sign,
 	} else if (k->type != KEY_TYPE_extent) {
 		return 0;
 	}
+	/* refused before anything is added */
+	for (const uint8_t *q = v; q < end; q += e.bytes)
+		if (!bch_extent_entry_decode(q, (unsigned)(end - q), &e) ||
+		    e.type == BCH_EXTENT_ENTRY_stripe_ptr)
+			return -BCH_ERR_INVAL;
 	ret = count_entries(&a, v, end, k->size, sign, out);
 	for (unsigned d = 0; d < 256 && !ret && a.any_cached; d++) {
 		uint8_t dev = (uint8_t)d;

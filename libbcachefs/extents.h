@@ -179,18 +179,24 @@ size_t bch_btree_ptr_v2_encode(const struct bch_btree_ptr_info *in, uint8_t *out
 
 /*
  * Pointers dropped from an extent or reflink_v key as upstream's repair
- * drops them (extents.c): a pointer entry goes with the stripe pointer
- * entries before it, and with the crc entry before it when no pointer
- * follows before the next crc entry. A key that had dirty pointers and
- * has none left becomes KEY_TYPE_error (its data is lost: reads fail), one
- * left without any pointer KEY_TYPE_deleted; both with an empty value,
- * the header (position, size, version) kept. drop() is asked for each
- * pointer, in order (idx from 0). *out gets the new key, its value in val
- * (val_size bytes of room); *nr_dropped 0 means unchanged. Kept entries
- * are copied byte for byte. -BCH_ERR_INVAL for other key types, entries
- * that do not decode, or erasure-coded pointers (upstream marks those
- * invalid instead of dropping them; not done here); -BCH_ERR_RANGE if val
- * is too small.
+ * drops them (upstream extents.c, used by buckets.c). A pointer entry goes
+ * with the crc entries before it (back to the previous pointer) when no
+ * pointer follows it before the next crc entry or the end. A pointer
+ * asked to go while a pointer on its device is erasure coded (has a stripe
+ * pointer entry: one since the previous pointer) is kept instead, its
+ * device set to BCH_SB_MEMBER_INVALID; stripe pointer entries stay. A
+ * key that had dirty pointers and has none left becomes KEY_TYPE_error
+ * (its data is lost: reads fail), one left without any pointer
+ * KEY_TYPE_deleted; both with an empty value, the header (position, size,
+ * version) kept.
+ *
+ * drop() is asked once for each pointer as the key has it, in order (idx
+ * from 0). *out gets the new key, its value in val (val_size bytes of
+ * room); *nr_dropped counts the pointers dropped or made invalid, 0 means
+ * unchanged. Kept entries are copied byte for byte (an invalidated
+ * pointer's device byte aside), a reflink_v's refcount too.
+ * -BCH_ERR_INVAL for other key types or entries that do not decode,
+ * -BCH_ERR_RANGE if val is too small for what is kept.
  */
 typedef bool (*bch_ptr_drop_fn)(void *ctx, const struct bch_extent_ptr *p, unsigned idx);
 int bch_extent_drop_ptrs(const struct bkey *k, bch_ptr_drop_fn drop, void *ctx,

@@ -51,6 +51,8 @@
 #                       rewrite every backpointer into BUCKET with gen, pad
 #                       (the word after the gen) or len changed
 #   fsck-option OPT...  options of the first fsck -y run (e.g. --rebuild=BTREE)
+#   check-option OPT... options of every fsck run of the case, -n and -y
+#                       (e.g. --full)
 #   want KIND           a finding kind -n must report
 #   left KIND           a kind fsck -y does not repair (yet)
 #   upstream-skip WHY   do not run upstream's fsck on the repaired copy
@@ -282,7 +284,7 @@ setup() {
 	while read -r _op _rest; do
 		case $_op in
 		'' | '#'*) ;;
-		want | left | upstream-skip | fsck-option) ;;
+		want | left | upstream-skip | fsck-option | check-option) ;;
 		image)
 			if [ -n "${NO_IMAGES:-}" ]; then
 				echo "corpus image $_rest: $NO_IMAGES" > "$_sd/skip"
@@ -361,7 +363,7 @@ filter() {
 # its output filtered and its exit status
 run_fsck() {
 	# shellcheck disable=SC2046,SC2086 # the options and devices are words
-	timeout -k 5 300 "$B" fsck $popt -y --no-undo \
+	timeout -k 5 300 "$B" fsck $popt -y --no-undo $chk_opts \
 		$([ -n "${3:-}" ] && sed -n 's/^fsck-option[[:space:]]//p' "$3/script") \
 		$devs > "$2.raw" 2>&1 < /dev/null
 	echo "exit status $?" >> "$2.raw"
@@ -412,9 +414,10 @@ for c in "$CASES_DIR"/*/; do
 		fail "case $name" "setup: $(head -c 300 "$d/setup.err" | tr '\n' '|')"
 		continue
 	fi
+	chk_opts=$(sed -n 's/^check-option[[:space:]]//p' "$c/script" | tr '\n' ' ')
 	# 1. the findings the script wants
 	# shellcheck disable=SC2086
-	run_b fsck -n --findings $devs > "$d/findings" 2> /dev/null < /dev/null
+	run_b fsck -n --findings $chk_opts $devs > "$d/findings" 2> /dev/null < /dev/null
 	missing=
 	while read -r k; do
 		[ -n "$k" ] || continue

@@ -182,28 +182,323 @@ static void test_reflink_prefix_kept(void **state)
 	assert_entries(n.val + 8, 8, e, 1);
 }
 
-static void test_refused(void **state)
+static void test_second_of_two_keeps_crc(void **state)
 {
 	struct bch_extent_entry e[] = {
-		{ .type = BCH_EXTENT_ENTRY_stripe_ptr, .stripe_ptr = { .idx = 5 } },
-		ptr_entry(0, 4096, 1, false),
+		crc_entry(128, 0x1234), ptr_entry(0, 4096, 1, false), ptr_entry(1, 8192, 2, false),
 	};
 	uint8_t val[256], nval[2048];
+	struct bkey k = make_key(KEY_TYPE_extent, e, 3, val, 0), n;
+	unsigned nr;
+
+	(void)state;
+	drop(&k, 1, &n, nval, &nr);
+	assert_int_equal(nr, 1);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_entries(n.val, n.val_bytes, e, 2);
+	assert_true(bpos_eq(n.p, k.p) && n.size == 128 && n.version.lo == 3);
+}
+
+/* pointers picked by their ordinal; records what it was asked */
+struct drop_idx {
+	uint32_t	mask;		/* bit i: drop pointer i */
+	unsigned	nr_asked;
+	uint8_t		devs[8];
+	unsigned	idx[8];
+};
+
+static bool drop_by_idx(void *ctx, const struct bch_extent_ptr *p, unsigned idx)
+{
+	struct drop_idx *w = ctx;
+
+	if (w->nr_asked < 8) {
+		w->devs[w->nr_asked] = p->dev;
+		w->idx[w->nr_asked] = idx;
+	}
+	w->nr_asked++;
+	return idx < 32 && (w->mask >> idx & 1);
+}
+
+static int drop_mask(const struct bkey *k, uint32_t mask, struct bkey *out, uint8_t *val,
+		     unsigned *nr)
+{
+	struct drop_idx w = { .mask = mask };
+	struct bch_error err = { 0 };
+
+	return bch_extent_drop_ptrs(k, drop_by_idx, &w, out, val, 2048, nr, &err);
+}
+
+static void test_asked_in_order(void **state)
+{
+	struct bch_extent_entry e[] = {
+		crc_entry(128, 0x1111), ptr_entry(4, 4096, 1, false),
+		crc_entry(128, 0x2222), ptr_entry(2, 8192, 1, true), ptr_entry(7, 64, 0, false),
+	};
+	uint8_t val[256], nval[2048];
+	struct bkey k = make_key(KEY_TYPE_extent, e, 5, val, 0), n;
+	struct drop_idx w = { .mask = 0 };
+	struct bch_error err = { 0 };
+	unsigned nr = 99;
+
+	(void)state;
+	assert_int_equal(bch_extent_drop_ptrs(&k, drop_by_idx, &w, &n, nval, 2048, &nr, &err), 0);
+	assert_int_equal(nr, 0);
+	assert_int_equal(w.nr_asked, 3);
+	assert_int_equal(w.idx[0], 0);
+	assert_int_equal(w.idx[1], 1);
+	assert_int_equal(w.idx[2], 2);
+	assert_int_equal(w.devs[0], 4);
+	assert_int_equal(w.devs[1], 2);
+	assert_int_equal(w.devs[2], 7);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_int_equal(n.val_bytes, k.val_bytes);
+	assert_memory_equal(n.val, k.val, k.val_bytes);
+}
+
+/* each pointer dropped in turn, as upstream restarts after every drop */
+static void test_two_dropped_crc_goes(void **state)
+{
+	struct bch_extent_entry e[] = {
+		crc_entry(128, 0x1111), ptr_entry(0, 4096, 1, false), ptr_entry(1, 4096, 1, false),
+		crc_entry(128, 0x2222), ptr_entry(2, 8192, 1, false),
+	};
+	uint8_t val[256], nval[2048];
+	struct bkey k = make_key(KEY_TYPE_extent, e, 5, val, 0), n;
+	unsigned nr;
+
+	(void)state;
+	assert_int_equal(drop_mask(&k, 3, &n, nval, &nr), 0);
+	assert_int_equal(nr, 2);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_entries(n.val, n.val_bytes, e + 3, 2);
+
+	/* the last two: the second crc goes with the last, the first stays */
+	assert_int_equal(drop_mask(&k, 6, &n, nval, &nr), 0);
+	assert_int_equal(nr, 2);
+	assert_entries(n.val, n.val_bytes, e, 2);
+}
+
+/* entries other than pointers, crc and stripe pointers are kept; the walk back passes them */
+static void test_other_entries_kept(void **state)
+{
+	struct bch_extent_entry flags = {
+		.type = BCH_EXTENT_ENTRY_flags, .word = 1ULL << BCH_EXTENT_ENTRY_flags | 1ULL << 40,
+	};
+	struct bch_extent_entry rebalance = {
+		.type = BCH_EXTENT_ENTRY_rebalance,
+		.word = 1ULL << BCH_EXTENT_ENTRY_rebalance | 0x5a5aULL << 20,
+	};
+	struct bch_extent_entry e[] = {
+		flags, crc_entry(128, 0x1111), ptr_entry(0, 4096, 1, true),
+		crc_entry(128, 0x2222), rebalance, ptr_entry(1, 8192, 1, false),
+	};
+	struct bch_extent_entry left0[] = { flags, e[3], rebalance, e[5] };
+	struct bch_extent_entry left1[] = { flags, e[1], e[2], rebalance };
+	uint8_t val[256], nval[2048];
+	struct bkey k = make_key(KEY_TYPE_extent, e, 6, val, 0), n;
+	unsigned nr;
+
+	(void)state;
+	assert_int_equal(drop_mask(&k, 1, &n, nval, &nr), 0);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_entries(n.val, n.val_bytes, left0, 4);
+
+	/* the only dirty pointer: an error key, whatever else the value had */
+	assert_int_equal(drop_mask(&k, 2, &n, nval, &nr), 0);
+	assert_int_equal(n.type, KEY_TYPE_error);
+	assert_int_equal(n.val_bytes, 0);
+
+	/* a cached-only key keeps the walk-back rule: crc 2 goes, rebalance stays */
+	e[5].ptr.cached = true;
+	k = make_key(KEY_TYPE_extent, e, 6, val, 0);
+	left1[2].ptr.cached = true;
+	assert_int_equal(drop_mask(&k, 2, &n, nval, &nr), 0);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_entries(n.val, n.val_bytes, left1, 4);
+}
+
+static struct bch_extent_entry stripe_entry(uint64_t idx, uint8_t block)
+{
+	return (struct bch_extent_entry){
+		.type = BCH_EXTENT_ENTRY_stripe_ptr,
+		.stripe_ptr = { .idx = idx, .block = block, .redundancy = 1 },
+	};
+}
+
+/* an erasure-coded pointer is not dropped: its device becomes invalid */
+static void test_ec_ptr_invalidated(void **state)
+{
+	struct bch_extent_entry e[] = {
+		crc_entry(128, 0x1111), stripe_entry(5, 2), ptr_entry(0, 4096, 1, false),
+		ptr_entry(1, 8192, 3, false),
+	};
+	struct bch_extent_entry want[4];
+	uint8_t val[256], nval[2048], nval2[2048];
+	struct bkey k = make_key(KEY_TYPE_extent, e, 4, val, 0), n, n2;
+	unsigned nr;
+
+	(void)state;
+	memcpy(want, e, sizeof(e));
+	want[2].ptr.dev = BCH_SB_MEMBER_INVALID;
+	drop(&k, 0, &n, nval, &nr);
+	assert_int_equal(nr, 1);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_entries(n.val, n.val_bytes, want, 4);
+
+	/* already invalid: nothing changes */
+	drop(&n, BCH_SB_MEMBER_INVALID, &n2, nval2, &nr);
+	assert_int_equal(nr, 0);
+	assert_memory_equal(n2.val, n.val, n.val_bytes);
+
+	/* the only dirty pointer, erasure coded: still a dirty pointer, no error key */
+	k = make_key(KEY_TYPE_extent, e + 1, 2, val, 0);
+	drop(&k, 0, &n, nval, &nr);
+	assert_int_equal(nr, 1);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_entries(n.val, n.val_bytes, want + 1, 2);
+
+	/* the other pointer of the first key is dropped as usual, crc kept */
+	k = make_key(KEY_TYPE_extent, e, 4, val, 0);
+	drop(&k, 1, &n, nval, &nr);
+	assert_int_equal(nr, 1);
+	assert_entries(n.val, n.val_bytes, e, 3);
+}
+
+/* a stripe pointer entry is the next pointer's: dropping the one before keeps it */
+static void test_stripe_belongs_to_next_ptr(void **state)
+{
+	struct bch_extent_entry e[] = {
+		ptr_entry(0, 4096, 1, false), stripe_entry(9, 0), ptr_entry(1, 8192, 1, false),
+	};
+	struct bch_extent_entry want[] = { e[0], e[1], e[2] };
+	uint8_t val[256], nval[2048];
+	struct bkey k = make_key(KEY_TYPE_extent, e, 3, val, 0), n;
+	unsigned nr;
+
+	(void)state;
+	drop(&k, 0, &n, nval, &nr);
+	assert_int_equal(nr, 1);
+	assert_entries(n.val, n.val_bytes, e + 1, 2);
+
+	want[2].ptr.dev = BCH_SB_MEMBER_INVALID;
+	drop(&k, 1, &n, nval, &nr);
+	assert_int_equal(nr, 1);
+	assert_entries(n.val, n.val_bytes, want, 3);
+}
+
+/* upstream checks the device: another pointer there erasure coded is enough */
+static void test_ec_same_device(void **state)
+{
+	struct bch_extent_entry e[] = {
+		stripe_entry(5, 1), ptr_entry(3, 4096, 1, false), ptr_entry(3, 9000, 4, true),
+	};
+	struct bch_extent_entry want[] = { e[0], e[1], e[2] };
+	uint8_t val[256], nval[2048];
+	struct bkey k = make_key(KEY_TYPE_extent, e, 3, val, 0), n;
+	unsigned nr;
+
+	(void)state;
+	want[2].ptr.dev = BCH_SB_MEMBER_INVALID;
+	assert_int_equal(drop_mask(&k, 2, &n, nval, &nr), 0);
+	assert_int_equal(nr, 1);
+	assert_int_equal(n.type, KEY_TYPE_extent);
+	assert_entries(n.val, n.val_bytes, want, 3);
+}
+
+static void test_reflink_all_dirty_dropped(void **state)
+{
+	struct bch_extent_entry e[] = { crc_entry(128, 0x1), ptr_entry(0, 4096, 1, false) };
+	uint8_t val[256], nval[2048];
+	struct bkey k = make_key(KEY_TYPE_reflink_v, e, 2, val, 8), n;
+	unsigned nr;
+
+	(void)state;
+	drop(&k, 0, &n, nval, &nr);
+	assert_int_equal(n.type, KEY_TYPE_error);
+	assert_int_equal(n.val_bytes, 0);
+	assert_int_equal(n.size, 128);
+}
+
+static void test_refused(void **state)
+{
+	struct bch_extent_entry e[] = { ptr_entry(0, 4096, 1, false), ptr_entry(1, 64, 0, false) };
+	uint8_t val[256], nval[2048];
 	struct bkey k = make_key(KEY_TYPE_extent, e, 2, val, 0), n;
-	struct drop_what w = { 0 };
+	struct drop_what w = { 1 };
 	struct bch_error err = { 0 };
 	unsigned nr;
 
 	(void)state;
+	/* no room for what is kept */
+	assert_int_equal(bch_extent_drop_ptrs(&k, drop_dev, &w, &n, nval, 8, &nr, &err),
+			 -BCH_ERR_RANGE);
+	/* a truncated entry */
+	k.val_bytes = 12;
+	err = (struct bch_error){ 0 };
+	assert_int_equal(bch_extent_drop_ptrs(&k, drop_dev, &w, &n, nval, 2048, &nr, &err),
+			 -BCH_ERR_INVAL);
+	assert_true(err.msg[0]);
+	/* an unknown entry type */
+	put_le64(val + 8, 1ULL << 12);
+	k.val_bytes = 16;
+	err = (struct bch_error){ 0 };
 	assert_int_equal(bch_extent_drop_ptrs(&k, drop_dev, &w, &n, nval, 2048, &nr, &err),
 			 -BCH_ERR_INVAL);
 	memset(val, 0, 16);	/* a zero word is no entry */
-	k.val_bytes = 16;
+	err = (struct bch_error){ 0 };
+	assert_int_equal(bch_extent_drop_ptrs(&k, drop_dev, &w, &n, nval, 2048, &nr, &err),
+			 -BCH_ERR_INVAL);
+	k.type = KEY_TYPE_reflink_v;
+	k.val_bytes = 4;	/* not even the refcount */
+	err = (struct bch_error){ 0 };
 	assert_int_equal(bch_extent_drop_ptrs(&k, drop_dev, &w, &n, nval, 2048, &nr, &err),
 			 -BCH_ERR_INVAL);
 	k.type = KEY_TYPE_set;
+	err = (struct bch_error){ 0 };
 	assert_int_equal(bch_extent_drop_ptrs(&k, drop_dev, &w, &n, nval, 2048, &nr, &err),
 			 -BCH_ERR_INVAL);
+}
+
+/* random values: an answer or an error, never a crash (run under ASan too) */
+static void test_garbage(void **state)
+{
+	uint8_t val[512], nval[512];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	struct bch_error err;
+	struct bkey k, n;
+	unsigned nr;
+
+	(void)state;
+	for (unsigned round = 0; round < 20000; round++) {
+		struct drop_idx w = { 0 };
+		int ret;
+
+		/* mostly words whose low bits say pointer, crc or stripe pointer */
+		for (unsigned i = 0; i < sizeof(val); i += 8) {
+			static const uint64_t low[8] = { 1, 1, 1, 1, 2, 4, 16, 0 };
+			uint64_t t;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			t = low[x & 7];
+			put_le64(val + i, t ? (x & ~(2 * t - 1)) | t : x);
+		}
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		w.mask = (uint32_t)x;
+		k = (struct bkey){
+			.type = round & 1 ? KEY_TYPE_extent : KEY_TYPE_reflink_v,
+			.size = 8, .val = val, .val_bytes = (uint16_t)(x >> 40) % sizeof(val),
+		};
+		err = (struct bch_error){ 0 };
+		ret = bch_extent_drop_ptrs(&k, drop_by_idx, &w, &n, nval, sizeof(nval), &nr, &err);
+		assert_true(ret == 0 || ret == -BCH_ERR_INVAL);
+		if (ret) {
+			assert_true(err.msg[0]);
+			continue;
+		}
+		assert_true(n.val_bytes <= k.val_bytes);
+		if (!nr)
+			assert_memory_equal(n.val, k.val, k.val_bytes);
+	}
 }
 
 /* the accounting delta at p in a finished set, counter i of nr */
@@ -250,7 +545,16 @@ int main(void)
 		cmocka_unit_test(test_only_cached_gives_deleted),
 		cmocka_unit_test(test_crc_of_dropped_ptr_goes),
 		cmocka_unit_test(test_reflink_prefix_kept),
+		cmocka_unit_test(test_second_of_two_keeps_crc),
+		cmocka_unit_test(test_asked_in_order),
+		cmocka_unit_test(test_two_dropped_crc_goes),
+		cmocka_unit_test(test_other_entries_kept),
+		cmocka_unit_test(test_ec_ptr_invalidated),
+		cmocka_unit_test(test_stripe_belongs_to_next_ptr),
+		cmocka_unit_test(test_ec_same_device),
+		cmocka_unit_test(test_reflink_all_dirty_dropped),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_accounting_of_extent),
 	};
 
