@@ -147,8 +147,8 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 	[BCH_F_bucket_gens_nonzero_invalid] = {
 		.name = "bucket_gens_nonzero_invalid", .upstream = "bucket_gens_nonzero_for_invalid_buckets",
 		.msg = "bucket_gens entry has gens for buckets outside the device",
-		.fix = "leave it: not repaired finding by finding; --rebuild=bucket_gens writes that btree anew",
-		.action = FIX_NONE, .btree = BTREE_ID_bucket_gens, .flags = 0,
+		.fix = "write the bucket_gens btree anew from the alloc keys",
+		.action = FIX_REBUILD_BTREE, .btree = BTREE_ID_bucket_gens, .flags = PR_PREEN,
 	},
 	[BCH_F_accounting_dev_data_type_wrong] = {
 		.name = "accounting_dev_data_type_wrong", .upstream = "accounting_mismatch",

@@ -324,8 +324,9 @@ static int bucket_compare(struct bch_check *c, unsigned dev, uint64_t bucket,
 		less |= sums[i] < alloc[i];
 		empty &= !sums[i];
 	}
-	if (!more && !less && !type_wrong && (!c->full || (!bb->nr && !sums[0] && !alloc[0] &&
-							  !alloc[1] && !alloc[2])))
+	/* --full: every bucket with something in it goes to the pointer scan */
+	if (!more && !less && !type_wrong &&
+	    !(c->full && (bb->nr || alloc[0] || alloc[1] || alloc[2])))
 		return 0;
 
 	if (more || less) {
@@ -661,12 +662,11 @@ static int walk_one(struct bch_check *c, const struct bkey *k, const struct bch_
 			.kind = BCH_F_alloc_bad_value, .btree_id = BTREE_ID_alloc,
 			.pos = k->p, .dev = dev, .bucket = bucket, .why = why,
 		};
-		ssize_t meta = meta_find(c, dev, bucket);
-
-		/* deleted by its repair; a superblock or journal bucket's comes back next run */
-		if (meta >= 0)
-			c->meta[dev].seen[meta] = true;
-		/* its backpointers are orphans (as if it were missing) */
+		/*
+		 * its repair deletes it: as if it were missing, its backpointers
+		 * are orphans and a superblock or journal bucket's key is rebuilt
+		 * (the rebuilt key wins over the deletion, key_updates.h)
+		 */
 		return report(c, &f) ?: orphans_before(c, cur, dev, bucket + 1, false, err);
 	}
 	if (fix)
@@ -1417,6 +1417,7 @@ static int check_index_key(struct bch_check *c, unsigned btree_id, const struct 
 		if (k->val[i] && (b < d->first_bucket || b >= d->nbuckets)) {
 			f.kind = BCH_F_bucket_gens_nonzero_invalid;
 			f.bucket = b;
+			f.rebuildable = true;	/* written anew from the alloc keys */
 			return report(c, &f);
 		}
 	}
