@@ -79,6 +79,7 @@ void bch_check_exit(struct bch_check *c)
 	free(c->buckets);
 	free(c->bps);
 	free(c->orphans);
+	free(c->strays);
 	free(c->lru_wants);
 	free(c->oob_frag_lru);
 	memset(c, 0, sizeof(*c));
@@ -324,9 +325,11 @@ static int bucket_compare(struct bch_check *c, unsigned dev, uint64_t bucket,
 		less |= sums[i] < alloc[i];
 		empty &= !sums[i];
 	}
-	/* --full: every bucket with something in it goes to the pointer scan */
-	if (!more && !less && !type_wrong &&
-	    !(c->full && (bb->nr || alloc[0] || alloc[1] || alloc[2])))
+	/*
+	 * --full: every bucket with a key goes to the pointer scan (a pointer
+	 * into a bucket that is not there then has no alloc key: a stray)
+	 */
+	if (!more && !less && !type_wrong && !c->full)
 		return 0;
 
 	if (more || less) {
@@ -954,6 +957,21 @@ static int ptr_other_gen(struct bch_check *c, struct bch_check_bucket *b,
 	return report_ptr_gen(c, p, bucket, b->gen, want);
 }
 
+/* a pointer into a bucket without alloc key: the first dirty one gives the generation */
+static int no_key_ptr(struct bch_check *c, struct bch_check_bucket *b,
+		      const struct bch_extent_ptr *p, uint64_t bucket,
+		      const struct bch_backpointer *want)
+{
+	if (!b->gen_known && !p->cached) {
+		b->gen = p->gen;
+		b->gen_known = true;
+	}
+	if (!b->gen_known || p->gen != b->gen)
+		return b->gen_known ? ptr_other_gen(c, b, p, bucket, want) : 0;
+	count_ptr(b->ptr, &b->ptr_types, want);
+	return 0;
+}
+
 /* one pointer and the backpointer it needs */
 static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct bpos bp_pos,
 		     const struct bch_backpointer *want)
@@ -975,19 +993,20 @@ static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct
 			have->matched = true;
 	}
 	b = find_bucket(c, p->dev, bucket);
+	if (!b && c->full && bucket >= d->first_bucket && bucket < d->nbuckets) {
+		struct bch_stray_ptr *s = PUSH(c, strays);
+
+		if (!s)
+			return -BCH_ERR_NOMEM;
+		*s = (struct bch_stray_ptr){
+			.dev = p->dev, .bucket = bucket, .ptr = *p, .want = *want,
+		};
+		return 0;
+	}
 	if (!b)
 		return 0;
-	if (b->no_key) {
-		/* no alloc key: the first dirty pointer gives the generation */
-		if (!b->gen_known && !p->cached) {
-			b->gen = p->gen;
-			b->gen_known = true;
-		}
-		if (!b->gen_known || p->gen != b->gen)
-			return b->gen_known ? ptr_other_gen(c, b, p, bucket, want) : 0;
-		count_ptr(b->ptr, &b->ptr_types, want);
-		return 0;	/* its backpointers are orphans, matched above */
-	}
+	if (b->no_key)	/* its backpointers are orphans, matched above */
+		return no_key_ptr(c, b, p, bucket, want);
 	/* stale cached pointers count for nothing and need no backpointer */
 	if (p->cached && bch_gen_cmp(b->gen, p->gen) > 0)
 		return 0;
@@ -1330,12 +1349,44 @@ static int bucket_truth(struct bch_check *c, const struct bch_check_bucket *b)
 	return report(c, &f);
 }
 
+static int cmp_stray(const void *a, const void *b)
+{
+	const struct bch_stray_ptr *x = a, *y = b;
+
+	return cmp_dev_bucket(x->dev, x->bucket, y->dev, y->bucket);
+}
+
+/*
+ * --full: buckets in use with neither alloc key nor backpointers, their
+ * keys rebuilt from the pointers into them (their backpointers follow
+ * from the check run again over the rebuilt keys)
+ */
+static int stray_buckets(struct bch_check *c)
+{
+	int ret = 0;
+
+	if (c->nr_strays)
+		qsort(c->strays, c->nr_strays, sizeof(*c->strays), cmp_stray);
+	for (size_t i = 0, j; i < c->nr_strays && !ret; i = j) {
+		struct bch_check_bucket b = {
+			.dev = c->strays[i].dev, .bucket = c->strays[i].bucket, .no_key = true,
+		};
+
+		for (j = i; j < c->nr_strays && !cmp_stray(&c->strays[i], &c->strays[j]) && !ret; j++)
+			ret = no_key_ptr(c, &b, &c->strays[j].ptr, b.bucket, &c->strays[j].want);
+		if (!ret)
+			ret = bucket_truth(c, &b);
+	}
+	return ret;
+}
+
 int bch_check_ptrs_finish(struct bch_check *c, struct bch_error *err)
 {
 	int ret = 0;
 
 	c->ptrs_scanned = true;
 	(void)err;
+	ret = stray_buckets(c);
 	for (size_t i = 0; i < c->nr_buckets && !ret; i++) {
 		const struct bch_check_bucket *b = &c->buckets[i];
 

@@ -251,6 +251,14 @@ struct bch_check {
 	size_t			nr_bps, bps_size;
 	struct bch_check_bp	*orphans;	/* backpointers without alloc key or device */
 	size_t			nr_orphans, orphans_size;
+	/* --full: pointers into buckets with neither alloc key nor backpointers */
+	struct bch_stray_ptr {
+		uint8_t			dev;
+		uint64_t		bucket;
+		struct bch_extent_ptr	ptr;
+		struct bch_backpointer	want;
+	}			*strays;
+	size_t			nr_strays, strays_size;
 	struct bch_lru_want	*lru_wants;
 	size_t			nr_lru_wants, lru_wants_size;
 	struct bch_bad_lru	*oob_frag_lru;	/* fragmentation entries past a device end */
