@@ -122,6 +122,15 @@ $(BUILD)/bench/mkimage: bench/mkimage.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# bench/scale.sh: fsck -n at 1e5..1e7 buckets beside the read floor
+# (bench/readfloor), e.g. make scale SCALE_OPTS="--sizes 1e5,1e6"
+.PHONY: scale
+scale: bcachefs $(BUILD)/bench/mkimage $(BUILD)/bench/readfloor
+	@sh bench/scale.sh --build "$(BUILD)" $(SCALE_OPTS)
+$(BUILD)/bench/readfloor: bench/readfloor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -laio
+
 # install: the command, fsck.bcachefs (a relative symlink to it), the
 # bcachefs-repair script, the manual pages and the bash completion (one
 # file; bash-completion loads completions by command name, so the other two

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -39,6 +41,8 @@ static void fsck_usage(FILE *f)
 	      "      --full              scan every pointer and look up every backpointer's\n"
 	      "                          target, not only those of buckets that do not add up\n"
 	      "  -v, --verbose           every finding (default: 10 per error type)\n"
+	      "      --stats             at the end, on stderr: nodes and bytes read (from\n"
+	      "                          the page cache, from the devices), time, memory\n"
 	      "  -C, --progress=FD       progress: FD 0 a line on stderr (the default when\n"
 	      "                          stderr is a terminal), FD > 0 e2fsck's protocol\n"
 	      "                          lines \"PASS CUR MAX DEVICE\" to that descriptor\n"
@@ -81,7 +85,7 @@ static int parse_passes(char *s, struct fsck_opts *o)
 
 enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE,
        OPT_NO_UNDO, OPT_TEST_FAIL_AFTER, OPT_REBUILD, OPT_NO_PROGRESS, OPT_TEST_MOUNTINFO,
-       OPT_FULL };
+       OPT_FULL, OPT_STATS };
 
 /* --rebuild=BTREE[,BTREE...]: derived btrees to write anew */
 static int parse_rebuild(char *s, struct fsck_opts *o)
@@ -136,6 +140,7 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "no-undo",		no_argument,	   NULL, OPT_NO_UNDO },
 		{ "rebuild",		required_argument, NULL, OPT_REBUILD },
 		{ "full",		no_argument,	   NULL, OPT_FULL },
+		{ "stats",		no_argument,	   NULL, OPT_STATS },
 		{ "progress",		required_argument, NULL, 'C' },
 		{ "no-progress",	no_argument,	   NULL, OPT_NO_PROGRESS },
 #ifdef BCH_TEST_HOOKS
@@ -178,6 +183,9 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 			break;
 		case OPT_FULL:
 			o->full = true;
+			break;
+		case OPT_STATS:
+			o->stats = true;
 			break;
 		case 'C':
 			if (parse_progress_fd(optarg, &o->progress_fd))
@@ -304,8 +312,46 @@ static int in_use_policy(const struct fs_use *u, const struct fsck_opts *o, bool
 	return EXIT_OPERATIONAL;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * --stats: one line on stderr after the check (before any repair), in
+ * key=value words for scripts (bench/scale.sh reads it)
+ */
+static void fsck_print_stats(const struct fsck_ctx *c, const struct timespec *t0)
+{
+	struct bch_io_stats sum = { 0 };
+	struct rusage ru;
+
+	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++) {
+		const struct bch_dev *dev = c->fs->devs[d];
+
+		if (!dev)
+			continue;
+		sum.cached_bytes += dev->io->stats.cached_bytes;
+		sum.batch_bytes += dev->io->stats.batch_bytes;
+		sum.single_bytes += dev->io->stats.single_bytes;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(stderr,
+		"stats: nodes=%llu read_bytes=%llu cached_bytes=%llu device_bytes=%llu single_bytes=%llu wall_s=%.3f user_s=%.3f sys_s=%.3f maxrss_kib=%ld\n",
+		(unsigned long long)c->fs->nodes_read,
+		(unsigned long long)(sum.cached_bytes + sum.batch_bytes + sum.single_bytes),
+		(unsigned long long)sum.cached_bytes, (unsigned long long)sum.batch_bytes,
+		(unsigned long long)sum.single_bytes, seconds_since(t0),
+		(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
+}
+
 int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 {
+	struct timespec t0;
 	struct fsck_ctx c = { .o = o };
 	struct bch_error err = { 0 };
 	struct bch_check_geom geom;
@@ -314,6 +360,7 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 	bool repair, reboot, searched = false;
 	int status, ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	o->devs = devs;
 	o->nr_devs = nr_devs;
 	repair = o->mode != MODE_CHECK;
@@ -382,6 +429,8 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 		goto out;
 	}
 	status = c.nr_findings ? EXIT_UNCORRECTED : EXIT_OK;
+	if (o->stats)
+		fsck_print_stats(&c, &t0);
 
 	fsck_print_ratelimited(&c);
 	fsck_report_devices(&c, jdevs);

@@ -76,6 +76,7 @@ struct fsck_opts {
 	const char	*undo_file;	/* -z; NULL: a new file in the current directory */
 	bool		no_undo;
 	bool		full;		/* every pointer, every backpointer's target */
+	bool		stats;		/* --stats: what was read, time and memory */
 	bool		verbose;
 	bool		findings;	/* print the expected-findings vocabulary */
 	const char	*json_file;	/* "-" for stdout */

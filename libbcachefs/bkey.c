@@ -59,24 +59,19 @@ const char *bch_bkey_format_invalid(const struct bkey_format *f)
 	return NULL;
 }
 
-/* read w bits ending at bit position pos (exclusive) of the big integer */
+/*
+ * Read w (1..64) bits ending at bit position pos (exclusive) of the big
+ * integer: bit i of it is bit (i % 64) of little-endian word i / 64, so
+ * a field spans at most two words.
+ */
 static uint64_t get_bits(const uint8_t *p, unsigned pos, unsigned w)
 {
-	uint64_t v = 0;
+	unsigned bit = pos - w, word = bit / 64, off = bit % 64;
+	uint64_t v = get_le64(p + 8 * word) >> off;
 
-	/* bit i of the integer is bit (i % 64) of little-endian word i / 64 */
-	for (unsigned i = 0; i < w; ) {
-		unsigned bit = pos - w + i;
-		unsigned word = bit / 64, off = bit % 64;
-		unsigned take = 64 - off < w - i ? 64 - off : w - i;
-		uint64_t chunk = get_le64(p + 8 * word) >> off;
-
-		if (take < 64)
-			chunk &= (1ULL << take) - 1;
-		v |= chunk << i;
-		i += take;
-	}
-	return v;
+	if (off + w > 64)
+		v |= get_le64(p + 8 * (word + 1)) << (64 - off);
+	return w < 64 ? v & ((1ULL << w) - 1) : v;
 }
 
 size_t bch_bkey_decode(const struct bkey_format *f, const uint8_t *p,

@@ -419,43 +419,94 @@ static int walk_lost(struct walk *w, const struct bch_node_expect *x, int ret,
 	return w->lost(w->ctx, x, why, err);
 }
 
-static int walk_node(struct walk *w, const struct bch_node_expect *x, struct bch_error *err)
+static int walk_node(struct walk *w, const struct bch_node_expect *x, struct bch_error *err);
+
+/* what child i of n was to cover, for a report when it cannot be expected */
+static void child_range(const struct bch_btree_node *n, const struct bkey *kids, size_t i,
+			struct bch_node_expect *cx)
+{
+	memset(cx, 0, sizeof(*cx));
+	cx->btree_id = n->btree_id;
+	cx->level = n->level - 1;
+	cx->min_key = i ? bpos_successor(kids[i - 1].p) : n->min_key;
+	cx->max_key = kids[i].p;
+}
+
+static int walk_loaded(struct walk *w, const struct bch_node_expect *x,
+		       struct bch_btree_node *n, struct bch_error *err);
+
+/*
+ * Children i.. of n, up to BCH_ITER_READAHEAD at a time read in one batch
+ * (one queue of reads per device); *next is where the next chunk starts.
+ * If the batch cannot be read whole, its children are walked one at a
+ * time, so each unreadable one is reported (or handed to lost) alone.
+ */
+static int walk_children_chunk(struct walk *w, const struct bch_btree_node *n,
+			       const struct bkey *kids, size_t nr, size_t i, size_t *next,
+			       struct bch_error *err)
+{
+	struct bch_node_expect cx[BCH_ITER_READAHEAD];
+	struct bch_btree_node kid[BCH_ITER_READAHEAD];
+	struct bch_error e = { 0 };
+	unsigned cnt = 0;
+	int ret = 0;
+
+	/* the chunk ends before a child that cannot be expected */
+	while (i + cnt < nr && cnt < BCH_ITER_READAHEAD &&
+	       !bch_btree_child_expect(w->fs, n, kids, i + cnt, &cx[cnt], NULL))
+		cnt++;
+	if (!cnt) {
+		ret = bch_btree_child_expect(w->fs, n, kids, i, &cx[0], &e);
+		child_range(n, kids, i, &cx[0]);
+		*next = i + 1;
+		return walk_lost(w, &cx[0], ret, &e, err);
+	}
+	*next = i + cnt;
+	if (cnt == 1 || bch_btree_nodes_read(w->fs, cx, cnt, kid, &e)) {
+		for (unsigned j = 0; j < cnt && !ret; j++)
+			ret = walk_node(w, &cx[j], err);
+		return ret;
+	}
+	for (unsigned j = 0; j < cnt; j++) {
+		if (!ret)
+			ret = walk_loaded(w, &cx[j], &kid[j], err);
+		else
+			bch_btree_node_free(&kid[j]);
+	}
+	return ret;
+}
+
+/* n has been read: visit it, then its children; n is freed */
+static int walk_loaded(struct walk *w, const struct bch_node_expect *x,
+		       struct bch_btree_node *n, struct bch_error *err)
 {
 	struct bch_fs *fs = w->fs;
-	struct bch_error e = { 0 };
-	struct bch_btree_node n;
 	struct bkey *kids = NULL;
 	size_t nr = 0;
 	int ret;
 
-	ret = bch_btree_node_read(fs, x, &n, &e);
+	ret = bch_btree_node_overlay(fs, n, &kids, &nr, err);
+	if (!ret && n->level && !w->lost)
+		ret = check_kids_cover(fs, n, kids, nr, err);
+	if (!ret)
+		ret = w->fn ? w->fn(w->ctx, x, n, kids, nr, err) : 0;
+	for (size_t i = 0; !ret && n->level > w->min_level && i < nr;)
+		ret = walk_children_chunk(w, n, kids, nr, i, &i, err);
+	free(kids);
+	bch_btree_node_free(n);
+	return ret;
+}
+
+static int walk_node(struct walk *w, const struct bch_node_expect *x, struct bch_error *err)
+{
+	struct bch_error e = { 0 };
+	struct bch_btree_node n;
+	int ret;
+
+	ret = bch_btree_node_read(w->fs, x, &n, &e);
 	if (ret)
 		return walk_lost(w, x, ret, &e, err);
-	ret = bch_btree_node_overlay(fs, &n, &kids, &nr, err);
-	if (!ret && n.level && !w->lost)
-		ret = check_kids_cover(fs, &n, kids, nr, err);
-	if (!ret)
-		ret = w->fn ? w->fn(w->ctx, x, &n, kids, nr, err) : 0;
-	for (size_t i = 0; !ret && n.level > w->min_level && i < nr; i++) {
-		struct bch_node_expect cx;
-
-		memset(&e, 0, sizeof(e));
-		ret = bch_btree_child_expect(fs, &n, kids, i, &cx, &e);
-		if (ret) {
-			/* what the child was to cover, for the report */
-			memset(&cx, 0, sizeof(cx));
-			cx.btree_id = n.btree_id;
-			cx.level = n.level - 1;
-			cx.min_key = i ? bpos_successor(kids[i - 1].p) : n.min_key;
-			cx.max_key = kids[i].p;
-			ret = walk_lost(w, &cx, ret, &e, err);
-			continue;
-		}
-		ret = walk_node(w, &cx, err);
-	}
-	free(kids);
-	bch_btree_node_free(&n);
-	return ret;
+	return walk_loaded(w, x, &n, err);
 }
 
 int bch_btree_walk(struct bch_fs *fs, unsigned btree_id, unsigned min_level,

@@ -12,18 +12,19 @@
 #include "crypt.h"
 #include "fs.h"
 
-struct node_key {
-	struct bkey	k;
-	unsigned	bset;
-};
-
+/*
+ * The keys of a node as decoded, bset after bset: each bset is sorted,
+ * so the keys are runs; run i starts at runs[i].
+ */
 struct node_ctx {
 	struct bch_fs			*fs;
 	const struct bch_node_expect	*x;
 	struct bch_btree_node		*n;
 	char				where[200];
-	struct node_key			*keys;
+	struct bkey			*keys;
 	size_t				nr, size;
+	size_t				*runs;
+	unsigned			nr_runs, runs_size;
 };
 
 void bch_btree_node_crypt_first(const struct bch_crypt_key *key, struct bch_nonce nonce,
@@ -64,42 +65,63 @@ static int node_err(struct node_ctx *c, struct bch_error *err, int code,
 		       c->where, msg, at, c->n->sector * 512 + at);
 }
 
-static int push_key(struct node_ctx *c, const struct bkey *k, unsigned bset,
-		    struct bch_error *err)
+/* room for at least want keys in all */
+static int reserve_keys(struct node_ctx *c, size_t want, struct bch_error *err)
 {
-	if (c->nr == c->size) {
-		size_t ns = c->size ? c->size * 2 : 256;
-		struct node_key *n = realloc(c->keys, ns * sizeof(*n));
+	size_t ns = c->size * 2 > want ? c->size * 2 : want;
+	struct bkey *k;
 
-		if (!n)
+	if (want <= c->size)
+		return 0;
+	k = realloc(c->keys, ns * sizeof(*k));
+	if (!k)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	c->keys = k;
+	c->size = ns;
+	return 0;
+}
+
+static int start_run(struct node_ctx *c, struct bch_error *err)
+{
+	if (c->nr_runs == c->runs_size) {
+		unsigned ns = c->runs_size ? c->runs_size * 2 : 8;
+		size_t *r = realloc(c->runs, ns * sizeof(*r));
+
+		if (!r)
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		c->keys = n;
-		c->size = ns;
+		c->runs = r;
+		c->runs_size = ns;
 	}
-	c->keys[c->nr].k = *k;
-	c->keys[c->nr].bset = bset;
-	c->nr++;
+	c->runs[c->nr_runs++] = c->nr;
 	return 0;
 }
 
 /* validate and collect the keys of one bset: [p, p + bytes) at node offset base */
 static int bset_keys(struct node_ctx *c, const uint8_t *p, size_t bytes, size_t base,
-		     unsigned bset, struct bch_error *err)
+		     struct bch_error *err)
 {
 	const struct bch_btree_node *n = c->n;
+	unsigned min_u64s = n->format.key_u64s < BKEY_U64S ? n->format.key_u64s : BKEY_U64S;
 	struct bpos prev = POS_MIN;
 	bool have_prev = false, prev_deleted = false;
 	size_t off = 0;
 	int ret;
 
+	/* no key is shorter than its header: room for them all, no growing below */
+	ret = start_run(c, err) ?:
+	      reserve_keys(c, c->nr + bytes / (8 * (min_u64s ?: 1)) + 1, err);
+	if (ret)
+		return ret;
 	while (off < bytes) {
 		const char *why = NULL;
+		struct bkey *kp = &c->keys[c->nr];
+		size_t kb = bch_bkey_decode(&n->format, p + off, bytes - off, kp, &why);
 		struct bkey k;
-		size_t kb = bch_bkey_decode(&n->format, p + off, bytes - off, &k, &why);
 
 		if (!kb)
 			return node_err(c, err, BCH_ERR_CORRUPT, "invalid key: %s", why,
 					base + off);
+		k = *kp;
 		if (k.type >= KEY_TYPE_NR) {
 			char t[16];
 
@@ -124,9 +146,7 @@ static int bset_keys(struct node_ctx *c, const uint8_t *p, size_t bytes, size_t 
 		prev = k.p;
 		prev_deleted = k.type == KEY_TYPE_deleted;
 		have_prev = true;
-		ret = push_key(c, &k, bset, err);
-		if (ret)
-			return ret;
+		c->nr++;
 		off += kb;
 	}
 	return 0;
@@ -243,7 +263,7 @@ static int first_bset(struct node_ctx *c, unsigned limit, struct bch_error *err)
 
 	n->written = sectors;
 	n->nr_bsets = 1;
-	return bset_keys(c, b + BCH_NODE_KEYS, bytes - BCH_NODE_KEYS, BCH_NODE_KEYS, 0, err);
+	return bset_keys(c, b + BCH_NODE_KEYS, bytes - BCH_NODE_KEYS, BCH_NODE_KEYS, err);
 }
 
 /* later bsets (btree_node_entry) up to the limit */
@@ -296,8 +316,9 @@ static int later_bsets(struct node_ctx *c, unsigned limit, struct bch_error *err
 		/* a bset from a journal sequence that never happened is ignored */
 		if (bch_fs_seq_blacklisted(fs, jseq))
 			continue;
+		n->nr_bsets++;
 		ret = bset_keys(c, e + BCH_ENTRY_KEYS, bytes - BCH_ENTRY_KEYS, at + BCH_ENTRY_KEYS,
-				n->nr_bsets++, err);
+				err);
 		if (ret)
 			return ret;
 	}
@@ -308,35 +329,76 @@ static int later_bsets(struct node_ctx *c, unsigned limit, struct bch_error *err
 	return 0;
 }
 
-static int cmp_node_key(const void *a, const void *b)
+/* merge sorted runs a = [0, na) and b = [na, na + nb) of src into dst; a first on a tie */
+static void merge_two(const struct bkey *src, size_t na, size_t nb, struct bkey *dst)
 {
-	const struct node_key *x = a, *y = b;
-	int c = bpos_cmp(x->k.p, y->k.p);
+	const struct bkey *a = src, *b = src + na;
+	size_t i = 0, j = 0, o = 0;
 
-	if (c)
-		return c;
-	return x->bset < y->bset ? -1 : x->bset > y->bset;
+	while (i < na && j < nb)
+		dst[o++] = bpos_cmp(b[j].p, a[i].p) < 0 ? b[j++] : a[i++];
+	while (i < na)
+		dst[o++] = a[i++];
+	while (j < nb)
+		dst[o++] = b[j++];
 }
 
-/* newest bset wins per position; deleted keys go */
+/*
+ * One sorted array from the runs, stable: of keys at one position, the
+ * older bset's come first. Adjacent runs are merged pairwise until one
+ * is left (log2 of the number of bsets rounds).
+ */
+static int merge_runs(struct node_ctx *c, struct bch_error *err)
+{
+	struct bkey *tmp;
+	unsigned nr = c->nr_runs;
+
+	if (nr <= 1)
+		return 0;
+	tmp = malloc(c->nr * sizeof(*tmp));
+	if (!tmp)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	while (nr > 1) {
+		unsigned out = 0;
+
+		for (unsigned r = 0; r < nr; r += 2) {
+			size_t start = c->runs[r];
+			size_t mid = r + 1 < nr ? c->runs[r + 1] : c->nr;
+			size_t end = r + 2 < nr ? c->runs[r + 2] : c->nr;
+
+			merge_two(c->keys + start, mid - start, end - mid, tmp + start);
+			c->runs[out++] = start;
+		}
+		memcpy(c->keys, tmp, c->nr * sizeof(*tmp));
+		nr = out;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* newest bset wins per position; deleted keys go. The node takes the array. */
 static int merge_bsets(struct node_ctx *c, struct bch_error *err)
 {
 	struct bch_btree_node *n = c->n;
 	size_t i, out = 0;
+	int ret = merge_runs(c, err);
 
-	if (c->nr)	/* keys is NULL for a node without keys */
-		qsort(c->keys, c->nr, sizeof(c->keys[0]), cmp_node_key);
-	n->keys = malloc((c->nr ? c->nr : 1) * sizeof(*n->keys));
-	if (!n->keys)
-		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	if (ret)
+		return ret;
 	for (i = 0; i < c->nr; i++) {
-		if (i + 1 < c->nr && bpos_eq(c->keys[i].k.p, c->keys[i + 1].k.p))
+		if (i + 1 < c->nr && bpos_eq(c->keys[i].p, c->keys[i + 1].p))
 			continue;
-		if (c->keys[i].k.type == KEY_TYPE_deleted)
+		if (c->keys[i].type == KEY_TYPE_deleted)
 			continue;
-		n->keys[out++] = c->keys[i].k;
+		c->keys[out++] = c->keys[i];
 	}
 	n->nr_keys = out;
+	/* the array was sized for the most keys the bsets could hold: shrunk to fit */
+	n->keys = realloc(c->keys, (out ? out : 1) * sizeof(*n->keys));
+	if (n->keys)
+		c->keys = NULL;
+	if (!n->keys)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -367,6 +429,7 @@ int bch_btree_node_parse(struct bch_fs *fs, const struct bch_node_expect *x,
 	      later_bsets(&c, limit, err) ?:
 	      merge_bsets(&c, err);
 	free(c.keys);
+	free(c.runs);
 	if (ret) {
 		free(n->keys);
 		n->keys = NULL;
@@ -415,6 +478,7 @@ int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
 	unsigned i = 0;
 	int ret = -BCH_ERR_IO;
 
+	fs->nodes_read++;
 	if (fs->on_node_read)
 		fs->on_node_read(fs->on_node_read_ctx, x);
 	for (const struct bch_extent_ptr *p; (p = usable_ptr(fs, x, i, &i)); i++) {
@@ -472,6 +536,7 @@ int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
 
 		memset(&n[i], 0, sizeof(n[i]));
 		devs[i] = UINT32_MAX;
+		fs->nodes_read++;
 		if (fs->on_node_read)
 			fs->on_node_read(fs->on_node_read_ctx, &x[i]);
 		if (!p || ptr_in_device(fs, &x[i], p, NULL))

@@ -62,6 +62,7 @@ struct bch_fs {
 	 */
 	void			(*on_node_read)(void *ctx, const struct bch_node_expect *x);
 	void			*on_node_read_ctx;
+	uint64_t		nodes_read;	/* btree nodes asked for, replicas not counted */
 };
 
 /*

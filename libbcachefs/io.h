@@ -36,8 +36,16 @@ struct bch_io_ops {
 	void	(*close)(struct bch_io *io);
 };
 
+/* what a back end read, for benchmarks and --verbose */
+struct bch_io_stats {
+	uint64_t	cached_bytes;	/* batch requests found in the page cache */
+	uint64_t	batch_bytes;	/* batch requests read from the device */
+	uint64_t	single_bytes;	/* single reads (and batch retries) */
+};
+
 struct bch_io {
 	const struct bch_io_ops	*ops;
+	struct bch_io_stats	stats;
 	char			*path;
 	uint64_t		size;		/* bytes */
 	bool			writable;

@@ -1,10 +1,16 @@
 /*
  * Unix back end: regular files and block devices. Single reads use
- * pread; batches go through libaio, on an O_DIRECT descriptor when the
- * file allows it and the request is aligned, buffered otherwise.
+ * pread. A batch first takes what the page cache already holds (a
+ * buffered preadv2 with RWF_NOWAIT copies cached pages and returns
+ * EAGAIN instead of going to the disk); what is left goes through libaio
+ * at full queue depth, in disk order, on an O_DIRECT descriptor when the
+ * file allows it and the request is aligned, buffered otherwise. So an
+ * image read a moment ago is not read from the disk again, and a cold
+ * device is read at its own speed without filling the page cache.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <libaio.h>
 #include <linux/fs.h>
 #include <stdlib.h>
@@ -23,6 +29,7 @@ struct unix_priv {
 	int		direct_fd;	/* -1 if O_DIRECT is not possible */
 	io_context_t	ctx;
 	bool		have_ctx;
+	bool		no_nowait;	/* the kernel refused RWF_NOWAIT once */
 };
 
 static int unix_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
@@ -44,6 +51,7 @@ static int unix_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
 				       io->path, (unsigned long long)(off + done));
 		done += (size_t)r;
 	}
+	io->stats.single_bytes += len;
 	return 0;
 }
 
@@ -94,28 +102,78 @@ static int unix_aio_round(struct bch_io *io, struct bch_read_req *reqs,
 	return 0;
 }
 
+/*
+ * Copy the request from the page cache if all of it is there: true when
+ * done. RWF_NOWAIT makes a buffered read fail with EAGAIN (or come back
+ * short) rather than wait for the disk.
+ */
+static bool unix_read_cached(struct unix_priv *p, struct bch_read_req *r)
+{
+	struct iovec iov = { .iov_base = r->buf, .iov_len = r->len };
+	ssize_t got;
+
+	if (p->no_nowait)
+		return false;
+	do
+		got = preadv2(p->fd, &iov, 1, (off_t)r->offset, RWF_NOWAIT);
+	while (got < 0 && errno == EINTR);
+	if (got < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS))
+		p->no_nowait = true;
+	return got == (ssize_t)r->len;
+}
+
+static int cmp_req_offset(const void *a, const void *b)
+{
+	const struct bch_read_req *x = *(struct bch_read_req *const *)a;
+	const struct bch_read_req *y = *(struct bch_read_req *const *)b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
 static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 			   unsigned nr, struct bch_error *err)
 {
 	struct unix_priv *p = io->priv;
+	struct bch_read_req **miss = malloc((nr ? nr : 1) * sizeof(*miss));
+	struct bch_read_req round[AIO_DEPTH];
+	unsigned nr_miss = 0;
 	int ret = 0;
 
-	for (unsigned start = 0; start < nr; start += AIO_DEPTH) {
-		unsigned n = nr - start < AIO_DEPTH ? nr - start : AIO_DEPTH;
+	if (!miss)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory reading %s", io->path);
+	for (unsigned i = 0; i < nr; i++) {
+		if (unix_read_cached(p, &reqs[i])) {
+			reqs[i].result = 0;
+			io->stats.cached_bytes += reqs[i].len;
+			continue;
+		}
+		miss[nr_miss++] = &reqs[i];
+	}
+	/* the disk reads in disk order */
+	qsort(miss, nr_miss, sizeof(*miss), cmp_req_offset);
+	for (unsigned start = 0; start < nr_miss; start += AIO_DEPTH) {
+		unsigned n = nr_miss - start < AIO_DEPTH ? nr_miss - start : AIO_DEPTH;
 
-		if (!p->have_ctx || unix_aio_round(io, reqs + start, n))
-			for (unsigned i = start; i < start + n; i++)
-				reqs[i].result = -BCH_ERR_IO;
-		/* anything aio could not read is retried with pread for a clear error */
-		for (unsigned i = start; i < start + n; i++) {
-			if (!reqs[i].result)
+		for (unsigned i = 0; i < n; i++)
+			round[i] = *miss[start + i];
+		if (!p->have_ctx || unix_aio_round(io, round, n))
+			for (unsigned i = 0; i < n; i++)
+				round[i].result = -BCH_ERR_IO;
+		for (unsigned i = 0; i < n; i++) {
+			struct bch_read_req *r = miss[start + i];
+
+			r->result = round[i].result;
+			if (!r->result) {
+				io->stats.batch_bytes += r->len;
 				continue;
-			reqs[i].result = unix_read(io, reqs[i].offset, reqs[i].buf,
-						   reqs[i].len, err);
-			if (reqs[i].result)
-				ret = reqs[i].result;
+			}
+			/* anything aio could not read is retried with pread for a clear error */
+			r->result = unix_read(io, r->offset, r->buf, r->len, err);
+			if (r->result)
+				ret = r->result;
 		}
 	}
+	free(miss);
 	return ret;
 }
 

@@ -3,7 +3,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "io.h"
@@ -58,10 +60,59 @@ static void test_fault_after_writes(void **state)
 	bch_io_close(io);	/* closes the wrapped back end too */
 }
 
+/*
+ * The unix back end's batch: requests in any order, aligned (O_DIRECT
+ * when the page cache does not have them) or not, each gets its bytes,
+ * and every byte is counted once, as cached or as read from the device.
+ */
+static void test_unix_batch(void **state)
+{
+	char path[] = "/tmp/bch-test-io.XXXXXX";
+	const size_t size = 1 << 20, len = 8192;
+	uint8_t *img = malloc(size), *bufs = NULL;
+	struct bch_read_req reqs[5];
+	struct bch_error err = { 0 };
+	struct bch_io *io;
+	uint64_t offs[5] = { 65536, 4096, 900000, 8192 * 100, 12345 };
+	int fd;
+
+	(void)state;
+	assert_non_null(img);
+	assert_int_equal(posix_memalign((void **)&bufs, 4096, 5 * len), 0);
+	for (size_t i = 0; i < size; i++)
+		img[i] = (uint8_t)(i * 7 + i / 4096);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img, size), (ssize_t)size);
+	close(fd);
+	assert_int_equal(bch_io_open_unix(path, 0, &io, &err), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t before = io->stats.cached_bytes + io->stats.batch_bytes +
+				  io->stats.single_bytes;
+
+		memset(bufs, 0, 5 * len);
+		for (unsigned i = 0; i < 5; i++)
+			reqs[i] = (struct bch_read_req){ .offset = offs[i], .len = len,
+							 .buf = bufs + i * len };
+		assert_int_equal(bch_io_read_batch(io, reqs, 5, &err), 0);
+		for (unsigned i = 0; i < 5; i++) {
+			assert_int_equal(reqs[i].result, 0);
+			assert_memory_equal(reqs[i].buf, img + offs[i], len);
+		}
+		assert_int_equal(io->stats.cached_bytes + io->stats.batch_bytes +
+				 io->stats.single_bytes - before, 5 * len);
+	}
+	bch_io_close(io);
+	unlink(path);
+	free(bufs);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mem_bounds),
+		cmocka_unit_test(test_unix_batch),
 		cmocka_unit_test(test_fault_after_writes),
 	};
 
