@@ -91,7 +91,7 @@ deps:
 unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 check: deps
-	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs $(BUILD)/san/bcachefs $(BUILD)/test/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs $(BUILD)/san/bcachefs $(BUILD)/test/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS) $(BUILD)/bench/mkimage
 	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
 # demo: needs nothing outside the repository (format --source, bch_inject)

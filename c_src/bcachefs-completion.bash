@@ -198,7 +198,7 @@ _bcachefs()
 	fsck)
 		_bcachefs_complete_opts "$cmd" \
 			"-z --undo-file -C --progress --pass --rebuild --dump-bitmaps --passphrase-file" \
-			-n -y -p -a -f -v --verbose -z --undo-file= --no-undo --full --stats \
+			-n -y -p -a -f -v --verbose -z --undo-file= --no-undo --full --stats --threads= \
 			--rebuild= -C --progress= --no-progress --json --json= \
 			--findings --pass= --list-passes --dump-bitmaps= \
 			--passphrase-file= -h --help ;;

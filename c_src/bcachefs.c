@@ -1,4 +1,5 @@
 /* The bcachefs command: dispatch to the subcommands. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,13 @@ int main(int argc, char *argv[])
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
 
+	/*
+	 * Node buffers and key arrays (tens to hundreds of KiB, one per node
+	 * read) come from the heap and are reused: mapped and unmapped each
+	 * time they cost page faults, and with reader threads TLB shootdowns.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	/* installed as fsck.bcachefs too, for fsck(8) */
 	self = self ? self + 1 : argc > 0 ? argv[0] : "";
 	if (!strcmp(self, "fsck.bcachefs"))

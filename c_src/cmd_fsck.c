@@ -41,6 +41,8 @@ static void fsck_usage(FILE *f)
 	      "      --full              scan every pointer and look up every backpointer's\n"
 	      "                          target, not only those of buckets that do not add up\n"
 	      "  -v, --verbose           every finding (default: 10 per error type)\n"
+	      "      --threads=N         N threads read and decode btree nodes (default:\n"
+	      "                          the online CPUs, at most 16; 1: no others)\n"
 	      "      --stats             at the end, on stderr: nodes and bytes read (from\n"
 	      "                          the page cache, from the devices), time, memory\n"
 	      "  -C, --progress=FD       progress: FD 0 a line on stderr (the default when\n"
@@ -85,7 +87,7 @@ static int parse_passes(char *s, struct fsck_opts *o)
 
 enum { OPT_JSON = 256, OPT_FINDINGS, OPT_PASS, OPT_LIST_PASSES, OPT_DUMP, OPT_PASSPHRASE,
        OPT_NO_UNDO, OPT_TEST_FAIL_AFTER, OPT_REBUILD, OPT_NO_PROGRESS, OPT_TEST_MOUNTINFO,
-       OPT_FULL, OPT_STATS };
+       OPT_FULL, OPT_STATS, OPT_THREADS };
 
 /* --rebuild=BTREE[,BTREE...]: derived btrees to write anew */
 static int parse_rebuild(char *s, struct fsck_opts *o)
@@ -141,6 +143,7 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		{ "rebuild",		required_argument, NULL, OPT_REBUILD },
 		{ "full",		no_argument,	   NULL, OPT_FULL },
 		{ "stats",		no_argument,	   NULL, OPT_STATS },
+		{ "threads",		required_argument, NULL, OPT_THREADS },
 		{ "progress",		required_argument, NULL, 'C' },
 		{ "no-progress",	no_argument,	   NULL, OPT_NO_PROGRESS },
 #ifdef BCH_TEST_HOOKS
@@ -187,6 +190,17 @@ static int parse_fsck_opts(int argc, char *argv[], struct fsck_opts *o)
 		case OPT_STATS:
 			o->stats = true;
 			break;
+		case OPT_THREADS: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || !n || n > 256) {
+				die_msg("fsck: --threads wants a number from 1 to 256, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o->threads = (unsigned)n;
+			break;
+		}
 		case 'C':
 			if (parse_progress_fd(optarg, &o->progress_fd))
 				return EXIT_USAGE;
@@ -312,6 +326,17 @@ static int in_use_policy(const struct fs_use *u, const struct fsck_opts *o, bool
 	return EXIT_OPERATIONAL;
 }
 
+/* --threads, or the online CPUs (at most 16) */
+static unsigned fsck_threads(const struct fsck_opts *o)
+{
+	long n;
+
+	if (o->threads)
+		return o->threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
+}
+
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -402,6 +427,8 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 		bch_fs_close(c.fs);
 		return status;
 	}
+	if (bch_fs_set_threads(c.fs, fsck_threads(o)))
+		fprintf(stderr, "bcachefs: no worker threads could be started: one thread reads\n");
 	c.out = o->findings || (o->json && !strcmp(o->json_file, "-")) ? NULL : stdout;
 	c.collect = repair;
 

@@ -46,12 +46,16 @@ extern const struct fsck_pass_info fsck_passes[PASS_NR];
 
 /*
  * btrees the btree_nodes pass reads whole (the derived ones, which it
- * rebuilds, and alloc and accounting); of the others the interior nodes
+ * rebuilds, and accounting); of the others the interior nodes. The
+ * leaves of alloc and backpointers, the bulk of what fsck reads, are
+ * checked by the alloc_backpointers pass as it reads them (their
+ * iterators tell node_lost), so they are read once.
  */
 static inline bool fsck_nodes_pass_reads_leaves(unsigned id, unsigned sb_version)
 {
-	return bch_btree_is_derived(id, sb_version) || id == BTREE_ID_alloc ||
-	       id == BTREE_ID_accounting;
+	if (id == BTREE_ID_alloc || id == BTREE_ID_backpointers)
+		return false;
+	return bch_btree_is_derived(id, sb_version) || id == BTREE_ID_accounting;
 }
 
 /* btrees whose leaves point into data buckets: the pointers pass reads them whole */
@@ -77,6 +81,7 @@ struct fsck_opts {
 	bool		no_undo;
 	bool		full;		/* every pointer, every backpointer's target */
 	bool		stats;		/* --stats: what was read, time and memory */
+	unsigned	threads;	/* --threads (0: the online CPUs) */
 	bool		verbose;
 	bool		findings;	/* print the expected-findings vocabulary */
 	const char	*json_file;	/* "-" for stdout */

@@ -1,8 +1,9 @@
 /*
  * The passes of bcachefs fsck, in order (--list-passes):
- *   btree_nodes         every node of the derived btrees, alloc and
- *                       accounting, and the interior nodes of the others:
- *                       the ones that cannot be read, with their ranges
+ *   btree_nodes         every node of the derived btrees and accounting,
+ *                       and the interior nodes of the others: the ones
+ *                       that cannot be read, with their ranges (the
+ *                       leaves of alloc and backpointers: the next pass)
  *   alloc_backpointers  alloc and backpointers walked together: bucket
  *                       bitmaps, stale and orphan backpointers
  *   lru                 LRU entries against the alloc keys
@@ -32,7 +33,7 @@
 
 const struct fsck_pass_info fsck_passes[PASS_NR] = {
 	[PASS_NODES]	    = { "btree_nodes",
-				"btree nodes that cannot be read (derived btrees, alloc and accounting whole; interior nodes of the others)",
+				"btree nodes that cannot be read (derived btrees and accounting whole; interior nodes of the others; alloc and backpointers leaves as alloc_backpointers reads them)",
 				0 },
 	[PASS_ALLOC_BP]	    = { "alloc_backpointers",
 				"alloc x backpointers merge walk: mismatch/empty bitmaps, stale and orphan backpointers",
@@ -206,6 +207,9 @@ static int pass_alloc_bp(struct fsck_ctx *c, struct bch_error *err)
 		return ret;
 	src_init(&as, &ai, c->fs, BTREE_ID_alloc);
 	src_init(&bs, &bi, c->fs, BTREE_ID_backpointers);
+	/* their leaves were left to this pass by btree_nodes */
+	bch_btree_iter_on_lost(&ai, node_lost, c);
+	bch_btree_iter_on_lost(&bi, node_lost, c);
 	ret = bch_check_alloc_backpointers(&c->chk, &as, &bs, err);
 	bch_btree_iter_exit(&ai);
 	bch_btree_iter_exit(&bi);
@@ -309,34 +313,41 @@ static void judged_devices(const struct fsck_ctx *c, unsigned btree, bool judged
 
 /*
  * freespace, need_discard and bucket_gens against what the alloc keys
- * call for (the keys a rebuild would write)
+ * call for (the keys a rebuild would write), all three made in one walk
+ * of the alloc keys as the repair will leave them
  */
-static int index_agrees(struct fsck_ctx *c, unsigned btree, struct bch_error *err)
+static int index_agrees(struct fsck_ctx *c, struct bch_error *err)
 {
-	struct bch_key_updates want = { 0 };
-	struct bch_btree_iter it;
-	struct bch_key_src s;
-	bool judged[256];
+	static const unsigned ids[] = {
+		BTREE_ID_freespace, BTREE_ID_need_discard, BTREE_ID_bucket_gens,
+	};
+	struct bch_key_updates want[ARRAY_SIZE(ids)] = { 0 };
+	unsigned todo[ARRAY_SIZE(ids)], nr = 0;
 	int ret;
 
-	if (btree_lost(c, btree))
-		return 0;
-	judged_devices(c, btree, judged);
-	/* the alloc keys as the repair will leave them */
+	for (unsigned i = 0; i < ARRAY_SIZE(ids); i++)
+		if (!btree_lost(c, ids[i]))
+			todo[nr++] = ids[i];
 	ret = c->chk.as_fixed ?
-		bch_rebuild_keys_fixed(c->fs, btree, c->chk.fixes, c->chk.nr_fixes, &want, err) :
-		bch_rebuild_keys_fixed(c->fs, btree, c->chk.corrections, c->chk.nr_corrections,
-				       &want, err);
-	if (ret)
-		goto out;
-	bch_key_updates_finish(&want);
-	src_init(&s, &it, c->fs, btree);
-	ret = btree == BTREE_ID_bucket_gens ?
-		bch_check_gens_agree(&c->chk, judged, &want, &s, err) :
-		bch_check_index_agrees(&c->chk, btree, judged, &want, &s, err);
-	bch_btree_iter_exit(&it);
-out:
-	bch_key_updates_free(&want);
+		bch_rebuild_from_alloc_fixed(c->fs, todo, nr, c->chk.fixes, c->chk.nr_fixes,
+					     want, err) :
+		bch_rebuild_from_alloc_fixed(c->fs, todo, nr, c->chk.corrections,
+					     c->chk.nr_corrections, want, err);
+	for (unsigned i = 0; i < nr && !ret; i++) {
+		struct bch_btree_iter it;
+		struct bch_key_src s;
+		bool judged[256];
+
+		judged_devices(c, todo[i], judged);
+		bch_key_updates_finish(&want[i]);
+		src_init(&s, &it, c->fs, todo[i]);
+		ret = todo[i] == BTREE_ID_bucket_gens ?
+			bch_check_gens_agree(&c->chk, judged, &want[i], &s, err) :
+			bch_check_index_agrees(&c->chk, todo[i], judged, &want[i], &s, err);
+		bch_btree_iter_exit(&it);
+	}
+	for (unsigned i = 0; i < nr; i++)
+		bch_key_updates_free(&want[i]);
 	return ret;
 }
 
@@ -355,9 +366,7 @@ static int pass_bucket_index(struct fsck_ctx *c, struct bch_error *err)
 		ret = bch_check_bucket_index(&c->chk, ids[i], &s, err);
 		bch_btree_iter_exit(&it);
 	}
-	return ret ?: index_agrees(c, BTREE_ID_freespace, err) ?:
-		      index_agrees(c, BTREE_ID_need_discard, err) ?:
-		      index_agrees(c, BTREE_ID_bucket_gens, err);
+	return ret ?: index_agrees(c, err);
 }
 
 static int pass_accounting(struct fsck_ctx *c, struct bch_error *err)

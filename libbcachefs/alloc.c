@@ -182,7 +182,8 @@ static int alloc_v3_decode(const struct bkey *k, struct bch_alloc_v4 *out,
 static int alloc_v4_decode(const struct bkey *k, struct bch_alloc_v4 *out,
 			   const char **why)
 {
-	uint8_t b[BCH_ALLOC_V4_BYTES] = { 0 };
+	uint8_t pad[BCH_ALLOC_V4_BYTES];
+	const uint8_t *b = k->val;
 	uint32_t flags;
 	unsigned start, nr, fixed;
 
@@ -198,7 +199,11 @@ static int alloc_v4_decode(const struct bkey *k, struct bch_alloc_v4 *out,
 		return alloc_bad(out, why, "alloc_v4 value smaller than backpointers_start + backpointers");
 
 	/* fields past the fixed part the writer knew of read as zero */
-	memcpy(b, k->val, fixed < sizeof(b) ? fixed : sizeof(b));
+	if (fixed < sizeof(pad)) {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, k->val, fixed);
+		b = pad;
+	}
 
 	out->journal_seq_nonempty	= get_le64(b);
 	out->flags			= get_le32(b + 8);

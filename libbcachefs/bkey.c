@@ -64,7 +64,7 @@ const char *bch_bkey_format_invalid(const struct bkey_format *f)
  * integer: bit i of it is bit (i % 64) of little-endian word i / 64, so
  * a field spans at most two words.
  */
-static uint64_t get_bits(const uint8_t *p, unsigned pos, unsigned w)
+static inline uint64_t get_bits(const uint8_t *p, unsigned pos, unsigned w)
 {
 	unsigned bit = pos - w, word = bit / 64, off = bit % 64;
 	uint64_t v = get_le64(p + 8 * word) >> off;
@@ -74,10 +74,23 @@ static uint64_t get_bits(const uint8_t *p, unsigned pos, unsigned w)
 	return w < 64 ? v & ((1ULL << w) - 1) : v;
 }
 
+/* field i: its bits below *pos (moved down past them) plus its offset */
+static inline uint64_t take_field(const struct bkey_format *f, unsigned i, const uint8_t *p,
+				  unsigned *pos)
+{
+	unsigned w = f->bits_per_field[i];
+	uint64_t raw = 0;
+
+	if (w) {
+		raw = get_bits(p, *pos, w);
+		*pos -= w;
+	}
+	return raw + f->field_offset[i];
+}
+
 size_t bch_bkey_decode(const struct bkey_format *f, const uint8_t *p,
 		       size_t avail, struct bkey *k, const char **why)
 {
-	uint64_t vals[BKEY_NR_FIELDS];
 	unsigned u64s, fmt, key_u64s, pos;
 	size_t bytes;
 
@@ -108,23 +121,14 @@ size_t bch_bkey_decode(const struct bkey_format *f, const uint8_t *p,
 		return 0;
 	}
 
+	/* the fields, inode first, from the top of the packed integer down */
 	pos = 64 * key_u64s;
-	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
-		unsigned w = f->bits_per_field[i];
-		uint64_t raw = 0;
-
-		if (w) {
-			raw = get_bits(p, pos, w);
-			pos -= w;
-		}
-		vals[i] = raw + f->field_offset[i];
-	}
-	k->p.inode = vals[BKEY_FIELD_INODE];
-	k->p.offset = vals[BKEY_FIELD_OFFSET];
-	k->p.snapshot = (uint32_t)vals[BKEY_FIELD_SNAPSHOT];
-	k->size = (uint32_t)vals[BKEY_FIELD_SIZE];
-	k->version.hi = (uint32_t)vals[BKEY_FIELD_VERSION_HI];
-	k->version.lo = vals[BKEY_FIELD_VERSION_LO];
+	k->p.inode = take_field(f, BKEY_FIELD_INODE, p, &pos);
+	k->p.offset = take_field(f, BKEY_FIELD_OFFSET, p, &pos);
+	k->p.snapshot = (uint32_t)take_field(f, BKEY_FIELD_SNAPSHOT, p, &pos);
+	k->size = (uint32_t)take_field(f, BKEY_FIELD_SIZE, p, &pos);
+	k->version.hi = (uint32_t)take_field(f, BKEY_FIELD_VERSION_HI, p, &pos);
+	k->version.lo = take_field(f, BKEY_FIELD_VERSION_LO, p, &pos);
 	k->type = p[2];
 	k->format = (uint8_t)fmt;
 	k->val_bytes = (uint16_t)((u64s - key_u64s) * 8);

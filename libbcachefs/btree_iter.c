@@ -132,12 +132,22 @@ static int check_kids_cover(struct bch_fs *fs, const struct bch_btree_node *n,
 	return 0;
 }
 
+static void level_drop_next(struct bch_iter_level *l)
+{
+	if (l->next) {
+		bch_btree_nodes_read_discard(l->next);
+		free(l->next);
+		l->next = NULL;
+	}
+}
+
 static void level_free(struct bch_iter_level *l)
 {
 	for (unsigned i = 0; i < l->ra_nr; i++)
 		if (!l->ra_used[i])
 			bch_btree_node_free(&l->ra[i]);
 	l->ra_nr = 0;
+	level_drop_next(l);
 	bch_btree_node_free(&l->node);
 	free(l->kids);
 	l->kids = NULL;
@@ -175,6 +185,42 @@ static const struct bkey *leaf_keys(const struct bch_btree_iter *it, size_t *nr)
 	return l->kids;
 }
 
+/* expectations of children [idx, idx + nr) of p */
+static int children_expect(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx,
+			   unsigned nr, struct bch_node_expect *x, struct bch_error *err)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		int ret = bch_btree_child_expect(it->fs, &p->node, p->kids, idx + i, &x[i], err);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * With worker threads: start reading the batch of leaves after the one
+ * just taken, so it is decoded while this one is walked. It is the batch
+ * read_child would read next (the same children, the same errors): not
+ * started when a child of it has an unusable pointer (read_child meets
+ * that in turn), nor past the iterator's end.
+ */
+static void start_next_batch(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx)
+{
+	struct bch_node_expect x[BCH_ITER_READAHEAD];
+	unsigned nr = BCH_ITER_READAHEAD;
+
+	if (!it->fs->workers || p->node.level != 1 || idx >= p->nr_kids || !idx ||
+	    bpos_cmp(p->kids[idx - 1].p, it->end) >= 0)
+		return;
+	if (nr > p->nr_kids - idx)
+		nr = (unsigned)(p->nr_kids - idx);
+	if (children_expect(it, p, idx, nr, x, NULL) || !(p->next = malloc(sizeof(*p->next))))
+		return;
+	p->next_start = idx;
+	bch_btree_nodes_read_start(it->fs, x, nr, p->next);
+}
+
 /* read child idx of parent level p, using and refilling the read-ahead */
 static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx,
 		      struct bch_btree_node *out, struct bch_node_expect *lost,
@@ -195,22 +241,44 @@ static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_
 			bch_btree_node_free(&p->ra[i]);
 	p->ra_nr = 0;
 
-	nr = p->node.level == 1 ? BCH_ITER_READAHEAD : 1;
-	if (nr > p->nr_kids - idx)
-		nr = (unsigned)(p->nr_kids - idx);
-	for (unsigned i = 0; i < nr; i++) {
-		ret = bch_btree_child_expect(it->fs, &p->node, p->kids, idx + i, &x[i], err);
+	if (p->next && p->next_start == idx) {
+		struct bch_nodes_job *j = p->next;
+
+		p->next = NULL;
+		nr = j->nr;
+		memcpy(x, j->x, nr * sizeof(x[0]));
+		ret = bch_btree_nodes_read_finish(j, p->ra, err);
+		free(j);
+	} else {
+		level_drop_next(p);
+		nr = p->node.level == 1 ? BCH_ITER_READAHEAD : 1;
+		if (nr > p->nr_kids - idx)
+			nr = (unsigned)(p->nr_kids - idx);
+		ret = children_expect(it, p, idx, nr, x, err);
 		if (ret)
 			return ret;
+		ret = bch_btree_nodes_read(it->fs, x, nr, p->ra, err);
 	}
-	ret = bch_btree_nodes_read(it->fs, x, nr, p->ra, err);
 	if (ret && ret != -BCH_ERR_NOMEM &&
-	    (it->fs->skip_unreadable >> it->btree_id & 1)) {
+	    ((it->fs->skip_unreadable >> it->btree_id & 1) || (it->lost && p->node.level == 1))) {
 		struct bch_error e = { 0 };
 
-		/* the batch failed: this child alone, and if it cannot be read, skip it */
+		/*
+		 * the batch failed: this child alone, and if it cannot be read,
+		 * lost is told, and it is skipped if its btree allows that
+		 */
 		nr = 1;
 		if (bch_btree_nodes_read(it->fs, x, 1, p->ra, &e)) {
+			if (it->lost && p->node.level == 1) {
+				ret = it->lost(it->lost_ctx, &x[0], &e, err);
+				if (ret)
+					return ret;
+			}
+			if (!(it->fs->skip_unreadable >> it->btree_id & 1)) {
+				if (err)
+					*err = e;
+				return -e.code;
+			}
 			if (err)
 				memset(err, 0, sizeof(*err));
 			*lost = x[0];
@@ -227,6 +295,7 @@ static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_
 	memset(p->ra_used, 0, sizeof(p->ra_used));
 	*out = p->ra[0];
 	p->ra_used[0] = true;
+	start_next_batch(it, p, idx + nr);
 	return 0;
 }
 
@@ -337,6 +406,16 @@ static int iter_start(struct bch_btree_iter *it, struct bch_error *err)
 		return 0;
 	}
 	ret = bch_btree_node_read(it->fs, &x, &root, err);
+	/* a root that is a leaf is told to lost as any leaf */
+	if (ret && ret != -BCH_ERR_NOMEM && it->lost && !x.level) {
+		struct bch_error why = err ? *err : (struct bch_error){ .code = -ret };
+		int r = it->lost(it->lost_ctx, &x, &why, err);
+
+		if (r)
+			return r;
+		if (err && !(it->fs->skip_unreadable >> it->btree_id & 1))
+			*err = why;
+	}
 	if (ret && ret != -BCH_ERR_NOMEM &&
 	    (it->fs->skip_unreadable >> it->btree_id & 1)) {
 		if (err)
@@ -436,43 +515,110 @@ static int walk_loaded(struct walk *w, const struct bch_node_expect *x,
 		       struct bch_btree_node *n, struct bch_error *err);
 
 /*
- * Children i.. of n, up to BCH_ITER_READAHEAD at a time read in one batch
- * (one queue of reads per device); *next is where the next chunk starts.
- * If the batch cannot be read whole, its children are walked one at a
- * time, so each unreadable one is reported (or handed to lost) alone.
+ * A chunk of children of n: up to BCH_ITER_READAHEAD from start, ending
+ * before a child that cannot be expected (cnt 0: child start is one);
+ * with more than one, read in one batch (one queue of reads per device),
+ * in the background when there are workers.
  */
-static int walk_children_chunk(struct walk *w, const struct bch_btree_node *n,
-			       const struct bkey *kids, size_t nr, size_t i, size_t *next,
-			       struct bch_error *err)
+struct chunk {
+	size_t			start;
+	unsigned		cnt;
+	struct bch_node_expect	cx[BCH_ITER_READAHEAD];
+	struct bch_nodes_job	*job;
+};
+
+static void chunk_start(struct walk *w, const struct bch_btree_node *n, const struct bkey *kids,
+			size_t nr, size_t start, struct chunk *ch)
 {
-	struct bch_node_expect cx[BCH_ITER_READAHEAD];
+	ch->start = start;
+	ch->cnt = 0;
+	ch->job = NULL;
+	while (start + ch->cnt < nr && ch->cnt < BCH_ITER_READAHEAD &&
+	       !bch_btree_child_expect(w->fs, n, kids, start + ch->cnt, &ch->cx[ch->cnt], NULL))
+		ch->cnt++;
+	if (ch->cnt > 1 && (ch->job = malloc(sizeof(*ch->job))))
+		bch_btree_nodes_read_start(w->fs, ch->cx, ch->cnt, ch->job);
+}
+
+static size_t chunk_end(const struct chunk *ch)
+{
+	return ch->start + (ch->cnt ? ch->cnt : 1);
+}
+
+static void chunk_drop(struct chunk *ch)
+{
+	if (ch->job) {
+		bch_btree_nodes_read_discard(ch->job);
+		free(ch->job);
+		ch->job = NULL;
+	}
+}
+
+/*
+ * Walk the chunk's children. If its batch could not be read whole, they
+ * are walked one at a time, so each unreadable one is reported (or
+ * handed to lost) alone.
+ */
+static int chunk_walk(struct walk *w, const struct bch_btree_node *n, const struct bkey *kids,
+		      struct chunk *ch, struct bch_error *err)
+{
 	struct bch_btree_node kid[BCH_ITER_READAHEAD];
 	struct bch_error e = { 0 };
-	unsigned cnt = 0;
 	int ret = 0;
 
-	/* the chunk ends before a child that cannot be expected */
-	while (i + cnt < nr && cnt < BCH_ITER_READAHEAD &&
-	       !bch_btree_child_expect(w->fs, n, kids, i + cnt, &cx[cnt], NULL))
-		cnt++;
-	if (!cnt) {
-		ret = bch_btree_child_expect(w->fs, n, kids, i, &cx[0], &e);
-		child_range(n, kids, i, &cx[0]);
-		*next = i + 1;
-		return walk_lost(w, &cx[0], ret, &e, err);
+	if (!ch->cnt) {
+		struct bch_node_expect cx;
+
+		ret = bch_btree_child_expect(w->fs, n, kids, ch->start, &cx, &e);
+		child_range(n, kids, ch->start, &cx);
+		return walk_lost(w, &cx, ret, &e, err);
 	}
-	*next = i + cnt;
-	if (cnt == 1 || bch_btree_nodes_read(w->fs, cx, cnt, kid, &e)) {
-		for (unsigned j = 0; j < cnt && !ret; j++)
-			ret = walk_node(w, &cx[j], err);
+	if (!ch->job || bch_btree_nodes_read_finish(ch->job, kid, &e)) {
+		free(ch->job);
+		ch->job = NULL;
+		for (unsigned j = 0; j < ch->cnt && !ret; j++)
+			ret = walk_node(w, &ch->cx[j], err);
 		return ret;
 	}
-	for (unsigned j = 0; j < cnt; j++) {
+	free(ch->job);
+	ch->job = NULL;
+	for (unsigned j = 0; j < ch->cnt; j++) {
 		if (!ret)
-			ret = walk_loaded(w, &cx[j], &kid[j], err);
+			ret = walk_loaded(w, &ch->cx[j], &kid[j], err);
 		else
 			bch_btree_node_free(&kid[j]);
 	}
+	return ret;
+}
+
+/* the children of n, chunk by chunk, the next one read while this one is walked */
+static int walk_children(struct walk *w, const struct bch_btree_node *n, const struct bkey *kids,
+			 size_t nr, struct bch_error *err)
+{
+	struct chunk *cur = malloc(2 * sizeof(*cur)), *next;
+	int ret = 0;
+
+	if (!cur)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	next = cur + 1;
+	next->job = NULL;
+	chunk_start(w, n, kids, nr, 0, cur);
+	while (!ret) {
+		struct chunk *t;
+		bool more = chunk_end(cur) < nr;
+
+		if (more)
+			chunk_start(w, n, kids, nr, chunk_end(cur), next);
+		ret = chunk_walk(w, n, kids, cur, err);
+		if (!more)
+			break;
+		t = cur;
+		cur = next;
+		next = t;
+	}
+	chunk_drop(cur);
+	chunk_drop(next);
+	free(cur < next ? cur : next);
 	return ret;
 }
 
@@ -485,13 +631,18 @@ static int walk_loaded(struct walk *w, const struct bch_node_expect *x,
 	size_t nr = 0;
 	int ret;
 
+	/* a node read only to see that it can be (no visitor, no children): done */
+	if (!w->fn && n->level <= w->min_level) {
+		bch_btree_node_free(n);
+		return 0;
+	}
 	ret = bch_btree_node_overlay(fs, n, &kids, &nr, err);
 	if (!ret && n->level && !w->lost)
 		ret = check_kids_cover(fs, n, kids, nr, err);
 	if (!ret)
 		ret = w->fn ? w->fn(w->ctx, x, n, kids, nr, err) : 0;
-	for (size_t i = 0; !ret && n->level > w->min_level && i < nr;)
-		ret = walk_children_chunk(w, n, kids, nr, i, &i, err);
+	if (!ret && n->level > w->min_level && nr)
+		ret = walk_children(w, n, kids, nr, err);
 	free(kids);
 	bch_btree_node_free(n);
 	return ret;

@@ -15,6 +15,10 @@ struct bch_fs;
 
 #define BCH_ITER_READAHEAD	16u
 
+/* a node that cannot be read, or whose pointer is unusable: x says what it was to be */
+typedef int (*bch_node_lost_fn)(void *ctx, const struct bch_node_expect *x,
+				const struct bch_error *why, struct bch_error *err);
+
 struct bch_iter_level {
 	bool			loaded;
 	struct bch_btree_node	node;
@@ -26,6 +30,9 @@ struct bch_iter_level {
 	size_t			ra_start;
 	unsigned		ra_nr;
 	bool			ra_used[BCH_ITER_READAHEAD];
+	/* the batch after it, being read in the background (fs->workers) */
+	struct bch_nodes_job	*next;
+	size_t			next_start;
 };
 
 struct bch_btree_iter {
@@ -44,10 +51,26 @@ struct bch_btree_iter {
 	/* journal keys of (btree, level 0) */
 	size_t			j_idx;
 	size_t			j_end;
+	/*
+	 * A leaf that cannot be read is told to lost (bch_btree_iter_on_lost)
+	 * before anything else happens: then, if its btree is one whose
+	 * unreadable nodes are passed over (fs->skip_unreadable, which lost
+	 * may set), the iteration goes on after it, else it ends in the error.
+	 */
+	bch_node_lost_fn	lost;
+	void			*lost_ctx;
 };
 
 void bch_btree_iter_init(struct bch_btree_iter *it, struct bch_fs *fs, unsigned btree_id,
 			 struct bpos start, struct bpos end);
+/* tell lost(ctx, ...) of each leaf that cannot be read (see lost above) */
+static inline void bch_btree_iter_on_lost(struct bch_btree_iter *it, bch_node_lost_fn lost,
+					  void *ctx)
+{
+	it->lost = lost;
+	it->lost_ctx = ctx;
+}
+
 /* iterate the keys in the btree nodes only, without the journal overlay */
 static inline void bch_btree_iter_nodes_only(struct bch_btree_iter *it)
 {
@@ -90,9 +113,6 @@ int bch_btree_child_expect(struct bch_fs *fs, const struct bch_btree_node *n,
 typedef int (*bch_node_visit_fn)(void *ctx, const struct bch_node_expect *x,
 				 const struct bch_btree_node *n, const struct bkey *kids,
 				 size_t nr_kids, struct bch_error *err);
-/* a node that cannot be read, or whose pointer is unusable: x says what it was to be */
-typedef int (*bch_node_lost_fn)(void *ctx, const struct bch_node_expect *x,
-				const struct bch_error *why, struct bch_error *err);
 /*
  * The walk itself: nodes at min_level and above, parents first. Without
  * lost, a node that cannot be read ends the walk with its error; with it,

@@ -11,6 +11,7 @@
 #include "checksum.h"
 #include "crypt.h"
 #include "fs.h"
+#include "workers.h"
 
 /*
  * The keys of a node as decoded, bset after bset: each bset is sorted,
@@ -101,50 +102,51 @@ static int bset_keys(struct node_ctx *c, const uint8_t *p, size_t bytes, size_t 
 		     struct bch_error *err)
 {
 	const struct bch_btree_node *n = c->n;
-	unsigned min_u64s = n->format.key_u64s < BKEY_U64S ? n->format.key_u64s : BKEY_U64S;
 	struct bpos prev = POS_MIN;
 	bool have_prev = false, prev_deleted = false;
-	size_t off = 0;
+	size_t off = 0, cnt = 0;
 	int ret;
 
-	/* no key is shorter than its header: room for them all, no growing below */
-	ret = start_run(c, err) ?:
-	      reserve_keys(c, c->nr + bytes / (8 * (min_u64s ?: 1)) + 1, err);
+	/*
+	 * count the keys by their u64s bytes first (the decode below steps
+	 * the same way and stops no later), so the array is sized once
+	 */
+	for (size_t o = 0; o + 8 <= bytes && p[o]; o += (size_t)p[o] * 8)
+		cnt++;
+	ret = start_run(c, err) ?: reserve_keys(c, c->nr + cnt + 1, err);
 	if (ret)
 		return ret;
 	while (off < bytes) {
 		const char *why = NULL;
-		struct bkey *kp = &c->keys[c->nr];
-		size_t kb = bch_bkey_decode(&n->format, p + off, bytes - off, kp, &why);
-		struct bkey k;
+		struct bkey *k = &c->keys[c->nr];
+		size_t kb = bch_bkey_decode(&n->format, p + off, bytes - off, k, &why);
 
 		if (!kb)
 			return node_err(c, err, BCH_ERR_CORRUPT, "invalid key: %s", why,
 					base + off);
-		k = *kp;
-		if (k.type >= KEY_TYPE_NR) {
+		if (k->type >= KEY_TYPE_NR) {
 			char t[16];
 
-			snprintf(t, sizeof(t), "%u", k.type);
+			snprintf(t, sizeof(t), "%u", k->type);
 			return node_err(c, err, BCH_ERR_CORRUPT, "invalid key type %s", t,
 					base + off);
 		}
-		if (bpos_cmp(k.p, n->min_key) < 0 || bpos_cmp(k.p, n->max_key) > 0)
+		if (bpos_cmp(k->p, n->min_key) < 0 || bpos_cmp(k->p, n->max_key) > 0)
 			return node_err(c, err, BCH_ERR_CORRUPT, "%skey outside the node's range",
 					"", base + off);
 		if (have_prev) {
-			int cmp = bpos_cmp(prev, k.p);
+			int cmp = bpos_cmp(prev, k->p);
 
 			if (cmp > 0 || (cmp == 0 && !prev_deleted))
 				return node_err(c, err, BCH_ERR_CORRUPT, "%skeys out of order",
 						"", base + off);
 		}
-		if (n->level && k.type != KEY_TYPE_deleted && k.type != KEY_TYPE_btree_ptr &&
-		    k.type != KEY_TYPE_btree_ptr_v2)
+		if (n->level && k->type != KEY_TYPE_deleted && k->type != KEY_TYPE_btree_ptr &&
+		    k->type != KEY_TYPE_btree_ptr_v2)
 			return node_err(c, err, BCH_ERR_CORRUPT,
 					"%snon-pointer key in an interior node", "", base + off);
-		prev = k.p;
-		prev_deleted = k.type == KEY_TYPE_deleted;
+		prev = k->p;
+		prev_deleted = k->type == KEY_TYPE_deleted;
 		have_prev = true;
 		c->nr++;
 		off += kb;
@@ -471,16 +473,22 @@ static int ptr_in_device(struct bch_fs *fs, const struct bch_node_expect *x,
 	return 0;
 }
 
-int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
-			struct bch_btree_node *n, struct bch_error *err)
+/* what reading x is told to (progress, --stats): in the thread that asked */
+static void node_read_notify(struct bch_fs *fs, const struct bch_node_expect *x)
+{
+	fs->nodes_read++;
+	if (fs->on_node_read)
+		fs->on_node_read(fs->on_node_read_ctx, x);
+}
+
+/* every replica in turn until one reads and decodes; any thread */
+static int node_read_replicas(struct bch_fs *fs, const struct bch_node_expect *x,
+			      struct bch_btree_node *n, struct bch_error *err)
 {
 	struct bch_error first = { 0 };
 	unsigned i = 0;
 	int ret = -BCH_ERR_IO;
 
-	fs->nodes_read++;
-	if (fs->on_node_read)
-		fs->on_node_read(fs->on_node_read_ctx, x);
 	for (const struct bch_extent_ptr *p; (p = usable_ptr(fs, x, i, &i)); i++) {
 		struct bch_error e = { 0 };
 		void *alloc;
@@ -518,8 +526,16 @@ int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
 	return ret;
 }
 
-int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
-			 unsigned nr, struct bch_btree_node *n, struct bch_error *err)
+int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
+			struct bch_btree_node *n, struct bch_error *err)
+{
+	node_read_notify(fs, x);
+	return node_read_replicas(fs, x, n, err);
+}
+
+/* the batch read and decode, without notifying; any thread */
+static int nodes_read_body(struct bch_fs *fs, const struct bch_node_expect *x,
+			   unsigned nr, struct bch_btree_node *n, struct bch_error *err)
 {
 	struct bch_read_req *reqs = calloc(nr ? nr : 1, sizeof(*reqs));
 	void **allocs = calloc(nr ? nr : 1, sizeof(*allocs));
@@ -536,9 +552,6 @@ int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
 
 		memset(&n[i], 0, sizeof(n[i]));
 		devs[i] = UINT32_MAX;
-		fs->nodes_read++;
-		if (fs->on_node_read)
-			fs->on_node_read(fs->on_node_read_ctx, &x[i]);
 		if (!p || ptr_in_device(fs, &x[i], p, NULL))
 			continue;
 		reqs[i].buf = bch_btree_node_buf_alloc(fs, &allocs[i]);
@@ -588,7 +601,7 @@ int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
 			free(allocs[i]);
 		allocs[i] = NULL;
 		/* slow path: every replica in turn, with a precise error */
-		ret = bch_btree_node_read(fs, &x[i], &n[i], err);
+		ret = node_read_replicas(fs, &x[i], &n[i], err);
 	}
 out:
 	if (ret)
@@ -600,4 +613,54 @@ out:
 	free(allocs);
 	free(devs);
 	return ret;
+}
+
+int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
+			 unsigned nr, struct bch_btree_node *n, struct bch_error *err)
+{
+	for (unsigned i = 0; i < nr; i++)
+		node_read_notify(fs, &x[i]);
+	return nodes_read_body(fs, x, nr, n, err);
+}
+
+static void nodes_job_run(struct bch_work *w)
+{
+	struct bch_nodes_job *j = (struct bch_nodes_job *)w;
+
+	j->ret = nodes_read_body(j->fs, j->x, j->nr, j->n, &j->err);
+}
+
+void bch_btree_nodes_read_start(struct bch_fs *fs, const struct bch_node_expect *x,
+				unsigned nr, struct bch_nodes_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->fs = fs;
+	j->nr = nr < BCH_NODES_JOB_MAX ? nr : BCH_NODES_JOB_MAX;
+	for (unsigned i = 0; i < j->nr; i++) {
+		j->x[i] = x[i];
+		node_read_notify(fs, &x[i]);
+	}
+	j->work.fn = nodes_job_run;
+	bch_work_queue(fs->workers, &j->work);
+}
+
+int bch_btree_nodes_read_finish(struct bch_nodes_job *j, struct bch_btree_node *n,
+				struct bch_error *err)
+{
+	bch_work_wait(j->fs->workers, &j->work);
+	if (j->ret) {
+		if (err)
+			*err = j->err;
+		return j->ret;
+	}
+	memcpy(n, j->n, j->nr * sizeof(*n));
+	return 0;
+}
+
+void bch_btree_nodes_read_discard(struct bch_nodes_job *j)
+{
+	bch_work_wait(j->fs->workers, &j->work);
+	if (!j->ret)
+		for (unsigned i = 0; i < j->nr; i++)
+			bch_btree_node_free(&j->n[i]);
 }

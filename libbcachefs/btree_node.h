@@ -15,6 +15,7 @@
 #include "checksum.h"
 #include "errors.h"
 #include "extents.h"
+#include "workers.h"
 
 struct bch_fs;
 
@@ -150,6 +151,31 @@ int bch_btree_node_read(struct bch_fs *fs, const struct bch_node_expect *x,
  */
 int bch_btree_nodes_read(struct bch_fs *fs, const struct bch_node_expect *x,
 			 unsigned nr, struct bch_btree_node *n, struct bch_error *err);
+
+/*
+ * The same, in the background: start queues the batch on fs->workers
+ * (progress and --stats are told at once, in the caller's thread);
+ * finish waits for it and hands over the nodes, as bch_btree_nodes_read
+ * would have; discard waits and frees them. Without workers start reads
+ * the batch there and then. Every started job is finished or discarded.
+ */
+#define BCH_NODES_JOB_MAX	16u
+
+struct bch_nodes_job {
+	struct bch_work		work;
+	struct bch_fs		*fs;
+	unsigned		nr;
+	struct bch_node_expect	x[BCH_NODES_JOB_MAX];
+	struct bch_btree_node	n[BCH_NODES_JOB_MAX];
+	struct bch_error	err;
+	int			ret;
+};
+
+void bch_btree_nodes_read_start(struct bch_fs *fs, const struct bch_node_expect *x,
+				unsigned nr, struct bch_nodes_job *j);
+int bch_btree_nodes_read_finish(struct bch_nodes_job *j, struct bch_btree_node *n,
+				struct bch_error *err);
+void bch_btree_nodes_read_discard(struct bch_nodes_job *j);
 
 void bch_btree_node_free(struct bch_btree_node *n);
 

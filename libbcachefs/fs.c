@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "workers.h"
 
 static const char *blkid_type_of(const char *path, char *buf, size_t size)
 {
@@ -183,10 +184,19 @@ static void dev_free(struct bch_dev *d)
 	free(d);
 }
 
+int bch_fs_set_threads(struct bch_fs *fs, unsigned n)
+{
+	bch_workers_free(fs->workers);
+	fs->workers = NULL;
+	/* the caller's thread is one of the n */
+	return n > 1 ? bch_workers_new(n - 1, &fs->workers) : 0;
+}
+
 void bch_fs_close(struct bch_fs *fs)
 {
 	if (!fs)
 		return;
+	bch_workers_free(fs->workers);
 	bch_journal_free(&fs->journal);
 	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++)
 		dev_free(fs->devs[i]);

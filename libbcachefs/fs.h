@@ -63,7 +63,15 @@ struct bch_fs {
 	void			(*on_node_read)(void *ctx, const struct bch_node_expect *x);
 	void			*on_node_read_ctx;
 	uint64_t		nodes_read;	/* btree nodes asked for, replicas not counted */
+	/*
+	 * Threads that read and decode btree nodes ahead of the iterators
+	 * and walks (bch_fs_set_threads); NULL: all in the caller's thread.
+	 */
+	struct bch_workers	*workers;
 };
+
+/* n threads in all (the caller's among them) read and decode btree nodes; 0 or 1: the caller alone */
+int bch_fs_set_threads(struct bch_fs *fs, unsigned n);
 
 /*
  * Open the devices (paths may also be "UUID=<uuid>" or "LABEL=<label>", which find

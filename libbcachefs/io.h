@@ -8,6 +8,7 @@
 #ifndef BCH_IO_H
 #define BCH_IO_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,12 @@ struct bch_io_stats {
 
 struct bch_io {
 	const struct bch_io_ops	*ops;
+	/*
+	 * Held around each call into the back end: node reads come from
+	 * worker threads, and a back end (its aio context, its stats) is one
+	 * thread's at a time. Set up by the back end's open.
+	 */
+	pthread_mutex_t		lock;
 	struct bch_io_stats	stats;
 	char			*path;
 	uint64_t		size;		/* bytes */

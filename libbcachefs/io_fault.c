@@ -87,6 +87,7 @@ int bch_io_fault_wrap(struct bch_io *inner, struct bch_io_fault *f, struct bch_i
 	p->inner = inner;
 	p->f = f;
 	io->ops = &bch_io_fault_ops;
+	pthread_mutex_init(&io->lock, NULL);
 	io->priv = p;
 	io->size = inner->size;
 	io->writable = inner->writable;

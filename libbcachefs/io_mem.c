@@ -61,6 +61,7 @@ int bch_io_open_mem(const char *name, void *buf, size_t len, bool writable,
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory opening %s", name);
 	}
 	io->ops = &bch_io_mem_ops;
+	pthread_mutex_init(&io->lock, NULL);
 	io->size = len;
 	io->writable = writable;
 	io->priv = buf;

@@ -269,6 +269,7 @@ int bch_io_open_unix(const char *path, unsigned flags, struct bch_io **out,
 	p->direct_fd = open(path, mode | O_CLOEXEC | O_DIRECT);
 	p->have_ctx = !io_setup(AIO_DEPTH, &p->ctx);
 	io->ops = &bch_io_unix_ops;
+	pthread_mutex_init(&io->lock, NULL);
 	io->priv = p;
 	io->writable = flags & BCH_IO_WRITE;
 	io->is_blockdev = S_ISBLK(st.st_mode);
@@ -285,8 +286,10 @@ int bch_io_open_unix(const char *path, unsigned flags, struct bch_io **out,
 
 void bch_io_close(struct bch_io *io)
 {
-	if (io)
-		io->ops->close(io);
+	if (!io)
+		return;
+	pthread_mutex_destroy(&io->lock);
+	io->ops->close(io);
 }
 
 static int check_range(struct bch_io *io, uint64_t off, size_t len,
@@ -305,7 +308,12 @@ int bch_io_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
 {
 	int ret = check_range(io, off, len, err);
 
-	return ret ?: io->ops->read(io, off, buf, len, err);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&io->lock);
+	ret = io->ops->read(io, off, buf, len, err);
+	pthread_mutex_unlock(&io->lock);
+	return ret;
 }
 
 int bch_io_read_batch(struct bch_io *io, struct bch_read_req *reqs,
@@ -326,18 +334,25 @@ int bch_io_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 				       io->path, reqs[i].len,
 				       (unsigned long long)reqs[i].offset,
 				       (unsigned long long)io->size);
+	pthread_mutex_lock(&io->lock);
 	ret = io->ops->read_batch(io, reqs, nr, err);
+	pthread_mutex_unlock(&io->lock);
 	return ret;
 }
 
 int bch_io_write(struct bch_io *io, uint64_t off, const void *buf, size_t len,
 		 struct bch_error *err)
 {
+	int ret;
+
 	if (!io->writable)
 		return bch_err(err, BCH_ERR_INVAL, "%s: opened read-only, refusing to write",
 			       io->path);
 	if (off > io->size || len > io->size - off)
 		return bch_err(err, BCH_ERR_IO, "%s: write past the end of the device at byte %llu",
 			       io->path, (unsigned long long)off);
-	return io->ops->write(io, off, buf, len, err);
+	pthread_mutex_lock(&io->lock);
+	ret = io->ops->write(io, off, buf, len, err);
+	pthread_mutex_unlock(&io->lock);
+	return ret;
 }

@@ -326,22 +326,16 @@ static int alloc_key(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc
 	return 0;
 }
 
-static int rebuild_from_alloc(struct bch_fs *fs, const struct alloc_overlay *ov,
-			      unsigned btree_id, struct bch_key_updates *out, struct bch_error *err)
+/* what follows the last alloc key: the open bucket_gens group, freespace's tail */
+static int from_alloc_finish(struct from_alloc *c)
 {
-	struct from_alloc *c = calloc(1, sizeof(*c));
-	int ret;
+	struct bch_fs *fs = c->fs;
+	int ret = 0;
 
-	if (!c)
-		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-	c->fs = fs;
-	c->btree_id = btree_id;
-	c->out = out;
-	ret = for_each_alloc(fs, ov, alloc_key, c, err);
-	if (!ret && c->gens_open)
+	if (c->gens_open)
 		ret = gens_flush(c);
 	/* freespace: the buckets after each device's last alloc key */
-	for (unsigned d = 0; !ret && btree_id == BTREE_ID_freespace && d < fs->nr_devs; d++) {
+	for (unsigned d = 0; !ret && c->btree_id == BTREE_ID_freespace && d < fs->nr_devs; d++) {
 		const struct bch_member *m = bch_fs_member(fs, d);
 
 		if (!dev_indexed(fs, d))
@@ -351,8 +345,70 @@ static int rebuild_from_alloc(struct bch_fs *fs, const struct alloc_overlay *ov,
 	}
 	if (!ret && c->run_open)
 		ret = set_key(c, BPOS(c->run_dev, c->run_end, 0), (uint32_t)(c->run_end - c->run_start));
-	free(c);
+	return ret;
+}
+
+struct from_alloc_set {
+	struct from_alloc	*c[BCH_REBUILD_FROM_ALLOC_MAX];
+	unsigned		nr;
+};
+
+static int alloc_key_all(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a)
+{
+	struct from_alloc_set *set = ctx;
+	int ret = 0;
+
+	for (unsigned i = 0; i < set->nr && !ret; i++)
+		ret = alloc_key(set->c[i], dev, b, a);
+	return ret;
+}
+
+static bool from_alloc_btree(unsigned btree_id)
+{
+	return btree_id == BTREE_ID_lru || btree_id == BTREE_ID_freespace ||
+	       btree_id == BTREE_ID_need_discard || btree_id == BTREE_ID_bucket_gens;
+}
+
+/* several btrees made from one walk of the alloc keys: out[i] gets btrees[i]'s */
+static int rebuild_from_alloc(struct bch_fs *fs, const struct alloc_overlay *ov,
+			      const unsigned *btrees, unsigned nr, struct bch_key_updates *out,
+			      struct bch_error *err)
+{
+	struct from_alloc_set set = { .nr = nr };
+	int ret = 0;
+
+	for (unsigned i = 0; i < nr && !ret; i++) {
+		set.c[i] = calloc(1, sizeof(*set.c[i]));
+		if (!set.c[i]) {
+			ret = -BCH_ERR_NOMEM;
+			break;
+		}
+		set.c[i]->fs = fs;
+		set.c[i]->btree_id = btrees[i];
+		set.c[i]->out = &out[i];
+	}
+	ret = ret ?: for_each_alloc(fs, ov, alloc_key_all, &set, err);
+	for (unsigned i = 0; i < nr && !ret; i++)
+		ret = from_alloc_finish(set.c[i]);
+	for (unsigned i = 0; i < nr; i++)
+		free(set.c[i]);
 	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
+}
+
+int bch_rebuild_from_alloc_fixed(struct bch_fs *fs, const unsigned *btrees, unsigned nr,
+				 const struct bch_alloc_fix *fixes, size_t nr_fixes,
+				 struct bch_key_updates *out, struct bch_error *err)
+{
+	const struct alloc_overlay ov = { .v = fixes, .nr = nr_fixes };
+
+	if (nr > BCH_REBUILD_FROM_ALLOC_MAX)
+		return bch_err(err, BCH_ERR_INVAL, "more than %u btrees from one alloc walk",
+			       BCH_REBUILD_FROM_ALLOC_MAX);
+	for (unsigned i = 0; i < nr; i++)
+		if (!from_alloc_btree(btrees[i]))
+			return bch_err(err, BCH_ERR_INVAL, "btree %s is not made from the alloc keys",
+				       bch_btree_id_name(btrees[i], fs->sb->version) ?: "?");
+	return rebuild_from_alloc(fs, &ov, btrees, nr, out, err);
 }
 
 /* ---- reconcile *_phys: from the backpointers' reconcile class ---- */
@@ -395,7 +451,7 @@ int bch_rebuild_keys_fixed(struct bch_fs *fs, unsigned btree_id,
 	case BTREE_ID_freespace:
 	case BTREE_ID_need_discard:
 	case BTREE_ID_bucket_gens:
-		return rebuild_from_alloc(fs, &ov, btree_id, out, err);
+		return rebuild_from_alloc(fs, &ov, &btree_id, 1, out, err);
 	case BTREE_ID_reconcile_work_phys:
 	case BTREE_ID_reconcile_hipri_phys:
 		if (bch_btree_is_derived(btree_id, fs->sb->version))

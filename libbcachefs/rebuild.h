@@ -33,6 +33,15 @@ struct bch_alloc_fix;
 int bch_rebuild_keys_fixed(struct bch_fs *fs, unsigned btree_id,
 			   const struct bch_alloc_fix *fixes, size_t nr_fixes,
 			   struct bch_key_updates *out, struct bch_error *err);
+/*
+ * The btrees made from the alloc keys alone (lru, freespace, need_discard,
+ * bucket_gens), up to BCH_REBUILD_FROM_ALLOC_MAX of them from one walk of
+ * the alloc btree: out[i] gets the keys of btrees[i].
+ */
+#define BCH_REBUILD_FROM_ALLOC_MAX	4u
+int bch_rebuild_from_alloc_fixed(struct bch_fs *fs, const unsigned *btrees, unsigned nr,
+				 const struct bch_alloc_fix *fixes, size_t nr_fixes,
+				 struct bch_key_updates *out, struct bch_error *err);
 
 /*
  * Visit every node pointer of btree_id reachable from its root (fn gets
