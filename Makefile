@@ -129,7 +129,7 @@ scale: bcachefs $(BUILD)/bench/mkimage $(BUILD)/bench/readfloor
 	@sh bench/scale.sh --build "$(BUILD)" $(SCALE_OPTS)
 $(BUILD)/bench/readfloor: bench/readfloor.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -laio
+	$(CC) $(CFLAGS) -o $@ $< -laio -luring
 
 # install: the command, fsck.bcachefs (a relative symlink to it), the
 # bcachefs-repair script, the manual pages and the bash completion (one

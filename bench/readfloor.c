@@ -2,7 +2,7 @@
  * readfloor: the time to read a set of btree nodes and nothing else, the
  * floor fsck's time is compared with (bench/scale.sh).
  *
- *   readfloor [--cold] [--depth=N] NODE_BYTES DEV0 [DEV1...] < NODES
+ *   readfloor [--cold] [--uring[=direct]] [--depth=N] NODE_BYTES DEV0 [DEV1...] < NODES
  *
  * NODES: lines "DEV:SECTOR" (as `bcachefs list --format=nodes` prints a
  * node's first pointer), each a node of NODE_BYTES bytes at that 512-byte
@@ -15,11 +15,17 @@
  * an fdatasync), then the nodes are read with O_DIRECT through libaio,
  * in disk order, N (64) in flight: as fast as the device reads them.
  *
+ * --uring: the same nodes through io_uring, N in flight, in disk order,
+ * buffered (so a warm image is copied from the page cache and a cold one
+ * read into it: the one path that might serve both), or with
+ * --uring=direct O_DIRECT; bench/README.md compares them.
+ *
  * Prints "floor: nodes=N bytes=B wall_s=T".
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libaio.h>
+#include <liburing.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -160,11 +166,63 @@ out:
 	return ret;
 }
 
+static int read_uring(int *fds, const struct node *v, size_t nr, size_t bytes,
+		      unsigned depth, char *bufs)
+{
+	struct io_uring ring;
+	size_t next = 0, done = 0;
+	unsigned inflight = 0;
+	int ret;
+
+	ret = io_uring_queue_init(depth, &ring, 0);
+	if (ret) {
+		fprintf(stderr, "readfloor: io_uring_queue_init: %s\n", strerror(-ret));
+		return -1;
+	}
+	/* slot s of bufs is free when no request in flight uses it: a free list */
+	unsigned *free_slots = malloc(depth * sizeof(*free_slots)), nr_free = depth;
+
+	for (unsigned s = 0; s < depth; s++)
+		free_slots[s] = depth - 1 - s;
+	while (done < nr) {
+		while (next < nr && nr_free) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			unsigned slot;
+
+			if (!sqe)
+				break;
+			slot = free_slots[--nr_free];
+			io_uring_prep_read(sqe, fds[v[next].dev], bufs + (size_t)slot * bytes,
+					   (unsigned)bytes, (uint64_t)v[next].sector * 512);
+			io_uring_sqe_set_data64(sqe, slot);
+			next++;
+			inflight++;
+		}
+		io_uring_submit(&ring);
+
+		struct io_uring_cqe *cqe;
+
+		ret = io_uring_wait_cqe(&ring, &cqe);
+		if (ret || cqe->res != (int)bytes) {
+			fprintf(stderr, "readfloor: io_uring read failed\n");
+			ret = -1;
+			break;
+		}
+		free_slots[nr_free++] = (unsigned)io_uring_cqe_get_data64(cqe);
+		io_uring_cqe_seen(&ring, cqe);
+		inflight--;
+		done++;
+	}
+	free(free_slots);
+	io_uring_queue_exit(&ring);
+	return done == nr ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	int fds[MAX_DEVS];
 	unsigned nr_devs = 0, depth = 64;
-	bool cold = false;
+	bool cold = false, uring = false, direct = false;
 	struct node *v = NULL;
 	size_t nr = 0, bytes;
 	char *buf = NULL;
@@ -174,13 +232,17 @@ int main(int argc, char **argv)
 	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
 		if (!strcmp(argv[i], "--cold"))
 			cold = true;
+		else if (!strcmp(argv[i], "--uring"))
+			uring = true;
+		else if (!strcmp(argv[i], "--uring=direct"))
+			uring = direct = true;
 		else if (!strncmp(argv[i], "--depth=", 8))
 			depth = (unsigned)atoi(argv[i] + 8);
 		else
 			break;
 	}
 	if (argc - i < 2 || !depth || depth > 1024) {
-		fprintf(stderr, "usage: readfloor [--cold] [--depth=N] NODE_BYTES DEV... < NODES\n");
+		fprintf(stderr, "usage: readfloor [--cold] [--uring[=direct]] [--depth=N] NODE_BYTES DEV... < NODES\n");
 		return 2;
 	}
 	bytes = strtoull(argv[i++], NULL, 0);
@@ -189,7 +251,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (; i < argc && nr_devs < MAX_DEVS; i++) {
-		fds[nr_devs] = open(argv[i], O_RDONLY | (cold ? O_DIRECT : 0));
+		fds[nr_devs] = open(argv[i], O_RDONLY | ((cold && !uring) || direct ? O_DIRECT : 0));
 		if (fds[nr_devs] < 0) {
 			fprintf(stderr, "readfloor: %s: %s\n", argv[i], strerror(errno));
 			return 1;
@@ -213,12 +275,13 @@ int main(int argc, char **argv)
 				v[k].dev, nr_devs);
 			return 1;
 		}
-	if (posix_memalign((void **)&buf, 4096, bytes * (cold ? depth : 1))) {
+	if (posix_memalign((void **)&buf, 4096, bytes * (cold || uring ? depth : 1))) {
 		fprintf(stderr, "readfloor: out of memory\n");
 		return 1;
 	}
 	t0 = now();
-	ret = cold ? read_cold(fds, v, nr, bytes, depth, buf) : read_warm(fds, v, nr, bytes, buf);
+	ret = uring ? read_uring(fds, v, nr, bytes, depth, buf) :
+	      cold ? read_cold(fds, v, nr, bytes, depth, buf) : read_warm(fds, v, nr, bytes, buf);
 	if (ret)
 		return 1;
 	printf("floor: nodes=%zu bytes=%zu wall_s=%.4f\n", nr, nr * bytes, now() - t0);

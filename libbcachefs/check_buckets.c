@@ -75,6 +75,7 @@ void bch_check_exit(struct bch_check *c)
 	}
 	free(c->acct);
 	free(c->phys);
+	free(c->phys_fix);
 	free(c->corrections);
 	free(c->buckets);
 	free(c->bps);
@@ -87,8 +88,38 @@ void bch_check_exit(struct bch_check *c)
 
 #define PUSH(c, name) BCH_VEC_PUSH((c)->name, (c)->nr_##name, (c)->name##_size)
 
+/*
+ * 1.33+: the reconcile class the backpointer at f->pos will have once
+ * the finding is repaired (0: deleted), or -1 if it does not touch one
+ */
+static int bp_class_after(const struct bch_finding *f)
+{
+	switch (f->kind) {
+	case BCH_F_bp_missing:
+	case BCH_F_bp_fields_wrong:
+		return f->want.flags & 3;
+	case BCH_F_bucket_bp_excess_no_target:
+	case BCH_F_bp_no_target:
+	case BCH_F_bp_no_alloc_key:
+	case BCH_F_bp_no_device:
+	case BCH_F_bp_wrong_gen:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int report(struct bch_check *c, struct bch_finding *f)
 {
+	int class = c->geom.version >= BCH_VERSION_RECONCILE ? bp_class_after(f) : -1;
+
+	if (class >= 0) {
+		struct bch_phys_want *w = PUSH(c, phys_fix);
+
+		if (!w)
+			return -BCH_ERR_NOMEM;
+		*w = (struct bch_phys_want){ .pos = f->pos, .class = (uint8_t)class };
+	}
 	if (f->dev < 256 && c->geom.dev[f->dev].exists) {
 		f->dev_exists = true;
 		f->nbuckets = c->geom.dev[f->dev].nbuckets;
@@ -1826,6 +1857,57 @@ static int phys_btree(struct bch_check *c, struct bch_key_src *src, unsigned btr
 	return ret < 0 ? ret : 0;
 }
 
+static int cmp_phys_pos(const void *a, const void *b)
+{
+	return bpos_cmp(((const struct bch_phys_want *)a)->pos,
+			((const struct bch_phys_want *)b)->pos);
+}
+
+/* the backpointers' classes as the repair will leave them (phys_fix over phys) */
+static int phys_apply_fixes(struct bch_check *c)
+{
+	size_t base = c->nr_phys;
+
+	for (size_t i = 0; i < c->nr_phys_fix; i++) {
+		const struct bch_phys_want *fx = &c->phys_fix[i];
+		struct bch_phys_want *w = NULL;
+
+		/* the sorted part by bisection, what was added here by a scan */
+		size_t lo = 0, hi = base;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int cmp = bpos_cmp(c->phys[mid].pos, fx->pos);
+
+			if (!cmp) {
+				w = &c->phys[mid];
+				break;
+			}
+			if (cmp < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t j = base; !w && j < c->nr_phys; j++)
+			if (bpos_eq(c->phys[j].pos, fx->pos))
+				w = &c->phys[j];
+		if (!w && fx->class) {
+			w = PUSH(c, phys);
+			if (!w)
+				return -BCH_ERR_NOMEM;
+			w->pos = fx->pos;
+		}
+		if (w) {
+			w->class = fx->class;
+			w->found = false;
+		}
+	}
+	if (c->nr_phys > base)
+		qsort(c->phys, c->nr_phys, sizeof(*c->phys), cmp_phys_pos);
+	c->nr_phys_fix = 0;
+	return 0;
+}
+
 int bch_check_reconcile_phys(struct bch_check *c, struct bch_key_src *hipri,
 			     struct bch_key_src *work, struct bch_error *err)
 {
@@ -1833,6 +1915,9 @@ int bch_check_reconcile_phys(struct bch_check *c, struct bch_key_src *hipri,
 
 	if (c->geom.version < BCH_VERSION_RECONCILE)
 		return 0;
+	ret = phys_apply_fixes(c);
+	if (ret)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	ret = phys_btree(c, hipri, BTREE_ID_reconcile_hipri_phys, 1, err) ?:
 	      phys_btree(c, work, BTREE_ID_reconcile_work_phys, 2, err);
 	for (size_t i = 0; !ret && i < c->nr_phys; i++) {
@@ -1845,7 +1930,7 @@ int bch_check_reconcile_phys(struct bch_check *c, struct bch_key_src *hipri,
 			.time = 0, .expected_time = w->class,
 		};
 
-		if (!w->found && w->class <= 2)
+		if (!w->found && w->class && w->class <= 2)
 			ret = report(c, &f);
 	}
 	return ret < 0 ? ret : 0;

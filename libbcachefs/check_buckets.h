@@ -290,6 +290,13 @@ struct bch_check {
 		bool		found;
 	}			*phys;
 	size_t			nr_phys, phys_size;
+	/*
+	 * what the repair will do to those backpointers, in the order found:
+	 * a class for one it writes (missing, fields wrong), 0 for one it
+	 * deletes; pass 6 judges the phys keys against the result
+	 */
+	struct bch_phys_want	*phys_fix;
+	size_t			nr_phys_fix, phys_fix_size;
 
 	/*
 	 * repair: check as if these alloc keys were already corrected (sorted),

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build and test dependencies (Debian packages; strace proves in the tests
+# Build and test dependencies (Debian packages; liburing-dev is for
+# bench/readfloor's io_uring floor; strace proves in the tests
 # that -n opens devices read-only, time is for bench/; util-linux has setpriv
 # for the unprivileged read-only test; tests/t_install.sh builds the Debian
 # package (debhelper, dpkg-dev, fakeroot, lintian), renders the manual pages
@@ -10,7 +11,7 @@ set -u
 
 PKGS="build-essential pkg-config libblkid-dev libaio-dev liburcu-dev
 libsodium-dev libzstd-dev libxxhash-dev libisal-dev libcmocka-dev
-libjson-c-dev zstd strace time util-linux
+libjson-c-dev liburing-dev zstd strace time util-linux
 debhelper dpkg-dev fakeroot lintian groff-base bash-completion shellcheck"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
