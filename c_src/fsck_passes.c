@@ -404,6 +404,27 @@ static int pass_reconcile_phys(struct fsck_ctx *c, struct bch_error *err)
 	return ret;
 }
 
+/*
+ * Something was found but no pointer was scanned (every bucket's sums
+ * agreed): a bucket whose alloc key and backpointers were both lost
+ * shows only as indexes and accounting that disagree with the keys, and
+ * following them would free the bucket under its data. So the pointers
+ * are scanned for strays before any of that is believed; a stray's key
+ * is rebuilt (alloc_missing) and the repair checks again over it.
+ */
+static int hunt_strays(struct fsck_ctx *c, struct bch_error *err)
+{
+	int ret;
+
+	if (!c->o->pass[PASS_POINTERS] || !c->nr_findings || bch_check_need_ptr_scan(&c->chk))
+		return 0;
+	c->chk.hunt_strays = true;
+	ret = pass_pointers(c, err);
+	if (ret)
+		bch_err_prefix(err, "pass %s (strays)", fsck_passes[PASS_POINTERS].name);
+	return ret;
+}
+
 int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 {
 	static int (*const fns[PASS_NR])(struct fsck_ctx *, struct bch_error *) = {
@@ -444,7 +465,7 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 				c->chk.stats.lru_keys, c->chk.stats.keys_scanned,
 				c->chk.stats.ptrs_scanned);
 	}
-	return 0;
+	return hunt_strays(c, err);
 }
 
 

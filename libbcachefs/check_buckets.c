@@ -53,7 +53,8 @@ int bch_check_init(struct bch_check *c, const struct bch_check_geom *g,
 	for (unsigned d = 0; d < 256; d++) {
 		uint64_t n = g->dev[d].exists ? g->dev[d].nbuckets : 0;
 
-		if (bch_bitmap_init(&c->mismatch[d], n) || bch_bitmap_init(&c->empty[d], n)) {
+		if (bch_bitmap_init(&c->mismatch[d], n) || bch_bitmap_init(&c->empty[d], n) ||
+		    bch_bitmap_init(&c->keyed[d], n)) {
 			bch_check_exit(c);
 			return -BCH_ERR_NOMEM;
 		}
@@ -66,6 +67,7 @@ void bch_check_exit(struct bch_check *c)
 	for (unsigned d = 0; d < 256; d++) {
 		bch_bitmap_free(&c->mismatch[d]);
 		bch_bitmap_free(&c->empty[d]);
+		bch_bitmap_free(&c->keyed[d]);
 	}
 	for (unsigned d = 0; d < 256; d++) {
 		free(c->meta[d].b);
@@ -705,6 +707,7 @@ static int walk_one(struct bch_check *c, const struct bkey *k, const struct bch_
 	}
 	if (fix)
 		a = fix->a;
+	bch_bitmap_set(&c->keyed[dev], bucket);
 	ret = orphans_before(c, cur, dev, bucket, false, err);
 	return ret ?: check_bucket(c, dev, bucket, &a, cur, bb, err);
 }
@@ -889,7 +892,7 @@ int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error
 
 bool bch_check_need_ptr_scan(const struct bch_check *c)
 {
-	return c->nr_buckets || c->nr_orphans;
+	return c->nr_buckets || c->nr_orphans || c->hunt_strays;
 }
 
 static struct bch_check_bucket *find_bucket(struct bch_check *c, unsigned dev, uint64_t bucket)
@@ -1024,7 +1027,8 @@ static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct
 			have->matched = true;
 	}
 	b = find_bucket(c, p->dev, bucket);
-	if (!b && c->full && bucket >= d->first_bucket && bucket < d->nbuckets) {
+	if (!b && bucket >= d->first_bucket && bucket < d->nbuckets &&
+	    (c->full || bch_bitmap_test(&c->keyed[p->dev], bucket) <= 0)) {
 		struct bch_stray_ptr *s = PUSH(c, strays);
 
 		if (!s)

@@ -244,6 +244,12 @@ struct bch_check {
 
 	struct bch_bitmap	mismatch[256];
 	struct bch_bitmap	empty[256];
+	/*
+	 * buckets with an alloc key (stored or rebuilt): a pointer the scan
+	 * meets into one without is a stray (its key and its backpointers
+	 * lost), whose key is rebuilt before anything could free the bucket
+	 */
+	struct bch_bitmap	keyed[256];
 
 	struct bch_check_bucket	*buckets;	/* sorted by (dev, bucket) */
 	size_t			nr_buckets, buckets_size;
@@ -312,6 +318,13 @@ struct bch_check {
 	 * sums differ: each backpointer's target is looked up (fsck --full)
 	 */
 	bool			full;
+	/*
+	 * scan every pointer even if no bucket needs it, for strays only:
+	 * fsck sets it when the check found anything without a scan (a lost
+	 * alloc key and backpointers show only as indexes and accounting
+	 * that disagree with the keys, which a repair must not follow)
+	 */
+	bool			hunt_strays;
 
 	/* the corrections this check found (sorted once the pointers are in) */
 	struct bch_alloc_fix	*corrections;
