@@ -29,6 +29,7 @@ struct unix_priv {
 	int		direct_fd;	/* -1 if O_DIRECT is not possible */
 	io_context_t	ctx;
 	bool		have_ctx;
+	bool		tried_ctx;	/* set up on the first read the cache cannot serve */
 	bool		no_nowait;	/* the kernel refused RWF_NOWAIT once */
 };
 
@@ -156,6 +157,14 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 
 		for (unsigned i = 0; i < n; i++)
 			round[i] = *miss[start + i];
+		/*
+		 * the aio context only when the disk must be read: tearing one
+		 * down waits for the kernel (tens of ms), a cost a warm check
+		 * need not pay
+		 */
+		if (!p->tried_ctx) {
+			p->tried_ctx = true;
+				}
 		if (!p->have_ctx || unix_aio_round(io, round, n))
 			for (unsigned i = 0; i < n; i++)
 				round[i].result = -BCH_ERR_IO;
@@ -267,7 +276,6 @@ int bch_io_open_unix(const char *path, unsigned flags, struct bch_io **out,
 	}
 	p->fd = fd;
 	p->direct_fd = open(path, mode | O_CLOEXEC | O_DIRECT);
-	p->have_ctx = !io_setup(AIO_DEPTH, &p->ctx);
 	io->ops = &bch_io_unix_ops;
 	pthread_mutex_init(&io->lock, NULL);
 	io->priv = p;
