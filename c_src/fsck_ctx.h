@@ -132,6 +132,16 @@ struct fsck_ctx {
 	/* messages findings point at (their why), freed with them */
 	char			**notes;
 	size_t			nr_notes;
+	/*
+	 * the freespace, need_discard and bucket_gens keys the alloc keys call
+	 * for, derived during the alloc x backpointers walk (idx_ready), so the
+	 * bucket_index pass need not walk alloc again unless corrections
+	 * found later change the keys
+	 */
+	struct bch_from_alloc	*idx_set;
+	struct bch_key_updates	idx_want[3];
+	unsigned		idx_btrees[3], nr_idx;
+	bool			idx_ready;
 };
 
 /* fsck_passes.c */

@@ -196,13 +196,79 @@ static int pass_nodes(struct fsck_ctx *c, struct bch_error *err)
 	return 0;
 }
 
+/* was a node of this btree found unreadable? (its rebuild covers the rest) */
+static bool btree_lost(const struct fsck_ctx *c, unsigned btree)
+{
+	for (size_t i = 0; i < c->nr_found; i++)
+		if (c->found[i].kind == BCH_F_node_unreadable && c->found[i].btree_id == btree)
+			return true;
+	return false;
+}
+
+/* the index btrees bucket_index judges: those not found damaged (rebuilt whole) */
+static const unsigned index_btrees[] = {
+	BTREE_ID_freespace, BTREE_ID_need_discard, BTREE_ID_bucket_gens,
+};
+
+static void idx_free(struct fsck_ctx *c)
+{
+	bch_from_alloc_free(c->idx_set);
+	c->idx_set = NULL;
+	for (unsigned i = 0; i < ARRAY_SIZE(c->idx_want); i++)
+		bch_key_updates_free(&c->idx_want[i]);
+	memset(c->idx_want, 0, sizeof(c->idx_want));
+	c->nr_idx = 0;
+	c->idx_ready = false;
+}
+
+static int idx_on_alloc(void *ctx, unsigned dev, uint64_t bucket, const struct bch_alloc_v4 *a)
+{
+	struct fsck_ctx *c = ctx;
+
+	return bch_from_alloc_key(c->idx_set, dev, bucket, a);
+}
+
+/* derive the index btrees' keys during the alloc walk (bucket_index reads them) */
+static int idx_begin(struct fsck_ctx *c, struct bch_error *err)
+{
+	int ret;
+
+	idx_free(c);
+	if (!c->o->pass[PASS_BUCKET_INDEX])
+		return 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(index_btrees); i++)
+		if (!btree_lost(c, index_btrees[i]))
+			c->idx_btrees[c->nr_idx++] = index_btrees[i];
+	ret = bch_from_alloc_begin(c->fs, c->idx_btrees, c->nr_idx, c->idx_want, &c->idx_set, err);
+	if (!ret) {
+		c->chk.on_alloc = idx_on_alloc;
+		c->chk.on_alloc_ctx = c;
+	}
+	return ret;
+}
+
+static int idx_end(struct fsck_ctx *c, int walk_ret, struct bch_error *err)
+{
+	int ret = walk_ret;
+
+	c->chk.on_alloc = NULL;
+	c->chk.on_alloc_ctx = NULL;
+	if (!c->idx_set)
+		return ret;
+	ret = ret ?: bch_from_alloc_end(c->idx_set, err);
+	bch_from_alloc_free(c->idx_set);
+	c->idx_set = NULL;
+	c->idx_ready = !ret;
+	return ret;
+}
+
 static int pass_alloc_bp(struct fsck_ctx *c, struct bch_error *err)
 {
 	struct bch_btree_iter ai, bi;
 	struct bch_key_src as, bs;
 	int ret;
 
-	ret = set_meta_buckets(c, err);
+	ret = set_meta_buckets(c, err) ?: idx_begin(c, err);
 	if (ret)
 		return ret;
 	src_init(&as, &ai, c->fs, BTREE_ID_alloc);
@@ -213,7 +279,7 @@ static int pass_alloc_bp(struct fsck_ctx *c, struct bch_error *err)
 	ret = bch_check_alloc_backpointers(&c->chk, &as, &bs, err);
 	bch_btree_iter_exit(&ai);
 	bch_btree_iter_exit(&bi);
-	return ret;
+	return idx_end(c, ret, err);
 }
 
 static int pass_lru(struct fsck_ctx *c, struct bch_error *err)
@@ -280,15 +346,6 @@ static int pass_pointers(struct fsck_ctx *c, struct bch_error *err)
 	return ret ?: bch_check_ptrs_finish(&c->chk, err);
 }
 
-/* was a node of this btree found unreadable? (its rebuild covers the rest) */
-static bool btree_lost(const struct fsck_ctx *c, unsigned btree)
-{
-	for (size_t i = 0; i < c->nr_found; i++)
-		if (c->found[i].kind == BCH_F_node_unreadable && c->found[i].btree_id == btree)
-			return true;
-	return false;
-}
-
 /*
  * The devices whose index btree is judged: those that keep it (freespace
  * and need_discard once freespace is initialised, bucket_gens always),
@@ -313,57 +370,55 @@ static void judged_devices(const struct fsck_ctx *c, unsigned btree, bool judged
 
 /*
  * freespace, need_discard and bucket_gens against what the alloc keys
- * call for (the keys a rebuild would write), all three made in one walk
- * of the alloc keys as the repair will leave them
+ * call for (the keys a rebuild would write): as derived during the alloc
+ * walk, unless corrections found since change the keys; then all three
+ * are made again in one walk of the alloc keys as the repair will leave
+ * them
  */
 static int index_agrees(struct fsck_ctx *c, struct bch_error *err)
 {
-	static const unsigned ids[] = {
-		BTREE_ID_freespace, BTREE_ID_need_discard, BTREE_ID_bucket_gens,
-	};
-	struct bch_key_updates want[ARRAY_SIZE(ids)] = { 0 };
-	unsigned todo[ARRAY_SIZE(ids)], nr = 0;
-	int ret;
+	int ret = 0;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(ids); i++)
-		if (!btree_lost(c, ids[i]))
-			todo[nr++] = ids[i];
-	ret = c->chk.as_fixed ?
-		bch_rebuild_from_alloc_fixed(c->fs, todo, nr, c->chk.fixes, c->chk.nr_fixes,
-					     want, err) :
-		bch_rebuild_from_alloc_fixed(c->fs, todo, nr, c->chk.corrections,
-					     c->chk.nr_corrections, want, err);
-	for (unsigned i = 0; i < nr && !ret; i++) {
+	if (!c->idx_ready || (!c->chk.as_fixed && c->chk.nr_corrections)) {
+		idx_free(c);
+		for (unsigned i = 0; i < ARRAY_SIZE(index_btrees); i++)
+			if (!btree_lost(c, index_btrees[i]))
+				c->idx_btrees[c->nr_idx++] = index_btrees[i];
+		ret = c->chk.as_fixed ?
+			bch_rebuild_from_alloc_fixed(c->fs, c->idx_btrees, c->nr_idx, c->chk.fixes,
+						     c->chk.nr_fixes, c->idx_want, err) :
+			bch_rebuild_from_alloc_fixed(c->fs, c->idx_btrees, c->nr_idx,
+						     c->chk.corrections, c->chk.nr_corrections,
+						     c->idx_want, err);
+	}
+	for (unsigned i = 0; i < c->nr_idx && !ret; i++) {
+		unsigned btree = c->idx_btrees[i];
 		struct bch_btree_iter it;
 		struct bch_key_src s;
 		bool judged[256];
 
-		judged_devices(c, todo[i], judged);
-		bch_key_updates_finish(&want[i]);
-		src_init(&s, &it, c->fs, todo[i]);
-		ret = todo[i] == BTREE_ID_bucket_gens ?
-			bch_check_gens_agree(&c->chk, judged, &want[i], &s, err) :
-			bch_check_index_agrees(&c->chk, todo[i], judged, &want[i], &s, err);
+		judged_devices(c, btree, judged);
+		bch_key_updates_finish(&c->idx_want[i]);
+		src_init(&s, &it, c->fs, btree);
+		ret = btree == BTREE_ID_bucket_gens ?
+			bch_check_gens_agree(&c->chk, judged, &c->idx_want[i], &s, err) :
+			bch_check_index_agrees(&c->chk, btree, judged, &c->idx_want[i], &s, err);
 		bch_btree_iter_exit(&it);
 	}
-	for (unsigned i = 0; i < nr; i++)
-		bch_key_updates_free(&want[i]);
+	idx_free(c);
 	return ret;
 }
 
 static int pass_bucket_index(struct fsck_ctx *c, struct bch_error *err)
 {
-	static const unsigned ids[] = {
-		BTREE_ID_freespace, BTREE_ID_need_discard, BTREE_ID_bucket_gens,
-	};
 	int ret = 0;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(ids) && !ret; i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(index_btrees) && !ret; i++) {
 		struct bch_btree_iter it;
 		struct bch_key_src s;
 
-		src_init(&s, &it, c->fs, ids[i]);
-		ret = bch_check_bucket_index(&c->chk, ids[i], &s, err);
+		src_init(&s, &it, c->fs, index_btrees[i]);
+		ret = bch_check_bucket_index(&c->chk, index_btrees[i], &s, err);
 		bch_btree_iter_exit(&it);
 	}
 	return ret ?: index_agrees(c, err);
@@ -452,6 +507,7 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 		ret = fns[i](c, err);
 		fsck_progress_pass(c->progress, c->o->pass, i, true);
 		if (ret) {
+			idx_free(c);
 			bch_err_prefix(err, "pass %s", fsck_passes[i].name);
 			return ret;
 		}
@@ -465,6 +521,7 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 				c->chk.stats.lru_keys, c->chk.stats.keys_scanned,
 				c->chk.stats.ptrs_scanned);
 	}
+	idx_free(c);	/* bucket_index did not run, or ended early */
 	return hunt_strays(c, err);
 }
 

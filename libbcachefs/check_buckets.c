@@ -708,6 +708,8 @@ static int walk_one(struct bch_check *c, const struct bkey *k, const struct bch_
 	if (fix)
 		a = fix->a;
 	bch_bitmap_set(&c->keyed[dev], bucket);
+	if (c->on_alloc && (ret = c->on_alloc(c->on_alloc_ctx, dev, bucket, &a)))
+		return ret;
 	ret = orphans_before(c, cur, dev, bucket, false, err);
 	return ret ?: check_bucket(c, dev, bucket, &a, cur, bb, err);
 }

@@ -325,6 +325,14 @@ struct bch_check {
 	 * that disagree with the keys, which a repair must not follow)
 	 */
 	bool			hunt_strays;
+	/*
+	 * told of every alloc key of the alloc x backpointers walk, in order,
+	 * as the check sees it (fixed where fixes say so): fsck derives the
+	 * index btrees' keys from it without walking alloc again
+	 */
+	int			(*on_alloc)(void *ctx, unsigned dev, uint64_t bucket,
+					    const struct bch_alloc_v4 *a);
+	void			*on_alloc_ctx;
 
 	/* the corrections this check found (sorted once the pointers are in) */
 	struct bch_alloc_fix	*corrections;

@@ -348,19 +348,24 @@ static int from_alloc_finish(struct from_alloc *c)
 	return ret;
 }
 
-struct from_alloc_set {
+struct bch_from_alloc {
 	struct from_alloc	*c[BCH_REBUILD_FROM_ALLOC_MAX];
 	unsigned		nr;
 };
 
-static int alloc_key_all(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a)
+int bch_from_alloc_key(struct bch_from_alloc *set, unsigned dev, uint64_t bucket,
+		       const struct bch_alloc_v4 *a)
 {
-	struct from_alloc_set *set = ctx;
 	int ret = 0;
 
 	for (unsigned i = 0; i < set->nr && !ret; i++)
-		ret = alloc_key(set->c[i], dev, b, a);
+		ret = alloc_key(set->c[i], dev, bucket, a);
 	return ret;
+}
+
+static int alloc_key_all(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a)
+{
+	return bch_from_alloc_key(ctx, dev, b, a);
 }
 
 static bool from_alloc_btree(unsigned btree_id)
@@ -369,30 +374,73 @@ static bool from_alloc_btree(unsigned btree_id)
 	       btree_id == BTREE_ID_need_discard || btree_id == BTREE_ID_bucket_gens;
 }
 
+int bch_from_alloc_begin(struct bch_fs *fs, const unsigned *btrees, unsigned nr,
+			 struct bch_key_updates *out, struct bch_from_alloc **setp,
+			 struct bch_error *err)
+{
+	struct bch_from_alloc *set;
+
+	*setp = NULL;
+	if (nr > BCH_REBUILD_FROM_ALLOC_MAX)
+		return bch_err(err, BCH_ERR_INVAL, "more than %u btrees from one alloc walk",
+			       BCH_REBUILD_FROM_ALLOC_MAX);
+	for (unsigned i = 0; i < nr; i++)
+		if (!from_alloc_btree(btrees[i]))
+			return bch_err(err, BCH_ERR_INVAL, "btree %s is not made from the alloc keys",
+				       bch_btree_id_name(btrees[i], fs->sb->version) ?: "?");
+	set = calloc(1, sizeof(*set));
+	if (!set)
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	for (; set->nr < nr; set->nr++) {
+		struct from_alloc *c = calloc(1, sizeof(*c));
+
+		if (!c) {
+			bch_from_alloc_free(set);
+			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		}
+		c->fs = fs;
+		c->btree_id = btrees[set->nr];
+		c->out = &out[set->nr];
+		set->c[set->nr] = c;
+	}
+	*setp = set;
+	return 0;
+}
+
+int bch_from_alloc_end(struct bch_from_alloc *set, struct bch_error *err)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < set->nr && !ret; i++)
+		ret = from_alloc_finish(set->c[i]);
+	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
+}
+
+void bch_from_alloc_free(struct bch_from_alloc *set)
+{
+	if (!set)
+		return;
+	for (unsigned i = 0; i < set->nr; i++)
+		free(set->c[i]);
+	free(set);
+}
+
 /* several btrees made from one walk of the alloc keys: out[i] gets btrees[i]'s */
 static int rebuild_from_alloc(struct bch_fs *fs, const struct alloc_overlay *ov,
 			      const unsigned *btrees, unsigned nr, struct bch_key_updates *out,
 			      struct bch_error *err)
 {
-	struct from_alloc_set set = { .nr = nr };
-	int ret = 0;
+	struct bch_from_alloc *set;
+	int ret = bch_from_alloc_begin(fs, btrees, nr, out, &set, err);
 
-	for (unsigned i = 0; i < nr && !ret; i++) {
-		set.c[i] = calloc(1, sizeof(*set.c[i]));
-		if (!set.c[i]) {
-			ret = -BCH_ERR_NOMEM;
-			break;
-		}
-		set.c[i]->fs = fs;
-		set.c[i]->btree_id = btrees[i];
-		set.c[i]->out = &out[i];
-	}
-	ret = ret ?: for_each_alloc(fs, ov, alloc_key_all, &set, err);
-	for (unsigned i = 0; i < nr && !ret; i++)
-		ret = from_alloc_finish(set.c[i]);
-	for (unsigned i = 0; i < nr; i++)
-		free(set.c[i]);
-	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
+	if (ret)
+		return ret;
+	ret = for_each_alloc(fs, ov, alloc_key_all, set, err);
+	if (ret == -BCH_ERR_NOMEM)
+		ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
+	ret = ret ?: bch_from_alloc_end(set, err);
+	bch_from_alloc_free(set);
+	return ret;
 }
 
 int bch_rebuild_from_alloc_fixed(struct bch_fs *fs, const unsigned *btrees, unsigned nr,
@@ -401,13 +449,6 @@ int bch_rebuild_from_alloc_fixed(struct bch_fs *fs, const unsigned *btrees, unsi
 {
 	const struct alloc_overlay ov = { .v = fixes, .nr = nr_fixes };
 
-	if (nr > BCH_REBUILD_FROM_ALLOC_MAX)
-		return bch_err(err, BCH_ERR_INVAL, "more than %u btrees from one alloc walk",
-			       BCH_REBUILD_FROM_ALLOC_MAX);
-	for (unsigned i = 0; i < nr; i++)
-		if (!from_alloc_btree(btrees[i]))
-			return bch_err(err, BCH_ERR_INVAL, "btree %s is not made from the alloc keys",
-				       bch_btree_id_name(btrees[i], fs->sb->version) ?: "?");
 	return rebuild_from_alloc(fs, &ov, btrees, nr, out, err);
 }
 

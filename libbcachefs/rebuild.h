@@ -44,6 +44,21 @@ int bch_rebuild_from_alloc_fixed(struct bch_fs *fs, const unsigned *btrees, unsi
 				 struct bch_key_updates *out, struct bch_error *err);
 
 /*
+ * The same, fed by a walk of the caller's (fsck's alloc walk, so the
+ * alloc btree is read once): begin, then every alloc key in order (those
+ * outside their device are passed over here), then end; free always.
+ */
+struct bch_alloc_v4;
+struct bch_from_alloc;
+int bch_from_alloc_begin(struct bch_fs *fs, const unsigned *btrees, unsigned nr,
+			 struct bch_key_updates *out, struct bch_from_alloc **set,
+			 struct bch_error *err);
+int bch_from_alloc_key(struct bch_from_alloc *set, unsigned dev, uint64_t bucket,
+		       const struct bch_alloc_v4 *a);
+int bch_from_alloc_end(struct bch_from_alloc *set, struct bch_error *err);
+void bch_from_alloc_free(struct bch_from_alloc *set);
+
+/*
  * Visit every node pointer of btree_id reachable from its root (fn gets
  * the pointer key and the level of the node holding it: the root key
  * the root's level + 1), and with leaves, every leaf key (level 0). A
