@@ -70,7 +70,10 @@ struct bch_fs {
 	struct bch_workers	*workers;
 };
 
-/* n threads in all (the caller's among them) read and decode btree nodes; 0 or 1: the caller alone */
+/*
+ * n threads in all (the caller's among them) read and decode btree nodes;
+ * 0 or 1: the caller alone
+ */
 int bch_fs_set_threads(struct bch_fs *fs, unsigned n);
 
 /*
