@@ -10,13 +10,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/uio.h>
 #include <libaio.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -164,7 +164,8 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 		 */
 		if (!p->tried_ctx) {
 			p->tried_ctx = true;
-				}
+			p->have_ctx = !io_setup(AIO_DEPTH, &p->ctx);
+		}
 		if (!p->have_ctx || unix_aio_round(io, round, n))
 			for (unsigned i = 0; i < n; i++)
 				round[i].result = -BCH_ERR_IO;
