@@ -205,7 +205,7 @@ static bool btree_lost(const struct fsck_ctx *c, unsigned btree)
 	return false;
 }
 
-/* the index btrees bucket_index judges: those not found damaged (rebuilt whole) */
+/* the index btrees bucket_index checks */
 static const unsigned index_btrees[] = {
 	BTREE_ID_freespace, BTREE_ID_need_discard, BTREE_ID_bucket_gens,
 };
@@ -219,6 +219,15 @@ static void idx_free(struct fsck_ctx *c)
 	memset(c->idx_want, 0, sizeof(c->idx_want));
 	c->nr_idx = 0;
 	c->idx_ready = false;
+}
+
+/* the index btrees to judge: those not found damaged (a rebuild writes those whole) */
+static void idx_select(struct fsck_ctx *c)
+{
+	c->nr_idx = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(index_btrees); i++)
+		if (!btree_lost(c, index_btrees[i]))
+			c->idx_btrees[c->nr_idx++] = index_btrees[i];
 }
 
 static int idx_on_alloc(void *ctx, unsigned dev, uint64_t bucket, const struct bch_alloc_v4 *a)
@@ -236,9 +245,7 @@ static int idx_begin(struct fsck_ctx *c, struct bch_error *err)
 	idx_free(c);
 	if (!c->o->pass[PASS_BUCKET_INDEX])
 		return 0;
-	for (unsigned i = 0; i < ARRAY_SIZE(index_btrees); i++)
-		if (!btree_lost(c, index_btrees[i]))
-			c->idx_btrees[c->nr_idx++] = index_btrees[i];
+	idx_select(c);
 	ret = bch_from_alloc_begin(c->fs, c->idx_btrees, c->nr_idx, c->idx_want, &c->idx_set, err);
 	if (!ret) {
 		c->chk.on_alloc = idx_on_alloc;
@@ -381,9 +388,7 @@ static int index_agrees(struct fsck_ctx *c, struct bch_error *err)
 
 	if (!c->idx_ready || (!c->chk.as_fixed && c->chk.nr_corrections)) {
 		idx_free(c);
-		for (unsigned i = 0; i < ARRAY_SIZE(index_btrees); i++)
-			if (!btree_lost(c, index_btrees[i]))
-				c->idx_btrees[c->nr_idx++] = index_btrees[i];
+		idx_select(c);
 		ret = c->chk.as_fixed ?
 			bch_rebuild_from_alloc_fixed(c->fs, c->idx_btrees, c->nr_idx, c->chk.fixes,
 						     c->chk.nr_fixes, c->idx_want, err) :

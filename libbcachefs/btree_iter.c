@@ -185,11 +185,19 @@ static const struct bkey *leaf_keys(const struct bch_btree_iter *it, size_t *nr)
 	return l->kids;
 }
 
-/* expectations of children [idx, idx + nr) of p */
-static int children_expect(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx,
-			   unsigned nr, struct bch_node_expect *x, struct bch_error *err)
+/*
+ * The batch read_child reads from child idx of p: up to
+ * BCH_ITER_READAHEAD leaves under a level 1 node, else one child; *nr
+ * and their expectations x. An error if any of them has an unusable
+ * pointer.
+ */
+static int batch_expect(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx,
+			struct bch_node_expect *x, unsigned *nr, struct bch_error *err)
 {
-	for (unsigned i = 0; i < nr; i++) {
+	*nr = p->node.level == 1 ? BCH_ITER_READAHEAD : 1;
+	if (*nr > p->nr_kids - idx)
+		*nr = (unsigned)(p->nr_kids - idx);
+	for (unsigned i = 0; i < *nr; i++) {
 		int ret = bch_btree_child_expect(it->fs, &p->node, p->kids, idx + i, &x[i], err);
 
 		if (ret)
@@ -208,14 +216,12 @@ static int children_expect(struct bch_btree_iter *it, struct bch_iter_level *p, 
 static void start_next_batch(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx)
 {
 	struct bch_node_expect x[BCH_ITER_READAHEAD];
-	unsigned nr = BCH_ITER_READAHEAD;
+	unsigned nr;
 
 	if (!it->fs->workers || p->node.level != 1 || idx >= p->nr_kids || !idx ||
 	    bpos_cmp(p->kids[idx - 1].p, it->end) >= 0)
 		return;
-	if (nr > p->nr_kids - idx)
-		nr = (unsigned)(p->nr_kids - idx);
-	if (children_expect(it, p, idx, nr, x, NULL) || !(p->next = malloc(sizeof(*p->next))))
+	if (batch_expect(it, p, idx, x, &nr, NULL) || !(p->next = malloc(sizeof(*p->next))))
 		return;
 	p->next_start = idx;
 	bch_btree_nodes_read_start(it->fs, x, nr, p->next);
@@ -251,10 +257,7 @@ static int read_child(struct bch_btree_iter *it, struct bch_iter_level *p, size_
 		free(j);
 	} else {
 		level_drop_next(p);
-		nr = p->node.level == 1 ? BCH_ITER_READAHEAD : 1;
-		if (nr > p->nr_kids - idx)
-			nr = (unsigned)(p->nr_kids - idx);
-		ret = children_expect(it, p, idx, nr, x, err);
+		ret = batch_expect(it, p, idx, x, &nr, err);
 		if (ret)
 			return ret;
 		ret = bch_btree_nodes_read(it->fs, x, nr, p->ra, err);

@@ -66,19 +66,18 @@ static int node_err(struct node_ctx *c, struct bch_error *err, int code,
 		       c->where, msg, at, c->n->sector * 512 + at);
 }
 
-/* room for at least want keys in all */
+/* room for want keys in all (once per bset, whose keys were counted) */
 static int reserve_keys(struct node_ctx *c, size_t want, struct bch_error *err)
 {
-	size_t ns = c->size * 2 > want ? c->size * 2 : want;
 	struct bkey *k;
 
 	if (want <= c->size)
 		return 0;
-	k = realloc(c->keys, ns * sizeof(*k));
+	k = realloc(c->keys, want * sizeof(*k));
 	if (!k)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	c->keys = k;
-	c->size = ns;
+	c->size = want;
 	return 0;
 }
 
@@ -395,10 +394,9 @@ static int merge_bsets(struct node_ctx *c, struct bch_error *err)
 		c->keys[out++] = c->keys[i];
 	}
 	n->nr_keys = out;
-	/* the array was sized for the most keys the bsets could hold: shrunk to fit */
-	n->keys = realloc(c->keys, (out ? out : 1) * sizeof(*n->keys));
-	if (n->keys)
-		c->keys = NULL;
+	/* the node takes the array; one without keys gets an empty one */
+	n->keys = c->keys ? c->keys : malloc(sizeof(*n->keys));
+	c->keys = NULL;
 	if (!n->keys)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	return 0;

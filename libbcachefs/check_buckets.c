@@ -1817,9 +1817,10 @@ int bch_check_gens_agree(struct bch_check *c, const bool *judged,
 
 /* ---- pass 6: reconcile phys ---- */
 
-static struct bch_phys_want *find_phys(struct bch_check *c, struct bpos p)
+/* in the first n of c->phys (sorted) */
+static struct bch_phys_want *find_phys_in(struct bch_check *c, size_t n, struct bpos p)
 {
-	size_t lo = 0, hi = c->nr_phys;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -1833,6 +1834,11 @@ static struct bch_phys_want *find_phys(struct bch_check *c, struct bpos p)
 			hi = mid;
 	}
 	return NULL;
+}
+
+static struct bch_phys_want *find_phys(struct bch_check *c, struct bpos p)
+{
+	return find_phys_in(c, c->nr_phys, p);
 }
 
 static int phys_btree(struct bch_check *c, struct bch_key_src *src, unsigned btree,
@@ -1876,24 +1882,9 @@ static int phys_apply_fixes(struct bch_check *c)
 
 	for (size_t i = 0; i < c->nr_phys_fix; i++) {
 		const struct bch_phys_want *fx = &c->phys_fix[i];
-		struct bch_phys_want *w = NULL;
-
 		/* the sorted part by bisection, what was added here by a scan */
-		size_t lo = 0, hi = base;
+		struct bch_phys_want *w = find_phys_in(c, base, fx->pos);
 
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int cmp = bpos_cmp(c->phys[mid].pos, fx->pos);
-
-			if (!cmp) {
-				w = &c->phys[mid];
-				break;
-			}
-			if (cmp < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
 		for (size_t j = base; !w && j < c->nr_phys; j++)
 			if (bpos_eq(c->phys[j].pos, fx->pos))
 				w = &c->phys[j];

@@ -349,7 +349,7 @@ static int from_alloc_finish(struct from_alloc *c)
 }
 
 struct bch_from_alloc {
-	struct from_alloc	*c[BCH_REBUILD_FROM_ALLOC_MAX];
+	struct from_alloc	c[BCH_REBUILD_FROM_ALLOC_MAX];
 	unsigned		nr;
 };
 
@@ -359,7 +359,7 @@ int bch_from_alloc_key(struct bch_from_alloc *set, unsigned dev, uint64_t bucket
 	int ret = 0;
 
 	for (unsigned i = 0; i < set->nr && !ret; i++)
-		ret = alloc_key(set->c[i], dev, bucket, a);
+		ret = alloc_key(&set->c[i], dev, bucket, a);
 	return ret;
 }
 
@@ -392,16 +392,9 @@ int bch_from_alloc_begin(struct bch_fs *fs, const unsigned *btrees, unsigned nr,
 	if (!set)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	for (; set->nr < nr; set->nr++) {
-		struct from_alloc *c = calloc(1, sizeof(*c));
-
-		if (!c) {
-			bch_from_alloc_free(set);
-			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		}
-		c->fs = fs;
-		c->btree_id = btrees[set->nr];
-		c->out = &out[set->nr];
-		set->c[set->nr] = c;
+		set->c[set->nr].fs = fs;
+		set->c[set->nr].btree_id = btrees[set->nr];
+		set->c[set->nr].out = &out[set->nr];
 	}
 	*setp = set;
 	return 0;
@@ -412,16 +405,12 @@ int bch_from_alloc_end(struct bch_from_alloc *set, struct bch_error *err)
 	int ret = 0;
 
 	for (unsigned i = 0; i < set->nr && !ret; i++)
-		ret = from_alloc_finish(set->c[i]);
+		ret = from_alloc_finish(&set->c[i]);
 	return ret == -BCH_ERR_NOMEM ? bch_err(err, BCH_ERR_NOMEM, "out of memory") : ret;
 }
 
 void bch_from_alloc_free(struct bch_from_alloc *set)
 {
-	if (!set)
-		return;
-	for (unsigned i = 0; i < set->nr; i++)
-		free(set->c[i]);
 	free(set);
 }
 

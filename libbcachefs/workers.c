@@ -29,13 +29,14 @@ static struct bch_work *take_locked(struct bch_workers *p)
 	return w;
 }
 
-static void run(struct bch_workers *p, struct bch_work *w)
+/* called and returns with the lock held; runs w without it */
+static void run_locked(struct bch_workers *p, struct bch_work *w)
 {
+	pthread_mutex_unlock(&p->lock);
 	w->fn(w);
 	pthread_mutex_lock(&p->lock);
 	w->done = true;
 	pthread_cond_broadcast(&p->finished);
-	pthread_mutex_unlock(&p->lock);
 }
 
 static void *worker(void *arg)
@@ -46,13 +47,10 @@ static void *worker(void *arg)
 	while (!p->stop) {
 		struct bch_work *w = take_locked(p);
 
-		if (!w) {
+		if (w)
+			run_locked(p, w);
+		else
 			pthread_cond_wait(&p->more, &p->lock);
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
-		run(p, w);
-		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -161,13 +159,10 @@ void bch_work_wait(struct bch_workers *p, struct bch_work *w)
 	while (!w->done) {
 		struct bch_work *o = unqueue_locked(p, w) ? w : take_locked(p);
 
-		if (!o) {
+		if (o)
+			run_locked(p, o);
+		else
 			pthread_cond_wait(&p->finished, &p->lock);
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
-		run(p, o);
-		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
 }
