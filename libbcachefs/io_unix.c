@@ -5,8 +5,10 @@
  * EAGAIN instead of going to the disk); what is left goes through libaio
  * at full queue depth, in disk order, on an O_DIRECT descriptor when the
  * file allows it and the request is aligned, buffered otherwise. So an
- * image read a moment ago is not read from the disk again, and a cold
- * device is read at its own speed without filling the page cache.
+ * image read a moment ago is not read from the disk again. (A RWF_NOWAIT
+ * miss is not free on every kernel: on 6.18 it starts the kernel's
+ * readahead of that range, so most of a cold image ends up read through
+ * the page cache after all; bench/README.md has the figures.)
  */
 #include <errno.h>
 #include <fcntl.h>
