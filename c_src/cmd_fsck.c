@@ -372,6 +372,22 @@ static void fsck_print_stats(const struct fsck_ctx *c, const struct timespec *t0
 		(unsigned long long)sum.single_bytes, seconds_since(t0),
 		(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
+	/* where the wall time went: opening (superblocks, journal), then each pass run */
+	fprintf(stderr, "stats: open_s=%.3f", c->open_s);
+	for (unsigned i = 0; i < PASS_NR; i++)
+		if (c->o->pass[i])
+			fprintf(stderr, " %s_s=%.3f", fsck_passes[i].name, c->pass_s[i]);
+	/*
+	 * the merge walk alone (alloc x backpointers, less node reading and
+	 * decoding) can be told apart only when one thread does everything
+	 */
+	fprintf(stderr, " node_cpu_s=%.3f merge_thread_cpu_s=%.3f", (double)c->fs->node_cpu_ns / 1e9,
+		c->merge_thread_cpu_s);
+	if (!c->fs->workers && c->o->pass[PASS_ALLOC_BP])
+		fprintf(stderr, " merge_keys=%llu merge_cpu_s=%.3f",
+			(unsigned long long)(c->chk.stats.alloc_keys + c->chk.stats.backpointers),
+			c->merge_thread_cpu_s - c->merge_node_cpu_s);
+	fputc('\n', stderr);
 }
 
 int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
@@ -406,6 +422,7 @@ int fsck_main(struct fsck_opts *o, char * const *devs, unsigned nr_devs)
 	o->io_flags = (repair ? BCH_IO_WRITE : 0) |
 		      (use.use == DEV_MOUNTED_RO || use.use == DEV_MOUNTED_RW ? BCH_IO_SHARED : 0);
 	c.fs = open_fs(devs, nr_devs, o->passphrase_file, o->io_flags, &status, &err);
+	c.open_s = seconds_since(&t0);
 	if (!c.fs) {
 		fsck_write_json_failure(o, status, err.msg);
 		return status;

@@ -142,6 +142,15 @@ struct fsck_ctx {
 	struct bch_key_updates	idx_want[3];
 	unsigned		idx_btrees[3], nr_idx;
 	bool			idx_ready;
+	/* --stats: wall seconds of opening and of each pass (0: not run) */
+	double			open_s;
+	double			pass_s[PASS_NR];
+	/*
+	 * the alloc x backpointers pass: the CPU time of the thread running
+	 * it, and of all node reading and decoding meanwhile (one thread:
+	 * the difference is the merge walk's own)
+	 */
+	double			merge_thread_cpu_s, merge_node_cpu_s;
 };
 
 /* fsck_passes.c */

@@ -16,6 +16,7 @@
  * them the btrees.
  */
 #include <inttypes.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -485,6 +486,11 @@ static int hunt_strays(struct fsck_ctx *c, struct bch_error *err)
 	return ret;
 }
 
+static double ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
 int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 {
 	static int (*const fns[PASS_NR])(struct fsck_ctx *, struct bch_error *) = {
@@ -499,6 +505,8 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 
 	c->chk.full = c->o->full;
 	for (unsigned i = 0; i < PASS_NR; i++) {
+		struct timespec t0, t1, c0, c1;
+		uint64_t node_ns;
 		int ret;
 
 		if (i == PASS_POINTERS && !c->o->pass[i]) {
@@ -509,7 +517,17 @@ int fsck_run_passes(struct fsck_ctx *c, struct bch_error *err)
 		if (!c->o->pass[i])
 			continue;
 		fsck_progress_pass(c->progress, c->o->pass, i, false);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+		node_ns = c->fs->node_cpu_ns;
 		ret = fns[i](c, err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+		c->pass_s[i] += ts_diff(&t0, &t1);
+		if (i == PASS_ALLOC_BP) {
+			c->merge_thread_cpu_s += ts_diff(&c0, &c1);
+			c->merge_node_cpu_s += (double)(c->fs->node_cpu_ns - node_ns) / 1e9;
+		}
 		fsck_progress_pass(c->progress, c->o->pass, i, true);
 		if (ret) {
 			idx_free(c);

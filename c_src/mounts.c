@@ -5,6 +5,7 @@
  * mounted from "dev1:dev2:...", with an anonymous device number, so the
  * source field is compared path by path as well as the device number.
  */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,32 +90,42 @@ static enum dev_use mount_state(const char *real, const struct stat *st, const c
 	return use;
 }
 
-/* an image file attached to a loop device: the loop device's name, or 0 */
+/*
+ * an image file attached to a loop device: the loop device's name, or 0.
+ * The loop devices that exist are listed in /sys/block (any number of
+ * them, not only loop0..255).
+ */
 static int loop_of(const char *real, char *loop, size_t size)
 {
-	for (unsigned i = 0; i < 256; i++) {
-		char path[64], backing[PATH_MAX];
-		FILE *f;
-		bool match;
+	DIR *d = opendir("/sys/block");
+	struct dirent *e;
+	int found = 0;
 
-		snprintf(path, sizeof(path), "/sys/block/loop%u/loop/backing_file", i);
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char path[PATH_MAX], backing[PATH_MAX];
+		FILE *f;
+
+		if (strncmp(e->d_name, "loop", 4))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", e->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		match = fgets(backing, sizeof(backing), f) &&
+		found = fgets(backing, sizeof(backing), f) &&
 			!strcmp(strtok(backing, "\n") ?: "", real);
 		fclose(f);
-		if (match) {
-			snprintf(loop, size, "/dev/loop%u", i);
-			return 1;
-		}
+		if (found)
+			snprintf(loop, size, "/dev/%s", e->d_name);
 	}
-	return 0;
+	closedir(d);
+	return found;
 }
 
 enum dev_use dev_in_use(const char *path, const char *mountinfo, char *where, size_t size)
 {
-	char real[PATH_MAX], loop[64];
+	char real[PATH_MAX], loop[300];
 	struct stat st;
 	enum dev_use use;
 

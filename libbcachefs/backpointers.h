@@ -79,7 +79,14 @@ static inline uint64_t bch_bp_shr(uint64_t v, unsigned shift)
 static inline uint64_t bch_bp_pos_to_bucket(uint64_t bp_offset, unsigned shift,
 					    unsigned bucket_size)
 {
-	return bucket_size ? bch_bp_shr(bp_offset, shift) / bucket_size : 0;
+	uint64_t sector = bch_bp_shr(bp_offset, shift);
+
+	if (!bucket_size)
+		return 0;
+	/* buckets are a power of two sectors as a rule: a shift, not a division */
+	if (!(bucket_size & (bucket_size - 1)))
+		return sector >> __builtin_ctz(bucket_size);
+	return sector / bucket_size;
 }
 
 /* the device sector a backpointer position's offset refers to */

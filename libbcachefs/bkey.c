@@ -88,6 +88,25 @@ static inline uint64_t take_field(const struct bkey_format *f, unsigned i, const
 	return raw + f->field_offset[i];
 }
 
+void bch_unpacker_init(struct bch_unpacker *u, const struct bkey_format *f)
+{
+	unsigned pos = 64 * f->key_u64s;
+
+	/* the fields from the top of the packed integer down, as take_field() */
+	u->key_u64s = f->key_u64s;
+	for (unsigned i = 0; i < BKEY_NR_FIELDS; i++) {
+		struct bch_unpack_field *uf = &u->f[i];
+		unsigned w = f->bits_per_field[i], bit = pos - w;
+
+		uf->offset = f->field_offset[i];
+		uf->mask = w == 64 ? UINT64_MAX : (1ULL << w) - 1;
+		uf->word = (uint8_t)(w ? bit / 64 : 0);
+		uf->shift = (uint8_t)(w ? bit % 64 : 0);
+		uf->two = w && bit % 64 + w > 64;
+		pos -= w;
+	}
+}
+
 size_t bch_bkey_decode(const struct bkey_format *f, const uint8_t *p,
 		       size_t avail, struct bkey *k, const char **why)
 {

@@ -153,6 +153,16 @@ static void level_free(struct bch_iter_level *l)
 	l->kids = NULL;
 	l->nr_kids = l->idx = 0;
 	l->loaded = false;
+	l->as_read = false;
+}
+
+/* does a journal key of the node's btree and level fall in its range? */
+static bool journal_keys_in(const struct bch_journal *j, const struct bch_btree_node *n)
+{
+	size_t i = bch_journal_keys_lower_bound(j, n->btree_id, n->level, n->min_key);
+
+	return i < j->nr_keys && j->keys[i].btree_id == n->btree_id &&
+	       j->keys[i].level == n->level && bpos_cmp(j->keys[i].k.p, n->max_key) <= 0;
 }
 
 static int level_set_node(struct bch_fs *fs, struct bch_iter_level *l,
@@ -163,9 +173,15 @@ static int level_set_node(struct bch_fs *fs, struct bch_iter_level *l,
 	l->node = *n;
 	l->loaded = true;
 	l->idx = 0;
-	/* a leaf read without the journal is iterated as the node holds it */
-	if (!n->level && !with_journal)
+	/*
+	 * a leaf read without the journal, or with no journal key in its
+	 * range, is iterated as the node holds it (the iterator passes over
+	 * its deleted keys, as the overlay would drop them)
+	 */
+	if (!n->level && (!with_journal || !journal_keys_in(&fs->journal, n))) {
+		l->as_read = true;
 		return 0;
+	}
 	ret = bch_btree_node_overlay(fs, &l->node, &l->kids, &l->nr_kids, err);
 	if (!ret && n->level)
 		ret = check_kids_cover(fs, &l->node, l->kids, l->nr_kids, err);
@@ -177,7 +193,7 @@ static const struct bkey *leaf_keys(const struct bch_btree_iter *it, size_t *nr)
 {
 	const struct bch_iter_level *l = &it->l[0];
 
-	if (it->no_journal) {
+	if (l->as_read) {
 		*nr = l->node.nr_keys;
 		return l->node.keys;
 	}

@@ -24,6 +24,7 @@ struct bch_iter_level {
 	struct bch_btree_node	node;
 	struct bkey		*kids;		/* node keys merged with journal keys */
 	size_t			nr_kids;
+	bool			as_read;	/* a leaf no journal key falls in: its keys as read */
 	size_t			idx;		/* next child to descend into */
 	/* read-ahead of children kids[ra_start .. ra_start + ra_nr) */
 	struct bch_btree_node	ra[BCH_ITER_READAHEAD];

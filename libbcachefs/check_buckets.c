@@ -420,23 +420,33 @@ static void count_bucket(struct bch_check *c, unsigned dev, const struct bch_all
 	c->acct[dev].counted++;
 }
 
-/* the superblock or journal bucket entry of dev:bucket, or -1 */
-static ssize_t meta_find(const struct bch_check *c, unsigned dev, uint64_t bucket)
+/*
+ * The superblock or journal bucket entry of dev:bucket, or -1. The walk
+ * asks in bucket order, so the answer is at or just after the last one
+ * (m->hint); a bucket before it is looked up from the start.
+ */
+static ssize_t meta_find(struct bch_check *c, unsigned dev, uint64_t bucket)
 {
-	const struct bch_meta_buckets *m = &c->meta[dev];
+	struct bch_meta_buckets *m = &c->meta[dev];
 	size_t lo = 0, hi = m->nr;
 
+	if (m->hint < m->nr && (!m->hint || m->b[m->hint - 1] < bucket)) {
+		while (m->hint < m->nr && m->b[m->hint] < bucket)
+			m->hint++;
+		return m->hint < m->nr && m->b[m->hint] == bucket ? (ssize_t)m->hint : -1;
+	}
+	if (m->hint >= m->nr && m->nr && m->b[m->nr - 1] < bucket)
+		return -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->b[mid] == bucket)
-			return (ssize_t)mid;
 		if (m->b[mid] < bucket)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return -1;
+	m->hint = lo;
+	return lo < m->nr && m->b[lo] == bucket ? (ssize_t)lo : -1;
 }
 
 /*
@@ -633,6 +643,7 @@ int bch_check_set_meta_buckets(struct bch_check *c, unsigned dev, const uint64_t
 		m->type[out++] = v[i].type;
 	}
 	m->nr = out;
+	m->hint = 0;
 	free(v);
 	return 0;
 }

@@ -287,6 +287,7 @@ struct bch_check {
 		uint32_t	*sectors;	/* what its alloc key counts */
 		bool		*seen;
 		size_t		nr;
+		size_t		hint;		/* the walk's place: buckets come in order */
 	}			meta[256];
 
 	/* 1.33+: backpointers with a reconcile class, and the class (sorted) */

@@ -63,6 +63,8 @@ struct bch_fs {
 	void			(*on_node_read)(void *ctx, const struct bch_node_expect *x);
 	void			*on_node_read_ctx;
 	uint64_t		nodes_read;	/* btree nodes asked for, replicas not counted */
+	/* CPU time of the threads reading and decoding nodes (atomic adds) */
+	uint64_t		node_cpu_ns;
 	/*
 	 * Threads that read and decode btree nodes ahead of the iterators
 	 * and walks (bch_fs_set_threads); NULL: all in the caller's thread.

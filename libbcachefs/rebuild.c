@@ -219,6 +219,10 @@ struct from_alloc {
 	bool			run_open;
 	unsigned		run_dev;
 	uint64_t		run_start, run_end;	/* offsets in freespace numbering */
+	/* the device of the last key, looked up once per device, not per key */
+	unsigned		m_dev;		/* UINT32_MAX: none yet */
+	const struct bch_member	*m;
+	bool			m_indexed;
 };
 
 static int set_key(struct from_alloc *c, struct bpos p, uint32_t size)
@@ -260,14 +264,30 @@ static int free_offset(struct from_alloc *c, unsigned dev, uint64_t off)
 	return ret;
 }
 
-/* buckets [from, to) of dev without alloc key: free, gen 0 */
+/*
+ * buckets [from, to) of dev without alloc key: free, gen 0, so their
+ * offsets are the bucket numbers; as free_offset() bucket by bucket, but
+ * an open run is extended by the whole gap at once (up to its size limit)
+ */
 static int free_gap(struct from_alloc *c, unsigned dev, uint64_t from, uint64_t to)
 {
-	int ret = 0;
+	while (from < to) {
+		uint64_t room, n;
+		int ret;
 
-	for (uint64_t b = from; b < to && !ret; b++)
-		ret = free_offset(c, dev, b);
-	return ret;
+		if (!c->run_open || c->run_dev != dev || c->run_end != from ||
+		    c->run_end - c->run_start >= UINT32_MAX) {
+			ret = free_offset(c, dev, from++);
+			if (ret)
+				return ret;
+			continue;
+		}
+		room = UINT32_MAX - (c->run_end - c->run_start);
+		n = to - from < room ? to - from : room;
+		c->run_end += n;
+		from += n;
+	}
+	return 0;
 }
 
 static bool dev_indexed(struct bch_fs *fs, unsigned dev)
@@ -280,9 +300,15 @@ static bool dev_indexed(struct bch_fs *fs, unsigned dev)
 static int alloc_key(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc_v4 *a)
 {
 	struct from_alloc *c = ctx;
-	const struct bch_member *m = bch_fs_member(c->fs, dev);
+	const struct bch_member *m;
 	int ret = 0;
 
+	if (dev != c->m_dev) {
+		c->m_dev = dev;
+		c->m = bch_fs_member(c->fs, dev);
+		c->m_indexed = dev_indexed(c->fs, dev);
+	}
+	m = c->m;
 	if (!m || b < m->first_bucket || b >= m->nbuckets)
 		return 0;	/* outside the device: the alloc check's business */
 	switch (c->btree_id) {
@@ -297,7 +323,7 @@ static int alloc_key(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc
 		return ret;
 	}
 	case BTREE_ID_need_discard:
-		return a->data_type == BCH_DATA_need_discard && dev_indexed(c->fs, dev) ?
+		return a->data_type == BCH_DATA_need_discard && c->m_indexed ?
 			set_key(c, bch_need_discard_pos(dev, b), 0) : 0;
 	case BTREE_ID_bucket_gens: {
 		struct bpos p = BPOS(dev, b >> 8, 0);
@@ -313,7 +339,7 @@ static int alloc_key(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc
 		return ret;
 	}
 	case BTREE_ID_freespace:
-		if (!dev_indexed(c->fs, dev))
+		if (!c->m_indexed)
 			return 0;
 		if (c->next[dev] < m->first_bucket)
 			c->next[dev] = m->first_bucket;
@@ -395,6 +421,7 @@ int bch_from_alloc_begin(struct bch_fs *fs, const unsigned *btrees, unsigned nr,
 		set->c[set->nr].fs = fs;
 		set->c[set->nr].btree_id = btrees[set->nr];
 		set->c[set->nr].out = &out[set->nr];
+		set->c[set->nr].m_dev = UINT32_MAX;
 	}
 	*setp = set;
 	return 0;
