@@ -1,14 +1,21 @@
 /*
  * Unix back end: regular files and block devices. Single reads use
- * pread. A batch first takes what the page cache already holds (a
- * buffered preadv2 with RWF_NOWAIT copies cached pages and returns
- * EAGAIN instead of going to the disk); what is left goes through libaio
- * at full queue depth, in disk order, on an O_DIRECT descriptor when the
- * file allows it and the request is aligned, buffered otherwise. So an
- * image read a moment ago is not read from the disk again. (A RWF_NOWAIT
- * miss is not free on every kernel: on 6.18 it starts the kernel's
- * readahead of that range, so most of a cold image ends up read through
- * the page cache after all; bench/README.md has the figures.)
+ * pread. A batch first takes what the page cache already holds, copied
+ * with a buffered pread; what is left goes through libaio at full queue
+ * depth, in disk order, on an O_DIRECT descriptor when the file allows it
+ * and the request is aligned, buffered otherwise. So an image read a
+ * moment ago is not read from the disk again, and one that is not cached
+ * is read at the disk's speed.
+ *
+ * What is cached is asked without reading: mincore(2) over a read-only
+ * window of the device mapped for that purpose alone (its pages are never
+ * touched, so they cost no memory). The kernel answers truthfully only to
+ * a caller who could write the file or owns it (mm/mincore.c
+ * can_do_mincore; root can); for anyone else, or where the mapping fails,
+ * a buffered preadv2(RWF_NOWAIT) is tried instead, which copies what is
+ * cached and fails with EAGAIN on the rest, but on some kernels (6.18)
+ * starts the readahead of a missed range, so a cold image is then read
+ * through the page cache after all (bench/README.md has the figures).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,6 +33,9 @@
 
 #define AIO_DEPTH	64u
 #define DIRECT_ALIGN	4096u
+/* the mapped window mincore looks through, and the most one call covers */
+#define MAP_WINDOW	(1ULL << 30)
+#define MINCORE_MAX	(64ULL << 20)
 
 struct unix_priv {
 	int		fd;
@@ -33,6 +44,12 @@ struct unix_priv {
 	bool		have_ctx;
 	bool		tried_ctx;	/* set up on the first read the cache cannot serve */
 	bool		no_nowait;	/* the kernel refused RWF_NOWAIT once */
+	/* residency by mincore: the window mapped, [map_off, map_off + map_len) */
+	bool		use_mincore;
+	uint8_t		*map;
+	uint64_t	map_off, map_len;
+	size_t		page;
+	unsigned char	*vec;		/* MINCORE_MAX / page entries */
 };
 
 static int unix_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
@@ -105,16 +122,126 @@ static int unix_aio_round(struct bch_io *io, struct bch_read_req *reqs,
 	return 0;
 }
 
+/* map the window of the device that holds [off, off + len) (len <= MAP_WINDOW) */
+static bool map_window(struct bch_io *io, uint64_t off, uint64_t len)
+{
+	struct unix_priv *p = io->priv;
+	uint64_t start = off & ~(MAP_WINDOW - 1), wlen = 2 * MAP_WINDOW;
+	void *m;
+
+	if (p->map && off >= p->map_off && off + len <= p->map_off + p->map_len)
+		return true;
+	if (p->map)
+		munmap(p->map, p->map_len);
+	p->map = NULL;
+	if (start + wlen > io->size)
+		wlen = io->size - start;
+	wlen = (wlen + p->page - 1) & ~(uint64_t)(p->page - 1);
+	m = mmap(NULL, wlen, PROT_READ, MAP_SHARED, p->fd, (off_t)start);
+	if (m == MAP_FAILED) {
+		p->use_mincore = false;	/* RWF_NOWAIT from now on */
+		return false;
+	}
+	p->map = m;
+	p->map_off = start;
+	p->map_len = wlen;
+	return true;
+}
+
+/*
+ * Is all of [off, off + len) in the page cache? 1 yes, 0 no, -1 cannot
+ * tell. The range is looked at in pieces of at most MINCORE_MAX.
+ */
+static int unix_resident(struct bch_io *io, uint64_t off, uint64_t len)
+{
+	struct unix_priv *p = io->priv;
+	uint64_t end = off + len;
+
+	off &= ~(uint64_t)(p->page - 1);
+	while (off < end) {
+		uint64_t n = end - off < MINCORE_MAX ? end - off : MINCORE_MAX;
+		size_t pages = (size_t)((n + p->page - 1) / p->page);
+
+		if (!p->use_mincore || !map_window(io, off, n) ||
+		    mincore(p->map + (off - p->map_off), n, p->vec)) {
+			p->use_mincore = false;
+			return -1;
+		}
+		for (size_t i = 0; i < pages; i++)
+			if (!(p->vec[i] & 1))
+				return 0;
+		off += n;
+	}
+	return 1;
+}
+
+/*
+ * Residency of a whole batch with one mincore call when its requests lie
+ * within MINCORE_MAX of each other (nodes read together mostly do):
+ * in[i] set for the requests all of whose pages are cached. false: not
+ * asked that way (the requests are then asked one by one).
+ */
+static bool batch_resident(struct bch_io *io, const struct bch_read_req *reqs,
+			   unsigned nr, bool *in)
+{
+	struct unix_priv *p = io->priv;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (unsigned i = 0; i < nr; i++) {
+		lo = reqs[i].offset < lo ? reqs[i].offset : lo;
+		hi = reqs[i].offset + reqs[i].len > hi ? reqs[i].offset + reqs[i].len : hi;
+	}
+	lo &= ~(uint64_t)(p->page - 1);
+	if (!nr || !p->use_mincore || hi - lo > MINCORE_MAX || !map_window(io, lo, hi - lo))
+		return false;
+	if (mincore(p->map + (lo - p->map_off), hi - lo, p->vec)) {
+		p->use_mincore = false;
+		return false;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		size_t first = (size_t)((reqs[i].offset - lo) / p->page);
+		size_t last = (size_t)((reqs[i].offset + reqs[i].len - 1 - lo) / p->page);
+
+		in[i] = true;
+		for (size_t pg = first; pg <= last && in[i]; pg++)
+			in[i] = p->vec[pg] & 1;
+	}
+	return true;
+}
+
+/* a buffered read of a request the page cache holds: true when done */
+static bool unix_copy_cached(struct unix_priv *p, struct bch_read_req *r)
+{
+	size_t done = 0;
+
+	while (done < r->len) {
+		ssize_t got = pread(p->fd, (char *)r->buf + done, r->len - done,
+				    (off_t)(r->offset + done));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		done += (size_t)got;
+	}
+	return true;
+}
+
 /*
  * Copy the request from the page cache if all of it is there: true when
- * done. RWF_NOWAIT makes a buffered read fail with EAGAIN (or come back
- * short) rather than wait for the disk.
+ * done. Asked first with mincore; where that cannot be used, RWF_NOWAIT
+ * makes a buffered read fail with EAGAIN (or come back short) rather than
+ * wait for the disk.
  */
-static bool unix_read_cached(struct unix_priv *p, struct bch_read_req *r)
+static bool unix_read_cached(struct bch_io *io, struct bch_read_req *r)
 {
+	struct unix_priv *p = io->priv;
 	struct iovec iov = { .iov_base = r->buf, .iov_len = r->len };
 	ssize_t got;
+	int res = p->use_mincore ? unix_resident(io, r->offset, r->len) : -1;
 
+	if (res >= 0)
+		return res && unix_copy_cached(p, r);
 	if (p->no_nowait)
 		return false;
 	do
@@ -138,14 +265,21 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 {
 	struct unix_priv *p = io->priv;
 	struct bch_read_req **miss = malloc((nr ? nr : 1) * sizeof(*miss));
+	bool *in = malloc(nr ? nr : 1);
 	struct bch_read_req round[AIO_DEPTH];
 	unsigned nr_miss = 0;
+	bool known;
 	int ret = 0;
 
-	if (!miss)
+	if (!miss || !in) {
+		free(miss);
+		free(in);
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory reading %s", io->path);
+	}
+	known = batch_resident(io, reqs, nr, in);
 	for (unsigned i = 0; i < nr; i++) {
-		if (unix_read_cached(p, &reqs[i])) {
+		if (known ? in[i] && unix_copy_cached(p, &reqs[i]) :
+			    unix_read_cached(io, &reqs[i])) {
 			reqs[i].result = 0;
 			io->stats.cached_bytes += reqs[i].len;
 			continue;
@@ -186,6 +320,7 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 		}
 	}
 	free(miss);
+	free(in);
 	return ret;
 }
 
@@ -224,12 +359,33 @@ static void unix_close(struct bch_io *io)
 
 	if (p->have_ctx)
 		io_destroy(p->ctx);
+	if (p->map)
+		munmap(p->map, p->map_len);
+	free(p->vec);
 	if (p->direct_fd >= 0)
 		close(p->direct_fd);
 	close(p->fd);
 	free(p);
 	free(io->path);
 	free(io);
+}
+
+/*
+ * mincore tells the truth about a file's pages only to whoever could write
+ * it or owns it (or root); anyone else is told every page is cached.
+ */
+static void unix_mincore_init(struct bch_io *io, const struct stat *st)
+{
+	struct unix_priv *p = io->priv;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (page <= 0 || !io->size)
+		return;
+	p->page = (size_t)page;
+	if (geteuid() && st->st_uid != geteuid() && access(io->path, W_OK))
+		return;
+	p->vec = malloc(MINCORE_MAX / p->page);
+	p->use_mincore = p->vec != NULL;
 }
 
 static const struct bch_io_ops bch_io_unix_ops = {
@@ -291,6 +447,7 @@ int bch_io_open_unix(const char *path, unsigned flags, struct bch_io **out,
 		if (!ioctl(fd, BLKGETSIZE64, &bytes))
 			io->size = bytes;
 	}
+	unix_mincore_init(io, &st);
 	*out = io;
 	return 0;
 }
