@@ -308,10 +308,15 @@ static int want_lru(struct bch_check *c, unsigned lru_id, uint64_t time,
 	if (!w)
 		return -BCH_ERR_NOMEM;
 	*w = (struct bch_lru_want){
-		.pos = bch_lru_pos(lru_id, time, dev, bucket),
-		.lru_id = lru_id, .dev = (uint8_t)dev, .bucket = bucket,
+		.inode = bch_lru_pos(lru_id, time, dev, bucket).inode,
+		.dev = (uint8_t)dev, .bucket = bucket,
 	};
 	return 0;
+}
+
+static struct bpos want_pos(const struct bch_lru_want *w)
+{
+	return BPOS(w->inode, bch_bucket_to_u64(w->dev, w->bucket), 0);
 }
 
 /* a bucket remembered for the pointer scan (its backpointers with it) */
@@ -782,7 +787,7 @@ static int cmp_want_pos(const void *a, const void *b)
 {
 	const struct bch_lru_want *x = a, *y = b;
 
-	return bpos_cmp(x->pos, y->pos);
+	return bpos_cmp(want_pos(x), want_pos(y));
 }
 
 /* order by (lru id, device, bucket) for "what time should this bucket have" */
@@ -791,8 +796,10 @@ static int cmp_want_bucket(const void *a, const void *b)
 	const struct bch_lru_want *x = *(const struct bch_lru_want * const *)a;
 	const struct bch_lru_want *y = *(const struct bch_lru_want * const *)b;
 
-	if (x->lru_id != y->lru_id)
-		return x->lru_id < y->lru_id ? -1 : 1;
+	unsigned xid = bch_lru_pos_id(want_pos(x)), yid = bch_lru_pos_id(want_pos(y));
+
+	if (xid != yid)
+		return xid < yid ? -1 : 1;
 	return cmp_dev_bucket(x->dev, x->bucket, y->dev, y->bucket);
 }
 
@@ -802,7 +809,7 @@ static struct bch_lru_want *want_by_pos(struct bch_check *c, struct bpos p)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int cmp = bpos_cmp(c->lru_wants[mid].pos, p);
+		int cmp = bpos_cmp(want_pos(&c->lru_wants[mid]), p);
 
 		if (!cmp)
 			return &c->lru_wants[mid];
@@ -817,7 +824,10 @@ static struct bch_lru_want *want_by_pos(struct bch_check *c, struct bpos p)
 static struct bch_lru_want *want_by_bucket(struct bch_lru_want **idx, size_t nr,
 					   unsigned lru_id, unsigned dev, uint64_t bucket)
 {
-	struct bch_lru_want key = { .lru_id = lru_id, .dev = (uint8_t)dev, .bucket = bucket };
+	struct bch_lru_want key = {
+		.inode = bch_lru_pos(lru_id, 0, dev, bucket).inode,
+		.dev = (uint8_t)dev, .bucket = bucket,
+	};
 	struct bch_lru_want *kp = &key, **r;
 
 	r = bsearch(&kp, idx, nr, sizeof(*idx), cmp_want_bucket);
@@ -858,7 +868,7 @@ static int lru_entry(struct bch_check *c, const struct bkey *k,
 	}
 	w = want_by_bucket(idx, c->nr_lru_wants, lru_id, dev, bucket);
 	f.kind = BCH_F_lru_wrong_time;
-	f.expected_time = w ? bch_lru_pos_time(w->pos) : 0;
+	f.expected_time = w ? bch_lru_pos_time(want_pos(w)) : 0;
 	return report(c, &f);
 }
 
@@ -888,8 +898,8 @@ int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error
 		struct bch_finding f = {
 			.kind = BCH_F_lru_missing, .btree_id = BTREE_ID_alloc,
 			.pos = BPOS(w->dev, w->bucket, 0), .dev = w->dev, .bucket = w->bucket,
-			.lru_id = w->lru_id, .time = bch_lru_pos_time(w->pos),
-			.want_pos = w->pos,
+			.lru_id = bch_lru_pos_id(want_pos(w)), .time = bch_lru_pos_time(want_pos(w)),
+			.want_pos = want_pos(w),
 		};
 
 		if (!w->found)

@@ -200,11 +200,15 @@ struct bch_check_bp {
 	uint64_t		bucket;		/* BCH_BP_NO_ALLOC */
 };
 
+/*
+ * An LRU entry an alloc key calls for, in 24 bytes (there is one per
+ * fragmented or cached bucket): its position's inode word (the LRU id and
+ * the time, lru.h), and the bucket it names
+ */
 struct bch_lru_want {
-	struct bpos	pos;
-	unsigned	lru_id;
-	uint8_t		dev;
+	uint64_t	inode;
 	uint64_t	bucket;
+	uint8_t		dev;
 	bool		found;
 };
 
