@@ -14,12 +14,13 @@ int bch_backpointer_decode(const struct bkey *k, struct bch_backpointer *out,
 {
 	const uint8_t *p = k->val;
 
-	memset(out, 0, sizeof(*out));
 	if (k->val_bytes < BCH_BACKPOINTER_BYTES) {
+		memset(out, 0, sizeof(*out));
 		if (why)
 			*why = "backpointer value too small";
 		return -BCH_ERR_CORRUPT;
 	}
+	/* every field is set below: no clearing first (this is per key) */
 	out->btree_id	= p[0];
 	out->level	= p[1];
 	out->data_type	= p[2];
@@ -74,6 +75,12 @@ void bch_backpointer_to_text(struct printbuf *out,
 	pb_printf(out, " flags=%u", bp->flags);
 	if (BCH_BACKPOINTER_RECONCILE_PHYS(bp))
 		pb_puts(out, " phys");
+	if (sb_version < BCH_VERSION_1_37)
+		return;
+	if (BCH_BACKPOINTER_ERASURE_CODED(bp))
+		pb_puts(out, " ec");
+	if (BCH_BACKPOINTER_STRIPE_PTR(bp))
+		pb_puts(out, " stripe");
 }
 
 void bch_backpointer_key_to_text(struct printbuf *out, const struct bkey *k,

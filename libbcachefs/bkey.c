@@ -105,6 +105,9 @@ void bch_unpacker_init(struct bch_unpacker *u, const struct bkey_format *f)
 		uf->two = w && bit % 64 + w > 64;
 		pos -= w;
 	}
+	u->pos_only = !f->bits_per_field[BKEY_FIELD_SIZE] &&
+		      !f->bits_per_field[BKEY_FIELD_VERSION_HI] &&
+		      !f->bits_per_field[BKEY_FIELD_VERSION_LO];
 }
 
 size_t bch_bkey_decode(const struct bkey_format *f, const uint8_t *p,

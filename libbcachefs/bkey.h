@@ -40,6 +40,12 @@ struct bch_unpack_field {
 struct bch_unpacker {
 	struct bch_unpack_field	f[BKEY_NR_FIELDS];
 	unsigned		key_u64s;
+	/*
+	 * size and version take no bits (the common case: only extents have
+	 * sizes, and versions are rare), so a key is its position and the
+	 * rest are constants
+	 */
+	bool			pos_only;
 };
 
 /* f must be valid by bch_bkey_format_invalid() */
@@ -103,7 +109,14 @@ static inline size_t bch_bkey_unpack(const struct bch_unpacker *u, const uint8_t
 		*why = "key extends past the end of the bset";
 		return 0;
 	}
-	if (fmt == BKEY_FORMAT_PACKED) {
+	if (fmt == BKEY_FORMAT_PACKED && u->pos_only) {
+		k->p.inode = bch_unpack_field(&u->f[BKEY_FIELD_INODE], p);
+		k->p.offset = bch_unpack_field(&u->f[BKEY_FIELD_OFFSET], p);
+		k->p.snapshot = (uint32_t)bch_unpack_field(&u->f[BKEY_FIELD_SNAPSHOT], p);
+		k->size = (uint32_t)u->f[BKEY_FIELD_SIZE].offset;
+		k->version.hi = (uint32_t)u->f[BKEY_FIELD_VERSION_HI].offset;
+		k->version.lo = u->f[BKEY_FIELD_VERSION_LO].offset;
+	} else if (fmt == BKEY_FORMAT_PACKED) {
 		k->p.inode = bch_unpack_field(&u->f[BKEY_FIELD_INODE], p);
 		k->p.offset = bch_unpack_field(&u->f[BKEY_FIELD_OFFSET], p);
 		k->p.snapshot = (uint32_t)bch_unpack_field(&u->f[BKEY_FIELD_SNAPSHOT], p);
