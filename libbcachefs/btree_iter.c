@@ -364,9 +364,12 @@ static int descend(struct bch_btree_iter *it, unsigned lvl, bool seek, struct bc
 		lvl--;
 	}
 	it->leaf_idx = 0;
+	it->leaf = leaf_keys(it, &it->leaf_nr);
+	it->leaf_inside = bpos_cmp(it->l[0].node.min_key, it->start) >= 0 &&
+			  bpos_cmp(it->l[0].node.max_key, it->end) <= 0;
 	if (seek) {
-		size_t lo = 0, hi;
-		const struct bkey *keys = leaf_keys(it, &hi);
+		size_t lo = 0, hi = it->leaf_nr;
+		const struct bkey *keys = it->leaf;
 
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
@@ -469,16 +472,18 @@ int bch_btree_iter_next(struct bch_btree_iter *it, struct bkey *k, struct bch_er
 			}
 			pick = &j->keys[it->j_idx++].k;
 		} else {
-			size_t nr;
-			const struct bkey *keys = leaf_keys(it, &nr);
-
-			if (it->leaf_idx >= nr) {
+			if (it->leaf_idx >= it->leaf_nr) {
 				ret = next_leaf(it, err);
 				if (ret)
 					return ret;
 				continue;
 			}
-			pick = &keys[it->leaf_idx++];
+			pick = &it->leaf[it->leaf_idx++];
+			/* the common case: a leaf within the range, no deleted keys */
+			if (it->leaf_inside && pick->type != KEY_TYPE_deleted) {
+				*k = *pick;
+				return 1;
+			}
 		}
 		if (bpos_cmp(pick->p, it->end) > 0) {
 			it->done = true;

@@ -47,8 +47,12 @@ struct bch_btree_iter {
 	bool			done;
 	unsigned		root_level;
 	struct bch_iter_level	l[BCH_BTREE_MAX_DEPTH];
-	/* current leaf */
+	/* current leaf: its keys (leaf_keys()), the next one to hand out */
+	const struct bkey	*leaf;
+	size_t			leaf_nr;
 	size_t			leaf_idx;
+	/* all of the leaf's range is in [start, end]: no key needs comparing */
+	bool			leaf_inside;
 	/* journal keys of (btree, level 0) */
 	size_t			j_idx;
 	size_t			j_end;
