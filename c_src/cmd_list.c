@@ -257,7 +257,8 @@ static int list_nodes(struct bch_fs *fs, unsigned id, const struct list_opts *o,
 
 	btree_label(c.name, sizeof(c.name), fs, id);
 	ret = bch_btree_walk_nodes(fs, id, nodes_visit, &c, err);
-	if (!ret) {
+	/* no nodes (a btree without a root): nothing to sort, lines is NULL */
+	if (!ret && c.nr) {
 		qsort(c.lines, c.nr, sizeof(c.lines[0]), cmp_node_line);
 		for (size_t i = 0; i < c.nr; i++)
 			fputs(c.lines[i].text, stdout);

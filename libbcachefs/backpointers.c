@@ -14,13 +14,13 @@ int bch_backpointer_decode(const struct bkey *k, struct bch_backpointer *out,
 {
 	const uint8_t *p = k->val;
 
+	/* padding too: backpointers are compared whole (tests, memcmp) */
+	memset(out, 0, sizeof(*out));
 	if (k->val_bytes < BCH_BACKPOINTER_BYTES) {
-		memset(out, 0, sizeof(*out));
 		if (why)
 			*why = "backpointer value too small";
 		return -BCH_ERR_CORRUPT;
 	}
-	/* every field is set below: no clearing first (this is per key) */
 	out->btree_id	= p[0];
 	out->level	= p[1];
 	out->data_type	= p[2];

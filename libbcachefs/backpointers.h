@@ -32,6 +32,12 @@ struct bch_backpointer {
 
 /* 1.36: reconcile work class of the referring extent (0 none, 1 hipri, 2 normal) */
 #define BCH_BACKPOINTER_RECONCILE_PHYS(bp)	bits64((bp)->flags, 0, 2)
+/*
+ * v1.39.2 (fs/bcachefs_format.h): bit 2 the referring pointer is to an
+ * erasure-coded extent, bit 3 it is a stripe's own block pointer
+ */
+#define BCH_BACKPOINTER_ERASURE_CODED(bp)	bits64((bp)->flags, 2, 3)
+#define BCH_BACKPOINTER_STRIPE_PTR(bp)		bits64((bp)->flags, 3, 4)
 
 /*
  * Decode a backpointer value (at least 32 bytes). Returns 0, or
@@ -46,7 +52,8 @@ void bch_backpointer_encode(uint8_t out[BCH_BACKPOINTER_BYTES], const struct bch
 /*
  * The value: "btree=extents level=0 data_type=user gen=0 len=112
  * pos=4128:256:U32_MAX", then " pad=N" (sb_version < 1.33) or
- * " flags=N" and " phys" when non-zero. sb_version selects the btree
+ * " flags=N" and " phys" when non-zero, and from 1.37 " ec" and
+ * " stripe" for the erasure-coding bits. sb_version selects the btree
  * names (reconcile_work vs rebalance_work).
  */
 void bch_backpointer_to_text(struct printbuf *out,

@@ -3,7 +3,8 @@
  * (positions, versions, unpacked key headers) the rest of the library uses.
  *
  * Facts from ../shared/docs/bcachefs-format.md; re-check them in upstream
- * libbcachefs/bcachefs_format.h (v1.25.3 for 1.28, v1.36.1 for 1.36).
+ * libbcachefs/bcachefs_format.h (v1.25.3 for 1.28, v1.36.1 for 1.36) and
+ * fs/bcachefs_format.h (v1.39.2 for 1.37-1.39).
  * We never overlay C structs on disk bytes: every field is read at its
  * documented byte offset with the little-endian helpers below.
  */
@@ -100,8 +101,11 @@ extern const uint8_t bcache_sb_magic_uuid[16];
 #define BCH_VERSION_1_28	BCH_VERSION(1, 28)
 #define BCH_VERSION_1_29	BCH_VERSION(1, 29)
 #define BCH_VERSION_1_36	BCH_VERSION(1, 36)
+#define BCH_VERSION_1_37	BCH_VERSION(1, 37)	/* erasure_coding */
+#define BCH_VERSION_1_38	BCH_VERSION(1, 38)	/* need_discard_by_journal_seq */
+#define BCH_VERSION_1_39	BCH_VERSION(1, 39)	/* per_dev_fragmentation_lru */
 /* newest metadata version we know how to read */
-#define BCH_VERSION_CURRENT	BCH_VERSION_1_36
+#define BCH_VERSION_CURRENT	BCH_VERSION_1_39
 
 const char *bch_version_name(unsigned v);
 
@@ -204,7 +208,7 @@ struct bkey {
 	const uint8_t		*val;
 };
 
-/* Key types (enum bch_bkey_type); 36 is new in 1.29 */
+/* Key types (enum bch_bkey_type); 36 is new in 1.29, 37-38 in v1.39.2 */
 enum bch_bkey_type {
 	KEY_TYPE_deleted		= 0,
 	KEY_TYPE_whiteout		= 1,
@@ -243,7 +247,9 @@ enum bch_bkey_type {
 	KEY_TYPE_accounting		= 34,
 	KEY_TYPE_inode_alloc_cursor	= 35,
 	KEY_TYPE_extent_whiteout	= 36,
-	KEY_TYPE_NR			= 37,
+	KEY_TYPE_logged_op_stripe_update = 37,
+	KEY_TYPE_damage			= 38,	/* btree damage (1.39 images) */
+	KEY_TYPE_NR			= 39,
 };
 
 /* NULL for a number we do not know */
@@ -279,7 +285,9 @@ enum btree_id {
 	BTREE_ID_reconcile_work_phys	= 24,
 	BTREE_ID_reconcile_hipri_phys	= 25,
 	BTREE_ID_bucket_to_stripe	= 26,
-	BTREE_ID_NR_KNOWN		= 27,
+	BTREE_ID_stripe_backpointers	= 27,	/* write buffer, backpointer keys */
+	BTREE_ID_damage			= 28,	/* snapshots; whiteout, damage keys */
+	BTREE_ID_NR_KNOWN		= 29,
 	BTREE_ID_NR_MAX			= 64,
 };
 
@@ -301,7 +309,8 @@ enum bch_data_type {
 	BCH_DATA_need_gc_gens	= 8,
 	BCH_DATA_need_discard	= 9,
 	BCH_DATA_unstriped	= 10,
-	BCH_DATA_NR		= 11,
+	BCH_DATA_multiple	= 11,	/* v1.39.2 (alloc/accounting_format.h) */
+	BCH_DATA_NR		= 12,
 };
 
 const char *bch_data_type_name(unsigned t);
@@ -369,6 +378,8 @@ enum bch_jset_entry_type {
 	BCH_JSET_ENTRY_write_buffer_keys	= 11,
 	BCH_JSET_ENTRY_datetime			= 12,
 	BCH_JSET_ENTRY_log_bkey			= 13,
+	BCH_JSET_ENTRY_rewind_limit		= 14,	/* le64 seq (v1.39.2) */
+	BCH_JSET_ENTRY_rewind			= 15,	/* le64 from, le64 to */
 };
 
 #define BCH_JSET_HEADER_BYTES		56u

@@ -3,10 +3,13 @@
 #include "backpointers.h"
 #include "bkey_to_text.h"
 #include "bucket_gens.h"
+#include "damage.h"
 #include "errors.h"
 #include "extents_text.h"
 #include "inode.h"
+#include "logged_ops.h"
 #include "lru.h"
+#include "snapshots.h"
 #include "super.h"
 
 void bch_bpos_to_text(struct printbuf *out, struct bpos p)
@@ -110,6 +113,49 @@ static int bucket_gens_val_to_text(struct printbuf *out, const struct bkey *k)
 	return 0;
 }
 
+static int subvolume_val_to_text(struct printbuf *out, const struct bkey *k)
+{
+	struct bch_subvolume s;
+	const char *why = NULL;
+
+	if (bch_subvolume_decode(k, &s, &why))
+		return val_invalid(out, k, why);
+	bch_subvolume_to_text(out, &s);
+	return 0;
+}
+
+static int snapshot_val_to_text(struct printbuf *out, const struct bkey *k)
+{
+	struct bch_snapshot s;
+	const char *why = NULL;
+
+	if (bch_snapshot_decode(k, &s, &why))
+		return val_invalid(out, k, why);
+	bch_snapshot_to_text(out, &s);
+	return 0;
+}
+
+static int stripe_update_val_to_text(struct printbuf *out, const struct bkey *k)
+{
+	struct bch_logged_op_stripe_update op;
+	const char *why = NULL;
+
+	if (bch_logged_op_stripe_update_decode(k, &op, &why))
+		return val_invalid(out, k, why);
+	bch_logged_op_stripe_update_to_text(out, &op);
+	return 0;
+}
+
+static int damage_val_to_text(struct printbuf *out, const struct bkey *k)
+{
+	const char *why = NULL;
+
+	if (bch_damage_validate(k, &why))
+		return val_invalid(out, k, why);
+	bch_damage_to_text(out, k);
+	return 0;
+}
+
 /* values that are one little-endian number, printed as "<label>N" */
 static int le_val_to_text(struct printbuf *out, const struct bkey *k,
 			  const char *label, unsigned bytes)
@@ -178,6 +224,14 @@ int bch_bkey_val_to_text(struct printbuf *out, unsigned btree_id,
 		return inline_data_to_text(out, k, 0);
 	case KEY_TYPE_indirect_inline_data:
 		return inline_data_to_text(out, k, 8);
+	case KEY_TYPE_subvolume:
+		return subvolume_val_to_text(out, k);
+	case KEY_TYPE_snapshot:
+		return snapshot_val_to_text(out, k);
+	case KEY_TYPE_logged_op_stripe_update:
+		return stripe_update_val_to_text(out, k);
+	case KEY_TYPE_damage:
+		return damage_val_to_text(out, k);
 	default:
 		val_hex(out, k);
 		return 0;

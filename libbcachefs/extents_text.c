@@ -312,7 +312,9 @@ int bch_stripe_decode(const struct bkey *k, struct bch_stripe *out,
 	if (k->val_bytes < BCH_STRIPE_HDR_BYTES)
 		return val_too_small(why, "stripe value too small");
 	out->sectors = get_le16(p);
-	out->algorithm = p[2];
+	out->algorithm = p[2] & 15;
+	out->needs_reconcile = p[2] >> 4 & 1;
+	out->can_widen = p[2] >> 5;
 	out->nr_blocks = p[3];
 	out->nr_redundant = p[4];
 	out->csum_granularity_bits = p[5];
@@ -376,6 +378,10 @@ static int stripe_to_text(struct printbuf *out, const struct bkey *k,
 		pb_printf(out, "(invalid shift %u)", s.csum_granularity_bits);
 	if (s.disk_label)
 		pb_printf(out, " label %u", s.disk_label - 1);
+	if (s.needs_reconcile)
+		pb_puts(out, " needs_reconcile");
+	if (s.can_widen)
+		pb_printf(out, " can_widen=%u", s.can_widen);
 
 	for (unsigned i = 0; i < s.nr_blocks; i++) {
 		unsigned off = BCH_STRIPE_HDR_BYTES + 8 * i;

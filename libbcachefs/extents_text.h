@@ -55,7 +55,15 @@ struct bch_reservation {
 /* the 8-byte stripe header; nr_blocks pointers follow it */
 struct bch_stripe {
 	uint16_t	sectors;
+	/*
+	 * byte 2: the whole byte was the algorithm up to 1.36; from v1.39.2
+	 * (ec/format.h) bits 0-3 algorithm, bit 4 needs_reconcile, bits 5-7
+	 * can_widen. Only algorithm 0 was ever written, so the split reads
+	 * older stripes the same.
+	 */
 	uint8_t		algorithm;
+	uint8_t		needs_reconcile;
+	uint8_t		can_widen;
 	uint8_t		nr_blocks;
 	uint8_t		nr_redundant;
 	uint8_t		csum_granularity_bits;

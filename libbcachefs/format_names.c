@@ -1,7 +1,8 @@
 /*
  * Names of on-disk enums as upstream spells them (they appear in our
  * output and in the conformance dumps). Sources: upstream
- * libbcachefs/bcachefs_format.h (v1.25.3 and v1.36.1).
+ * libbcachefs/bcachefs_format.h (v1.25.3 and v1.36.1) and fs/bcachefs_format.h
+ * (v1.39.2).
  */
 #include <string.h>
 
@@ -26,6 +27,7 @@ static const char * const bkey_type_names[KEY_TYPE_NR] = {
 	"lru", "alloc_v4", "backpointer", "inode_v3", "bucket_gens",
 	"snapshot_tree", "logged_op_truncate", "logged_op_finsert",
 	"accounting", "inode_alloc_cursor", "extent_whiteout",
+	"logged_op_stripe_update", "damage",
 };
 
 const char *bch_bkey_type_name(unsigned type)
@@ -40,7 +42,8 @@ static const char * const btree_id_names[BTREE_ID_NR_KNOWN] = {
 	"deleted_inodes", "logged_ops", "rebalance_work",
 	"subvolume_children", "accounting", "reconcile_hipri",
 	"reconcile_pending", "reconcile_scan", "reconcile_work_phys",
-	"reconcile_hipri_phys", "bucket_to_stripe",
+	"reconcile_hipri_phys", "bucket_to_stripe", "stripe_backpointers",
+	"damage",
 };
 
 /* btree 18 was renamed with the reconcile rework (version 1.33) */
@@ -65,7 +68,7 @@ int bch_btree_id_parse(const char *name)
 
 static const char * const data_type_names[BCH_DATA_NR] = {
 	"free", "sb", "journal", "btree", "user", "cached", "parity",
-	"stripe", "need_gc_gens", "need_discard", "unstriped",
+	"stripe", "need_gc_gens", "need_discard", "unstriped", "multiple",
 };
 
 const char *bch_data_type_name(unsigned t)
@@ -95,7 +98,7 @@ const char *bch_sb_field_name(unsigned type)
 	return type < BCH_SB_FIELD_NR ? sb_field_names[type] : NULL;
 }
 
-/* metadata versions 0.9 .. 0.29 and 1.0 .. 1.36 */
+/* metadata versions 0.9 .. 0.29 and 1.0 .. 1.39 */
 static const char * const version_names_0[] = {
 	[9] = "bkey_renumber_pre", [10] = "bkey_renumber",
 	[11] = "inode_btree_change", [12] = "snapshot",
@@ -123,7 +126,8 @@ static const char * const version_names_1[] = {
 	"extent_snapshot_whiteouts", "31bit_dirent_offset",
 	"btree_node_accounting", "sb_field_extent_type_u64s", "reconcile",
 	"extented_key_type_error", "bucket_stripe_index",
-	"no_sb_user_data_replicas",
+	"no_sb_user_data_replicas", "erasure_coding",
+	"need_discard_by_journal_seq", "per_dev_fragmentation_lru",
 };
 
 const char *bch_version_name(unsigned v)

@@ -44,6 +44,7 @@ static const struct inode_field fields_v3[] = {
 	F(bi_dir, 64, 64), F(bi_dir_offset, 64, 64), F(bi_subvol, 32, 32),
 	F(bi_parent_subvol, 32, 32), F(bi_nocow, 8, 8), F(bi_depth, 32, 32),
 	F(bi_inodes_32bit, 8, 8), F(bi_casefold, 8, 8),
+	F(bi_unused_ec_max_data_blocks, 8, 8),	/* v1.39.2 */
 };
 
 #undef F
@@ -295,6 +296,7 @@ static const char * const inode_flag_names[] = {
 	"sync", "immutable", "append", "nodump", "noatime", "i_size_dirty",
 	"i_sectors_dirty", "unlinked", "backptr_untrusted",
 	"has_child_snapshot", "has_case_insensitive", "31bit_dirent_offset",
+	"has_inode_opts", "has_access_acl", "has_default_acl",	/* v1.39.2 */
 };
 
 static const char * const str_hash_names[] = {

@@ -68,6 +68,7 @@ struct bch_inode_unpacked {
 	uint64_t	bi_depth;
 	uint64_t	bi_inodes_32bit;
 	uint64_t	bi_casefold;
+	uint64_t	bi_unused_ec_max_data_blocks;	/* v1.39.2, unused upstream */
 
 	/* from the encoding */
 	uint8_t		key_type;

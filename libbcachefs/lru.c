@@ -15,8 +15,23 @@ struct bpos bch_lru_pos(unsigned lru_id, uint64_t time, unsigned dev,
 	return bch_lru_pos_target(lru_id, time, bch_bucket_to_u64(dev, bucket));
 }
 
+bool bch_lru_id_dev(unsigned lru_id, unsigned *dev)
+{
+	if (lru_id < BCH_LRU_READ_END) {
+		*dev = lru_id;
+		return true;
+	}
+	if (lru_id >= BCH_LRU_DEV_FRAG_START && lru_id < BCH_LRU_DEV_FRAG_END) {
+		*dev = lru_id - BCH_LRU_DEV_FRAG_START;
+		return true;
+	}
+	return false;
+}
+
 enum bch_lru_type bch_lru_id_type(unsigned lru_id)
 {
+	if (lru_id >= BCH_LRU_DEV_FRAG_START && lru_id < BCH_LRU_DEV_FRAG_END)
+		return BCH_LRU_fragmentation;
 	switch (lru_id) {
 	case BCH_LRU_FRAGMENTATION:
 		return BCH_LRU_fragmentation;
@@ -42,11 +57,14 @@ const char *bch_lru_type_name(enum bch_lru_type type)
 
 void bch_lru_pos_to_text(struct printbuf *out, struct bpos p)
 {
-	unsigned id = bch_lru_pos_id(p);
+	unsigned id = bch_lru_pos_id(p), dev;
 	enum bch_lru_type type = bch_lru_id_type(id);
 
-	pb_printf(out, "lru_id %u type %s time %llu", id, bch_lru_type_name(type),
-		  (unsigned long long)bch_lru_pos_time(p));
+	pb_printf(out, "lru_id %u type %s", id, bch_lru_type_name(type));
+	/* only the 1.39 ids say which device: a read LRU id is the device */
+	if (type == BCH_LRU_fragmentation && bch_lru_id_dev(id, &dev))
+		pb_printf(out, " dev %u", dev);
+	pb_printf(out, " time %llu", (unsigned long long)bch_lru_pos_time(p));
 	if (type == BCH_LRU_stripes)
 		pb_printf(out, " stripe %llu", (unsigned long long)p.offset);
 	else

@@ -9,6 +9,7 @@
 #ifndef BCH_LRU_H
 #define BCH_LRU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bcachefs_format.h"
@@ -19,8 +20,31 @@
 #define BCH_LRU_BUCKET_MASK	((1ULL << 48) - 1)
 
 /* lru ids with a fixed meaning; any other id is a device's read LRU */
-#define BCH_LRU_FRAGMENTATION	0xffffu
+#define BCH_LRU_FRAGMENTATION	0xffffu		/* fs-wide; obsolete from 1.39 */
 #define BCH_LRU_STRIPES		0xfffeu
+
+/*
+ * 1.39 (per_dev_fragmentation_lru) splits the id space per device:
+ * ids below 8192 are the read LRU of device id, ids 8192 + dev (up to
+ * 16383) the bucket fragmentation LRU of device dev (upstream
+ * fs/alloc/lru_format.h, lru.h in v1.39.2).
+ */
+#define BCH_LRU_READ_END		(1u << 13)
+#define BCH_LRU_DEV_FRAG_START		(1u << 13)
+#define BCH_LRU_DEV_FRAG_END		(2u << 13)
+
+/* the per-device fragmentation LRU id of device dev (1.39) */
+static inline unsigned bch_lru_dev_frag_id(unsigned dev)
+{
+	return BCH_LRU_DEV_FRAG_START + dev;
+}
+
+/*
+ * The device a per-device LRU id belongs to: true and *dev set for a
+ * read LRU id or a 1.39 fragmentation LRU id; false for the stripe LRU,
+ * the fs-wide fragmentation LRU and ids nothing uses.
+ */
+bool bch_lru_id_dev(unsigned lru_id, unsigned *dev);
 
 enum bch_lru_type {
 	BCH_LRU_read,
@@ -61,12 +85,15 @@ struct bpos bch_lru_pos(unsigned lru_id, uint64_t time, unsigned dev,
 /* position of an entry with a raw target (the stripe LRU) */
 struct bpos bch_lru_pos_target(unsigned lru_id, uint64_t time, uint64_t target);
 
+/* the kind of LRU an id names, whatever the version (ids 8192..16383 and
+ * 65535 are both fragmentation) */
 enum bch_lru_type bch_lru_id_type(unsigned lru_id);
 const char *bch_lru_type_name(enum bch_lru_type type);
 
 /*
  * "lru_id 65535 type fragmentation time 1811939328 bucket 0:66"; stripe
- * LRU entries end in "stripe N" instead.
+ * LRU entries end in "stripe N" instead. A per-device id also names its
+ * device: "lru_id 8193 type fragmentation dev 1 time ...".
  */
 void bch_lru_pos_to_text(struct printbuf *out, struct bpos p);
 

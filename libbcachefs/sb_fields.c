@@ -284,6 +284,35 @@ struct bch_sb_error_entry bch_sb_error_get(const uint8_t *f, size_t bytes, size_
 	return e;
 }
 
+/* ---- errors_v2 ---- */
+
+struct bch_sb_error_entry bch_sb_error_v2_decode(const uint8_t p[BCH_SB_ERROR_V2_BYTES])
+{
+	uint64_t w0 = get_le64(p), w1 = get_le64(p + 8);
+	struct bch_sb_error_entry e = {
+		.id		= (uint16_t)bits64(w0, 0, 16),
+		.nr		= bits64(w0, 16, 48),
+		.last_time	= bits64(w0, 48, 64) | bits64(w1, 0, 24) << 16,
+		.first_time	= bits64(w1, 24, 64),
+	};
+
+	return e;
+}
+
+size_t bch_sb_errors_v2_nr(size_t bytes)
+{
+	return bch_sb_field_nr_entries(bytes, 8, BCH_SB_ERROR_V2_BYTES);
+}
+
+struct bch_sb_error_entry bch_sb_error_v2_get(const uint8_t *f, size_t bytes, size_t i)
+{
+	struct bch_sb_error_entry e = { 0 };
+
+	if (i < bch_sb_errors_v2_nr(bytes))
+		e = bch_sb_error_v2_decode(f + 8 + BCH_SB_ERROR_V2_BYTES * i);
+	return e;
+}
+
 /* ---- ext ---- */
 
 int bch_sb_ext_get(const uint8_t *f, size_t bytes, struct bch_sb_ext *e)
@@ -298,6 +327,18 @@ int bch_sb_ext_get(const uint8_t *f, size_t bytes, struct bch_sb_ext *e)
 	if (bytes >= 96) {
 		e->has_btrees_lost_data = true;
 		e->btrees_lost_data = get_le64(f + 88);
+	}
+	if (bytes >= 104) {
+		e->has_flags0 = true;
+		e->flags0 = get_le64(f + 96);
+	}
+	if (bytes >= 112) {
+		e->has_btrees_lost_data_ever = true;
+		e->btrees_lost_data_ever = get_le64(f + 104);
+	}
+	if (bytes >= 120) {
+		e->has_btrees_clean = true;
+		e->btrees_clean = get_le64(f + 112);
 	}
 	return 0;
 }
@@ -411,6 +452,8 @@ static const char * const recovery_pass_names[] = {
 	[45] = "merge_btree_nodes",
 	[46] = "btree_bitmap_gc",
 	[47] = "kill_i_generation_keys",
+	[48] = "presplit_shard_boundaries",	/* v1.39.2 */
+	[49] = "check_damage",
 };
 
 /* passes 34 and 43 were renamed with the reconcile rework (1.33) */

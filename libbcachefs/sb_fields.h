@@ -146,10 +146,27 @@ struct bch_sb_error_entry {
 	uint16_t	id;
 	uint64_t	nr;
 	uint64_t	last_time;	/* seconds */
+	uint64_t	first_time;	/* seconds; errors_v2 and damage keys only */
 };
 
 size_t bch_sb_errors_nr(size_t bytes);
 struct bch_sb_error_entry bch_sb_error_get(const uint8_t *f, size_t bytes, size_t i);
+
+/* ---- errors_v2 (17), v1.39.2 ---- */
+
+/*
+ * 16-byte entries, two le64 words w0, w1 (upstream sb/errors_format.h):
+ *   id    = w0 bits 0..16
+ *   nr    = w0 bits 16..48 (saturating)
+ *   last  = w0 bits 48..64 (low 16 bits) | w1 bits 0..24 (high 24 bits)
+ *   first = w1 bits 24..64
+ * The same records make up the value of a damage key (type 38).
+ */
+#define BCH_SB_ERROR_V2_BYTES	16u
+
+struct bch_sb_error_entry bch_sb_error_v2_decode(const uint8_t p[BCH_SB_ERROR_V2_BYTES]);
+size_t bch_sb_errors_v2_nr(size_t bytes);
+struct bch_sb_error_entry bch_sb_error_v2_get(const uint8_t *f, size_t bytes, size_t i);
 
 /* ---- ext (13) ---- */
 
@@ -160,7 +177,21 @@ struct bch_sb_ext {
 	uint64_t	errors_silent[8];
 	bool		has_btrees_lost_data;
 	uint64_t	btrees_lost_data;
+	/* appended in v1.39.2; each present only if the field is long enough */
+	bool		has_flags0;		/* >= 104 bytes */
+	uint64_t	flags0;			/* options, BCH_SB_EXT_*() below */
+	bool		has_btrees_lost_data_ever;	/* >= 112 bytes */
+	uint64_t	btrees_lost_data_ever;	/* never cleared */
+	bool		has_btrees_clean;	/* >= 120 bytes */
+	uint64_t	btrees_clean;		/* validated since last change */
 };
+
+/* options kept in ext.flags0 (v1.39.2 fs/bcachefs_format.h) */
+#define BCH_SB_EXT_DEV_READAHEAD(e)		bits64((e)->flags0, 0, 20)	/* sectors */
+#define BCH_SB_EXT_EC_STRIPE_BUF_LIMIT(e)	bits64((e)->flags0, 20, 26)
+#define BCH_SB_EXT_SCRUB_MAX_REWIND_SECS(e)	bits64((e)->flags0, 26, 38)
+#define BCH_SB_EXT_DISCARD_BUFFER(e)		bits64((e)->flags0, 38, 42)
+#define BCH_SB_EXT_BTREE_CACHE_SHRINKER_SEEKS(e) bits64((e)->flags0, 42, 49)
 
 /* -BCH_ERR_CORRUPT if shorter than 88 bytes */
 int bch_sb_ext_get(const uint8_t *f, size_t bytes, struct bch_sb_ext *e);

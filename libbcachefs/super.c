@@ -75,7 +75,7 @@ static int layout_validate(const struct bch_sb_layout *l, const char *what,
 
 void bch_member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m)
 {
-	uint8_t e[BCH_MEMBER_BYTES_MAX] = { 0 };
+	uint8_t e[BCH_MEMBER_BYTES_1_39] = { 0 };
 
 	memset(m, 0, sizeof(*m));
 
@@ -102,6 +102,9 @@ void bch_member_decode(const uint8_t *p, unsigned bytes, struct bch_member *m)
 	m->last_journal_bucket_offset = get_le32(e + BCH_MEMBER_LAST_JOURNAL_BUCKET_OFFSET);
 	memcpy(m->device_name, e + BCH_MEMBER_DEVICE_NAME, 16);
 	memcpy(m->device_model, e + BCH_MEMBER_DEVICE_MODEL, 64);
+	m->flush_errors = get_le64(e + BCH_MEMBER_FLUSH_ERRORS);
+	memcpy(m->device_serial, e + BCH_MEMBER_DEVICE_SERIAL, 64);
+	memcpy(m->failure_domain, e + BCH_MEMBER_FAILURE_DOMAIN, 32);
 }
 
 const struct bch_sb_field_ref *bch_sb_field_get(const struct bch_sb *sb,

@@ -79,7 +79,12 @@
 #define BCH_MEMBER_LAST_JOURNAL_BUCKET_OFFSET 140u /* le32, sectors */
 #define BCH_MEMBER_DEVICE_NAME	144u	/* 16 bytes (1.36) */
 #define BCH_MEMBER_DEVICE_MODEL	160u	/* 64 bytes (1.36) */
-#define BCH_MEMBER_BYTES_MAX	224u	/* a 1.36 entry: the most we decode */
+#define BCH_MEMBER_BYTES_MAX	224u	/* a 1.36 entry (what format writes) */
+/* appended by the 1.37-1.39 releases (v1.39.2 sb/members_format.h) */
+#define BCH_MEMBER_FLUSH_ERRORS	224u	/* le64 */
+#define BCH_MEMBER_DEVICE_SERIAL 232u	/* 64 bytes */
+#define BCH_MEMBER_FAILURE_DOMAIN 296u	/* 32 bytes, a name; empty: none */
+#define BCH_MEMBER_BYTES_1_39	328u	/* a v1.39.2 entry: the most we decode */
 
 struct bch_sb_layout {
 	uint8_t		magic[16];
@@ -109,6 +114,10 @@ struct bch_member {
 	uint32_t	last_journal_bucket_offset;
 	char		device_name[17];
 	char		device_model[65];
+	/* v1.39.2 (zero / empty in shorter entries) */
+	uint64_t	flush_errors;
+	char		device_serial[65];
+	char		failure_domain[33];
 };
 
 /* member flags (bits of bch_member.flags) */
@@ -120,6 +129,8 @@ struct bch_member {
 #define BCH_MEMBER_FREESPACE_INIT(m)	bits64((m)->flags, 30, 31)
 #define BCH_MEMBER_RESIZE_ON_MOUNT(m)	bits64((m)->flags, 31, 32)
 #define BCH_MEMBER_ROTATIONAL(m)	bits64((m)->flags, 32, 33)
+/* v1.39.2: 0 initialized, else the step a device add stopped before */
+#define BCH_MEMBER_INITIALIZED(m)	bits64((m)->flags, 34, 38)
 
 struct bch_blacklist_range {
 	uint64_t	start;		/* inclusive */

@@ -270,6 +270,8 @@ enum opt_kind {
 	O_TARGET,
 	O_BLOCK_SIZE,		/* the header's block_size */
 	O_BP_SHIFT,		/* 0 means 10 */
+	O_EXT_UINT,		/* bits lo..hi of the ext field's flags0 (v1.39.2) */
+	O_EXT_SECTORS,		/* the same, in sectors, shown as a size */
 };
 
 enum opt_era { E_ALL, E_OLD, E_NEW };	/* shown for pre-1.29 / 1.29+ only */
@@ -280,6 +282,7 @@ struct sb_opt {
 	uint8_t			word, lo, hi;
 	uint8_t			word2, lo2;
 	const char * const	*choices;	/* NULL-terminated */
+	uint16_t		minv;		/* shown from this version on */
 };
 
 static const char * const error_actions[] = { "continue", "fix_safe", "panic", "ro", NULL };
@@ -289,10 +292,14 @@ static const char * const degraded_opts[] = { "ask", "yes", "very", "no", NULL }
 static const char * const upgrade_opts[] = { "compatible", "incompatible", "none", NULL };
 static const char * const encryption_types[] = { "none", "chacha20_poly1305", NULL };
 static const char * const compression_types[] = { "none", "lz4", "gzip", "zstd", NULL };
+static const char * const scrub_journal_opts[] = { "unclean", "no", "always", NULL };
 
 #define OPT(n, k, w, l, h)	{ .name = n, .kind = k, .word = w, .lo = l, .hi = h }
 #define OPT_E(n, k, e, w, l, h)	{ .name = n, .kind = k, .era = e, .word = w, .lo = l, .hi = h }
 #define OPT_C(n, w, l, h, c)	{ .name = n, .kind = O_CHOICE, .word = w, .lo = l, .hi = h, .choices = c }
+/* options new in the 1.37-1.39 releases (upstream v1.39.2 opts.h), shown from 1.37 */
+#define OPT_37(n, k, w, l, h)	{ .name = n, .kind = k, .word = w, .lo = l, .hi = h, \
+				  .minv = BCH_VERSION_1_37 }
 
 static const struct sb_opt sb_opts[] = {
 	OPT("block_size",			O_BLOCK_SIZE, 0, 0, 0),
@@ -317,6 +324,7 @@ static const struct sb_opt sb_opts[] = {
 	OPT("background_target",		O_TARGET, 1, 52, 64),
 	OPT("promote_target",			O_TARGET, 1, 28, 40),
 	OPT("erasure_code",			O_UINT, 3, 0, 16),
+	OPT_37("ec_max_data_blocks",		O_UINT, 6, 50, 58),
 	OPT("casefold",				O_UINT, 6, 22, 23),
 	OPT("inodes_32bit",			O_UINT, 1, 8, 9),
 	OPT("shard_inode_numbers_bits",		O_UINT, 6, 0, 4),
@@ -333,14 +341,22 @@ static const struct sb_opt sb_opts[] = {
 	OPT_C("degraded",			6, 20, 22, degraded_opts),
 	OPT("journal_flush_delay",		O_UINT, 3, 30, 62),
 	OPT("journal_flush_disabled",		O_UINT, 3, 62, 63),
+	OPT_37("move_writes_fua",		O_UINT, 6, 58, 59),
 	OPT("journal_reclaim_delay",		O_UINT, 4, 0, 32),
 	OPT_E("writeback_timeout",		O_UINT, E_NEW, 6, 24, 40),
+	OPT_37("journal_rewind_discard_buffer_percent", O_EXT_UINT, 0, 38, 42),
+	{ .name = "scrub_recent_journal_entries", .kind = O_CHOICE, .word = 6, .lo = 48,
+	  .hi = 50, .choices = scrub_journal_opts, .minv = BCH_VERSION_1_37 },
+	OPT_37("scrub_journal_max_rewind_secs",	O_EXT_UINT, 0, 26, 38),
 	OPT("journal_transaction_names",	O_UINT, 4, 32, 33),
 	OPT("allocator_stuck_timeout",		O_UINT, 5, 16, 32),
 	OPT_C("version_upgrade",		4, 54, 56, upgrade_opts),
 	OPT("nocow",				O_UINT, 4, 33, 34),
 	OPT_E("rebalance_on_ac_only",		O_UINT, E_OLD, 6, 23, 24),
 	OPT_E("reconcile_on_ac_only",		O_UINT, E_NEW, 6, 23, 24),
+	OPT_37("btree_cache_shrinker_seeks",	O_EXT_UINT, 0, 42, 49),
+	OPT_37("dev_readahead",			O_EXT_SECTORS, 0, 0, 20),
+	OPT_37("ec_stripe_buf_limit",		O_EXT_UINT, 0, 20, 26),
 	/* not options upstream prints, but stored in flags[] */
 	{ .name = "encryption_type", .kind = O_NAME, .word = 1, .lo = 10, .hi = 14,
 	  .choices = encryption_types },
@@ -349,6 +365,15 @@ static const struct sb_opt sb_opts[] = {
 
 static uint64_t opt_raw(const struct bch_sb *sb, const struct sb_opt *o)
 {
+	if (o->kind == O_EXT_UINT || o->kind == O_EXT_SECTORS) {
+		const struct bch_sb_field_ref *f = bch_sb_field_get(sb, BCH_SB_FIELD_ext);
+		struct bch_sb_ext e;
+
+		/* no ext field, or one from before flags0: 0 */
+		if (!f || bch_sb_ext_get(f->p, f->bytes, &e))
+			return 0;
+		return bits64(e.flags0, o->lo, o->hi);
+	}
 	return bits64(sb->flags[o->word], o->lo, o->hi);
 }
 
@@ -423,7 +448,11 @@ static void opt_to_text(const struct sb_text *t, const struct sb_opt *o)
 	case O_UINT:
 		pb_printf(t->out, "%llu", (unsigned long long)v);
 		break;
+	case O_EXT_UINT:
+		pb_printf(t->out, "%llu", (unsigned long long)v);
+		break;
 	case O_SECTORS:
+	case O_EXT_SECTORS:
 		if (v > UINT64_MAX >> 9)
 			pb_printf(t->out, "%llu sectors", (unsigned long long)v);
 		else
@@ -461,7 +490,8 @@ static void options_to_text(const struct sb_text *t)
 	for (size_t i = 0; i < ARRAY_SIZE(sb_opts); i++) {
 		const struct sb_opt *o = &sb_opts[i];
 
-		if ((o->era == E_OLD && t->new_style) || (o->era == E_NEW && !t->new_style))
+		if ((o->era == E_OLD && t->new_style) || (o->era == E_NEW && !t->new_style) ||
+		    t->sb->version < o->minv)
 			continue;
 		opt_to_text(t, o);
 	}
@@ -648,6 +678,10 @@ static void member_identity(const struct sb_text *t, const struct bch_member *m)
 		group_path(t, (unsigned)BCH_MEMBER_GROUP(m) - 1);
 	else
 		pb_puts(out, "(none)");
+	if (m->failure_domain[0]) {
+		label(out, 2, "\nFailure domain");
+		sane_str(out, m->failure_domain, 32);
+	}
 	label(out, 2, "\nUUID");
 	pb_uuid(out, m->uuid);
 	label(out, 2, "\nSize");
@@ -708,6 +742,27 @@ static void member_to_text(const struct sb_text *t, const struct bch_member *m,
 		label(out, 2, "\nLast device model");
 		sane_str(out, m->device_model, 64);
 		pb_puts(out, "\n");
+	}
+	if (member_bytes >= BCH_MEMBER_FAILURE_DOMAIN) {
+		static const char * const init_steps[] = {
+			"initialized", "pre_dev_usage", "pre_mark_sb", "pre_freespace_init",
+			"pre_journal_alloc",
+		};
+		uint64_t init = BCH_MEMBER_INITIALIZED(m);
+
+		label(out, 2, "Last device serial");
+		sane_str(out, m->device_serial, 64);
+		pb_puts(out, "\n");
+		if (m->flush_errors)
+			member_flag(out, "Flush errors", m->flush_errors);
+		/* a device add that did not finish (v1.39.2 members_format.h) */
+		if (init) {
+			label(out, 2, "Initialized");
+			if (init < ARRAY_SIZE(init_steps))
+				pb_printf(out, "%s\n", init_steps[init]);
+			else
+				pb_printf(out, "(unknown state %llu)\n", (unsigned long long)init);
+		}
 	}
 }
 
@@ -856,7 +911,7 @@ static void disk_groups_to_text(const struct sb_text *t, const struct bch_sb_fie
 static const char * const jset_entry_names[] = {
 	"btree_keys", "btree_root", "prio_ptrs", "blacklist", "blacklist_v2",
 	"usage", "data_usage", "clock", "dev_usage", "log", "overwrite",
-	"write_buffer_keys", "datetime", "log_bkey",
+	"write_buffer_keys", "datetime", "log_bkey", "rewind_limit", "rewind",
 };
 
 static void btree_root_to_text(const struct sb_text *t, unsigned btree, unsigned level,
@@ -1043,6 +1098,25 @@ static void errors_to_text(const struct sb_text *t, const struct bch_sb_field_re
 	}
 }
 
+/* errors_v2 (v1.39.2): like errors, with the time of the first occurrence */
+static void errors_v2_to_text(const struct sb_text *t, const struct bch_sb_field_ref *f)
+{
+	size_t nr = bch_sb_errors_v2_nr(f->bytes);
+	char buf[48];
+
+	for (size_t i = 0; i < nr; i++) {
+		struct bch_sb_error_entry e = bch_sb_error_v2_get(f->p, f->bytes, i);
+
+		snprintf(buf, sizeof(buf), "error %u", e.id);
+		label(t->out, 0, buf);
+		pb_printf(t->out, "count %llu, first ", (unsigned long long)e.nr);
+		datetime(t->out, e.first_time);
+		pb_puts(t->out, ", last ");
+		datetime(t->out, e.last_time);
+		pb_puts(t->out, "\n");
+	}
+}
+
 /* ---- ext, downgrade, recovery passes, extent_type_u64s ---- */
 
 static void ext_to_text(const struct sb_text *t, const struct bch_sb_field_ref *f)
@@ -1060,6 +1134,15 @@ static void ext_to_text(const struct sb_text *t, const struct bch_sb_field_ref *
 	bitflags(t->out, NULL, t->sb->version, e.errors_silent, 8);
 	label(t->out, 0, "\nBtrees with missing data");
 	bitflags(t->out, btree_name, t->sb->version, &e.btrees_lost_data, 1);
+	/* appended in v1.39.2: only what the field is long enough to hold */
+	if (e.has_btrees_lost_data_ever) {
+		label(t->out, 0, "\nBtrees that have ever lost data");
+		bitflags(t->out, btree_name, t->sb->version, &e.btrees_lost_data_ever, 1);
+	}
+	if (e.has_btrees_clean) {
+		label(t->out, 0, "\nBtrees validated clean");
+		bitflags(t->out, btree_name, t->sb->version, &e.btrees_clean, 1);
+	}
 	pb_puts(t->out, "\n");
 }
 
@@ -1142,6 +1225,7 @@ static void field_body(const struct sb_text *t, const struct bch_sb_field_ref *f
 	case BCH_SB_FIELD_journal_v2:		journal_v2_to_text(t, f); break;
 	case BCH_SB_FIELD_counters:		counters_to_text(t, f); break;
 	case BCH_SB_FIELD_errors:		errors_to_text(t, f); break;
+	case BCH_SB_FIELD_errors_v2:		errors_v2_to_text(t, f); break;
 	case BCH_SB_FIELD_ext:			ext_to_text(t, f); break;
 	case BCH_SB_FIELD_downgrade:		downgrade_to_text(t, f); break;
 	case BCH_SB_FIELD_recovery_passes:	recovery_passes_to_text(t, f); break;

@@ -4,7 +4,9 @@
 #
 #  a. unit test binaries BUILD/unit/* and BUILD/san/unit/* (one test each)
 #  b. conformance: `bcachefs list --format=keys|nodes -b all` of every image
-#     in DIR/index.tsv against DIR/NAME.keys.zst / NAME.nodes.zst
+#     in DIR/index.tsv against DIR/NAME.keys.zst / NAME.nodes.zst; then the
+#     same for the 1.37-1.39 images in $IMAGES139 (environment; by default
+#     DIR/../images-v139), skipped with a SKIP line when that is missing
 #  c. test scripts tests/t_*.sh (they print PASS/FAIL lines, and SKIP
 #     lines for what they cannot test here, with the reason)
 #  d. command-line tests (options, ranges, exit statuses, read-only opening)
@@ -50,6 +52,15 @@ if ! IMAGES_ABS=$(cd "$IMAGES" 2>/dev/null && pwd) || [ ! -r "$IMAGES_ABS/index.
 	NO_IMAGES="no image corpus at $IMAGES (clone shared/ beside the repository, or give IMAGES=DIR)"
 else
 	IMAGES=$IMAGES_ABS
+fi
+# the 1.37-1.39 images: $IMAGES139 from the environment, else images-v139
+# beside the corpus; missing, their conformance is skipped saying why
+[ -n "${IMAGES139:-}" ] || IMAGES139=$IMAGES/../images-v139
+NO_IMAGES139=
+if ! IMAGES139_ABS=$(cd "$IMAGES139" 2>/dev/null && pwd) || [ ! -r "$IMAGES139_ABS/index.tsv" ]; then
+	NO_IMAGES139="no 1.37-1.39 images at $IMAGES139 (give IMAGES139=DIR)"
+else
+	IMAGES139=$IMAGES139_ABS
 fi
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "run.sh: no build directory $BUILD" >&2; exit 2; }
 cd "$ROOT" || exit 2
@@ -318,17 +329,11 @@ ro_image() {
 	return 1
 }
 
-echo "# conformance"
-seen_small=
-seen_medium=
-seen_encrypted=
-tab=$(printf '\t')
-if [ -n "$NO_IMAGES" ]; then
-	echo "SKIP conformance and the command-line tests on images: $NO_IMAGES"
-	nskip=$((nskip + 1))
-elif [ ! -r "$INDEX" ]; then
-	fail "conformance (cannot read $INDEX)"
-else
+# conformance_dir DIR: keys and nodes of every image in DIR/index.tsv
+# against DIR/NAME.keys.zst and DIR/NAME.nodes.zst (and the command-line
+# tests of the images that have them)
+conformance_dir() {
+	CDIR=$1
 	lineno=0
 	while IFS=$tab read -r name devs _version _kind passphrase <&3; do
 		lineno=$((lineno + 1))
@@ -356,9 +361,9 @@ else
 			*/*|.|..|'') ok=; echo "    bad device file name '$d'"; continue ;;
 			esac
 			dst=$W/${d%.zst}
-			if ! zstd -q -d -f --sparse "$IMAGES/$d" -o "$dst" </dev/null; then
+			if ! zstd -q -d -f --sparse "$CDIR/$d" -o "$dst" </dev/null; then
 				ok=
-				echo "    cannot decompress $IMAGES/$d"
+				echo "    cannot decompress $CDIR/$d"
 			fi
 			chmod u+w "$dst" 2>/dev/null
 			set -- "$@" "$dst"
@@ -388,8 +393,8 @@ else
 
 		for f in keys nodes; do
 			exp=$W/expected.$f
-			if ! zstd -q -dc <"$IMAGES/$name.$f.zst" >"$exp"; then
-				fail "$f $name (cannot read $IMAGES/$name.$f.zst)"
+			if ! zstd -q -dc <"$CDIR/$name.$f.zst" >"$exp"; then
+				fail "$f $name (cannot read $CDIR/$name.$f.zst)"
 				continue
 			fi
 			run "$out" "$err" "$BIN" list "--format=$f" -b all "$@"
@@ -416,7 +421,29 @@ else
 			fi
 		fi
 		rm -rf "$W"
-	done 3<"$INDEX"
+	done 3<"$CDIR/index.tsv"
+}
+
+echo "# conformance"
+seen_small=
+seen_medium=
+seen_encrypted=
+tab=$(printf '\t')
+if [ -n "$NO_IMAGES" ]; then
+	echo "SKIP conformance and the command-line tests on images: $NO_IMAGES"
+	nskip=$((nskip + 1))
+elif [ ! -r "$INDEX" ]; then
+	fail "conformance (cannot read $INDEX)"
+else
+	conformance_dir "$IMAGES"
+fi
+# the 1.37-1.39 images, kept apart from the others (IMAGES139, by default
+# the directory images-v139 beside the corpus)
+if [ -n "$NO_IMAGES139" ]; then
+	echo "SKIP conformance of the 1.37-1.39 images: $NO_IMAGES139"
+	nskip=$((nskip + 1))
+else
+	conformance_dir "$IMAGES139"
 fi
 if [ -z "$NO_IMAGES" ]; then
 	[ -n "$seen_small" ] || fail "cli tests on small (image small missing or unreadable)"

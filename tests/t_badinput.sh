@@ -271,7 +271,7 @@ fi
 # a newer metadata version than we know (1.40) in every copy: refused,
 # naming both versions
 if copy small && corrupt sb-poke --copy all 16 2804; then
-	sb_case superblock-newer-version 8 - 'superblock;1\.40;1\.36;newer'
+	sb_case superblock-newer-version 8 - 'superblock;1\.40;1\.39;newer'
 else
 	setup_fail superblock-newer-version bch_corrupt
 fi
