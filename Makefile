@@ -131,6 +131,9 @@ $(BUILD)/bench/readfloor: bench/readfloor.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -laio -luring
 
+# make campaign: the corruption campaign (tests/campaign/campaign.mk)
+include tests/campaign/campaign.mk
+
 # install: the command, fsck.bcachefs (a relative symlink to it), the
 # bcachefs-repair script, the manual pages and the bash completion (one
 # file; bash-completion loads completions by command name, so the other two

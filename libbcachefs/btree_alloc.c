@@ -619,6 +619,39 @@ static int carve_emit(struct book *bk)
 }
 
 /*
+ * Delete the backpointers of btree nodes (of btree btree_id, or of any
+ * when it is -1) into bucket b of dev: no node answers to them any more
+ */
+static int btree_bps_drop(struct book *bk, unsigned dev, uint64_t b, int btree_id,
+			  struct bch_error *err)
+{
+	struct bch_fs *fs = bk->fs;
+	const struct bch_member *m = bch_fs_member(fs, dev);
+	struct bpos p = bch_bucket_to_bp_start(dev, b, m->bucket_size, fs->bp_shift);
+	struct bpos end = bch_bucket_to_bp_end(dev, b, m->bucket_size, fs->bp_shift);
+	int ret;
+
+	end.offset--;
+	while (1) {
+		struct bch_backpointer bp;
+		struct bkey k;
+
+		ret = next_key(bk->lc, bk->u0, BTREE_ID_backpointers, p, end, &k, err);
+		if (ret <= 0)
+			return ret;
+		if (!bch_backpointer_decode(&k, &bp, NULL) && bp.data_type == BCH_DATA_btree &&
+		    (btree_id < 0 || bp.btree_id == btree_id)) {
+			ret = bch_key_updates_delete(bk->out, BTREE_ID_backpointers, 0, k.p, 0);
+			if (ret)
+				return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		}
+		if (bpos_eq(k.p, end))
+			return 0;
+		p = bpos_successor(k.p);
+	}
+}
+
+/*
  * One bucket whose node count changes by n: its new alloc key, and the
  * index, LRU, bucket_gens and dev accounting changes that follow, the
  * way upstream's alloc trigger makes them.
@@ -667,6 +700,14 @@ static int bucket_update(struct book *bk, unsigned dev, uint64_t b, int64_t n,
 			a.flags &= ~BCH_ALLOC_V4_FLAG_NEED_INC_GEN;
 		}
 		a.journal_seq_empty = bk->seq;
+		/*
+		 * every node it held is gone: so are their backpointers, also
+		 * one a freed node's pointer missed (a pointer into the
+		 * middle of the node, which could not be read)
+		 */
+		ret = btree_bps_drop(bk, dev, b, -1, err);
+		if (ret)
+			return ret;
 	}
 	a.data_type = (uint8_t)bch_alloc_data_type_derived(&a, a.data_type);
 	bch_alloc_v4_encode(&a, val);
@@ -868,30 +909,7 @@ out:
 /* an orphan bucket's backpointers of btree nodes, which no node answers to any more */
 static int orphan_bps(struct book *bk, const struct bch_orphan_bucket *o, struct bch_error *err)
 {
-	struct bch_fs *fs = bk->fs;
-	const struct bch_member *m = bch_fs_member(fs, o->dev);
-	struct bpos p = bch_bucket_to_bp_start(o->dev, o->bucket, m->bucket_size, fs->bp_shift);
-	struct bpos end = bch_bucket_to_bp_end(o->dev, o->bucket, m->bucket_size, fs->bp_shift);
-	int ret;
-
-	end.offset--;
-	while (1) {
-		struct bch_backpointer bp;
-		struct bkey k;
-
-		ret = next_key(bk->lc, bk->u0, BTREE_ID_backpointers, p, end, &k, err);
-		if (ret <= 0)
-			return ret;
-		if (!bch_backpointer_decode(&k, &bp, NULL) && bp.data_type == BCH_DATA_btree &&
-		    bp.btree_id == o->btree_id) {
-			ret = bch_key_updates_delete(bk->out, BTREE_ID_backpointers, 0, k.p, 0);
-			if (ret)
-				return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		}
-		if (bpos_eq(k.p, end))
-			return 0;
-		p = bpos_successor(k.p);
-	}
+	return btree_bps_drop(bk, o->dev, o->bucket, o->btree_id, err);
 }
 
 int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_updates *u0,
@@ -934,8 +952,12 @@ int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_upda
 			if (!m || !fs->devs[p->dev] || p->offset / m->bucket_size >= m->nbuckets)
 				continue;
 			ret = alloc_of(lc, u0, p->dev, p->offset / m->bucket_size, &a, &has_key, err);
-			/* a stale pointer holds nothing in its bucket */
-			if (ret || a.gen != p->gen)
+			/*
+			 * a stale pointer holds nothing in its bucket, nor one
+			 * into a bucket of no btree nodes (an unreadable node's
+			 * pointer that went astray)
+			 */
+			if (ret || a.gen != p->gen || a.data_type != BCH_DATA_btree)
 				continue;
 			devs[nr++] = p->dev;
 			ret = bucket_add(&bk, p->dev, p->offset / m->bucket_size, -1) ?:

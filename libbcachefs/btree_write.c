@@ -201,6 +201,22 @@ int bch_btree_rewrite_load(struct bch_btree_rewrite *rw, unsigned b, struct bch_
 		x.max_key = SPOS_MAX;
 		if (shape_add_leaf(&c, &x, NULL))
 			return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+		/*
+		 * a root leaf the walk does not read: when it cannot be read
+		 * either, its pointer may not say where it is (a bucket of
+		 * nodes no pointer explains: the orphans find it)
+		 */
+		if (t->replace && r->present && !r->level) {
+			struct bch_error e = { 0 };
+			struct bch_node_expect rx;
+			struct bch_btree_node n;
+
+			if (!bch_btree_root_expect(fs, b, &rx, &e) ||
+			    bch_btree_node_read(fs, &rx, &n, &e))
+				t->lost = true;
+			else
+				bch_btree_node_free(&n);
+		}
 		return t->replace ? bch_btree_walk_tolerant(fs, b, false, shape_ptr, shape_lost,
 							    &c, err) : 0;
 	}

@@ -64,6 +64,11 @@ static int layout_validate(const struct bch_sb_layout *l, const char *what,
 	if (l->sb_max_size_bits > 16)
 		return bch_err(err, BCH_ERR_CORRUPT, "%s: invalid sb_max_size_bits %u",
 			       what, l->sb_max_size_bits);
+	/* a repair writes every copy where the layout says: the first is the primary */
+	if (l->sb_offset[0] != BCH_SB_SECTOR)
+		return bch_err(err, BCH_ERR_CORRUPT,
+			       "%s: first superblock copy at sector %llu, not the primary's sector %u",
+			       what, (unsigned long long)l->sb_offset[0], BCH_SB_SECTOR);
 	for (unsigned i = 0; i < l->nr_superblocks; i++) {
 		if (i && l->sb_offset[i] < prev_end)
 			return bch_err(err, BCH_ERR_CORRUPT,
