@@ -106,6 +106,14 @@ static int for_each_alloc(struct bch_fs *fs, const struct alloc_overlay *ov, all
 		struct bch_alloc_v4 a;
 
 		ret = 0;
+		/*
+		 * a key at a snapshot other than 0, or of a device number that
+		 * cannot be one, is no bucket's: the check reports it invalid
+		 * and the repair deletes it (check_buckets.c), so it must not
+		 * stand for the bucket its inode:offset names
+		 */
+		if (k.p.snapshot || k.p.inode >= BCH_SB_MAX_DEVICES)
+			continue;
 		for (; i < ov->nr && fix_before(&ov->v[i], k.p); i++) {
 			ret = fn(ctx, ov->v[i].dev, ov->v[i].bucket, &ov->v[i].a);
 			if (ret)
