@@ -120,6 +120,18 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 		.fix = "create the LRU entry",
 		.action = FIX_CREATE_LRU, .btree = BTREE_ID_lru, .flags = PR_PREEN,
 	},
+	[BCH_F_lru_obsolete] = {
+		.name = "lru_obsolete", .upstream = "lru_entry_bad",
+		.msg = "entry of the filesystem-wide fragmentation LRU, obsolete from 1.39",
+		.fix = "delete the LRU entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_lru, .flags = PR_PREEN,
+	},
+	[BCH_F_lru_wrong_dev] = {
+		.name = "lru_wrong_dev", .upstream = "lru_entry_bad",
+		.msg = "LRU entry in another device's LRU than its bucket's",
+		.fix = "delete the LRU entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_lru, .flags = PR_PREEN,
+	},
 	[BCH_F_freespace_invalid_bucket] = {
 		.name = "freespace_invalid_bucket", .upstream = "need_discard_freespace_key_to_invalid_dev_bucket",
 		.msg = "freespace entry for buckets outside a device",
@@ -212,6 +224,9 @@ const char *fsck_finding_error_name(const struct bch_finding *f)
 	/* freespace entries where the buckets are not free */
 	if (f->kind == BCH_F_freespace_wrong && !f->time)
 		return "freespace_key_wrong";
+	/* 1.38+: a need_discard key the alloc key does not call for (check.c, bch2_check_discard_key) */
+	if (f->kind == BCH_F_need_discard_wrong && f->one_key && !f->time)
+		return "need_discard_freespace_key_bad";
 	/* a superblock or journal bucket without alloc key reads as free */
 	if (f->kind == BCH_F_alloc_missing && f->data_type)
 		return "alloc_key_data_type_wrong";
@@ -354,14 +369,18 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		break;
 	case BCH_F_lru_invalid_bucket:
 	case BCH_F_lru_wrong_time:
+	case BCH_F_lru_obsolete:
+	case BCH_F_lru_wrong_dev:
 		pb_puts(out, "lru:");
 		pb_bpos(out, f->pos);
 		pb_printf(out, " lru_id=%#x time=%" PRIu64 " dev=%u bucket=%" PRIu64,
 			  f->lru_id, f->time, f->dev, f->bucket);
 		if (f->kind == BCH_F_lru_invalid_bucket)
 			pb_printf(out, " nbuckets=%" PRIu64, f->nbuckets);
-		else
+		else if (f->kind == BCH_F_lru_wrong_time)
 			pb_printf(out, " expected_time=%" PRIu64, f->expected_time);
+		else if (f->kind == BCH_F_lru_wrong_dev)
+			pb_printf(out, " expected_id=%#x", f->want_lru_id);
 		break;
 	case BCH_F_lru_missing:
 		pb_puts(out, "alloc:");
@@ -382,6 +401,11 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		break;
 	case BCH_F_freespace_wrong:
 	case BCH_F_need_discard_wrong:
+		if (f->one_key) {	/* 1.38+: journal_seq_empty:dev_bucket */
+			pb_puts(out, "need_discard:");
+			pb_bpos(out, f->pos);
+			pb_puts(out, " ");
+		}
 		pb_printf(out, "dev=%u buckets=%" PRIu64 "-%" PRIu64 " %s", f->dev, f->bucket,
 			  f->bucket + f->key_size - 1,
 			  f->time ? (f->kind == BCH_F_freespace_wrong ? "free but not indexed"

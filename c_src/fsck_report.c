@@ -196,6 +196,22 @@ void fsck_report_copygc(struct fsck_ctx *c, json_object *jroot)
 			: c->chk.nr_oob_frag_lru ?
 			"would not fault (LRU entries past a device end, but that device has no mismatched bucket)"
 			: "would not fault (no fragmentation LRU entry past a device end)");
+	/*
+	 * 1.39: the entries judged are those of the per-device LRUs; kernels
+	 * with the fault know metadata up to 1.28, walk only LRU 65535, and
+	 * refuse a superblock whose version_incompat is newer than theirs
+	 * (or, before December 2024, its incompat_version_field feature bit)
+	 */
+	if (c->out && c->chk.nr_oob_frag_lru && c->chk.geom.version >= BCH_VERSION_1_39) {
+		unsigned incompat = (unsigned)BCH_SB_VERSION_INCOMPAT(c->fs->sb);
+
+		fprintf(c->out, "copygc: metadata %u.%u: the entries are in per-device fragmentation LRUs; %s\n",
+			BCH_VERSION_MAJOR(c->chk.geom.version), BCH_VERSION_MINOR(c->chk.geom.version),
+			incompat > BCH_VERSION_1_28 ?
+			"the kernels with the fault (before July 2025) cannot mount this filesystem "
+			"(incompatible features of a newer version in use)" :
+			"the kernels with the fault (before July 2025) would have to downgrade it first");
+	}
 	if (jroot) {
 		json_object_object_add(jroot, "copygc_would_fault",
 				       known ? json_object_new_boolean(fault) : NULL);

@@ -273,7 +273,9 @@ unsigned bch_alloc_data_type_derived(const struct bch_alloc_v4 *a,
 
 static bool data_type_movable(unsigned t)
 {
-	return t == BCH_DATA_btree || t == BCH_DATA_user || t == BCH_DATA_stripe;
+	/* multiple (1.37+) too: v1.39.2 fs/alloc/format.h, DATA_TYPES_MOVABLE */
+	return t == BCH_DATA_btree || t == BCH_DATA_user || t == BCH_DATA_stripe ||
+	       t == BCH_DATA_multiple;
 }
 
 uint64_t bch_alloc_lru_idx_fragmentation(const struct bch_alloc_v4 *a,

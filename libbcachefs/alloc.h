@@ -85,8 +85,9 @@ static inline uint64_t bch_alloc_sectors_dirty(const struct bch_alloc_v4 *a)
 }
 
 /*
- * Fragmentation LRU time (lru id 0xffff): 0 unless the bucket holds btree,
- * user or stripe data and is partially filled; then
+ * Fragmentation LRU time (lru id 0xffff, from 1.39 8192 + dev: lru.h):
+ * 0 unless the bucket holds btree, user, stripe (or, 1.37+, multiple) data
+ * and is partially filled; then
  * floor(min(dirty + stripe, bucket_size) * 2^31 / bucket_size).
  */
 uint64_t bch_alloc_lru_idx_fragmentation(const struct bch_alloc_v4 *a,

@@ -724,25 +724,29 @@ static int bucket_update(struct book *bk, unsigned dev, uint64_t b, int64_t n,
 					err);
 		else if (old.data_type == BCH_DATA_need_discard)
 			ret = bch_key_updates_delete(bk->out, BTREE_ID_need_discard, 0,
-						     bch_need_discard_pos(dev, b), 0);
+						     bch_need_discard_key_pos(bk->fs->sb->version, dev, b,
+									      old.journal_seq_empty), 0);
 		if (!ret && a.data_type == BCH_DATA_free)
 			ret = emit_set(bk, BTREE_ID_freespace,
 				       BPOS(dev, bch_freespace_offset(b, a.gen, a.oldest_gen) + 1, 0),
 				       1);
 		else if (!ret && a.data_type == BCH_DATA_need_discard)
-			ret = emit_set(bk, BTREE_ID_need_discard, bch_need_discard_pos(dev, b), 0);
+			ret = emit_set(bk, BTREE_ID_need_discard,
+				       bch_need_discard_key_pos(bk->fs->sb->version, dev, b,
+								a.journal_seq_empty), 0);
 	}
-	/* the fragmentation LRU entry follows the counters */
+	/* the fragmentation LRU entry follows the counters (per device from 1.39) */
+	unsigned frag_id = bch_lru_frag_id(bk->fs->sb->version, dev);
 	uint64_t lru_old = bch_alloc_lru_idx_fragmentation(&old, m->bucket_size);
 	uint64_t lru_new = bch_alloc_lru_idx_fragmentation(&a, m->bucket_size);
 
 	if (!ret && lru_old != lru_new) {
 		if (lru_old)
 			ret = bch_key_updates_delete(bk->out, BTREE_ID_lru, 0,
-						     bch_lru_pos(BCH_LRU_FRAGMENTATION, lru_old, dev, b), 0);
+						     bch_lru_pos(frag_id, lru_old, dev, b), 0);
 		if (!ret && lru_new)
 			ret = emit_set(bk, BTREE_ID_lru,
-				       bch_lru_pos(BCH_LRU_FRAGMENTATION, lru_new, dev, b), 0);
+				       bch_lru_pos(frag_id, lru_new, dev, b), 0);
 	}
 	if (!ret && old.gen != a.gen)
 		ret = gens_set(bk, dev, b, a.gen, err);

@@ -128,4 +128,33 @@ static inline uint64_t bch_need_discard_pos_bucket(struct bpos p)
 	return p.offset;
 }
 
+/*
+ * From 1.38 (need_discard_by_journal_seq) the key of a bucket waiting for
+ * a discard is at journal_seq_empty:(dev << 48 | bucket):0, the alloc
+ * key's journal_seq_empty (upstream v1.39.2 fs/alloc/background.c,
+ * bch2_bucket_do_discard_index; checked by fs/alloc/check.c,
+ * bch2_check_discard_key). Before, at dev:bucket:0.
+ */
+static inline struct bpos bch_need_discard_key_pos(unsigned sb_version, unsigned dev,
+						   uint64_t bucket, uint64_t journal_seq_empty)
+{
+	if (sb_version >= BCH_VERSION_1_38)
+		return BPOS(journal_seq_empty,
+			    (uint64_t)dev << 48 | (bucket & ((1ULL << 48) - 1)), 0);
+	return bch_need_discard_pos(dev, bucket);
+}
+
+/* the bucket a need_discard key names (device 256 and up: none) */
+static inline void bch_need_discard_key_bucket(unsigned sb_version, struct bpos p,
+					       unsigned *dev, uint64_t *bucket)
+{
+	if (sb_version >= BCH_VERSION_1_38) {
+		*dev = (unsigned)(p.offset >> 48);
+		*bucket = p.offset & ((1ULL << 48) - 1);
+		return;
+	}
+	*dev = p.inode < 256 ? (unsigned)p.inode : 256;
+	*bucket = p.offset;
+}
+
 #endif

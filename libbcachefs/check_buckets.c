@@ -518,13 +518,23 @@ static int check_meta_bucket(struct bch_check *c, unsigned dev, uint64_t bucket,
  * one its counters imply, alloc_background.c; a user bucket marked btree
  * or the other way round shows only here)
  */
-static bool alloc_type_agrees(const struct bch_alloc_v4 *a, uint32_t bp_types)
+static bool alloc_type_agrees(const struct bch_check *c, const struct bch_alloc_v4 *a,
+			      uint32_t bp_types)
 {
 	unsigned ptr_type = bp_types & (1u << BCH_DATA_btree) ? BCH_DATA_btree :
 			    bp_types & (1u << BCH_DATA_user) ? BCH_DATA_user :
 			    a->data_type == BCH_DATA_btree ? BCH_DATA_btree : BCH_DATA_user;
+	struct bch_alloc_v4 t = *a;
 
-	return a->data_type == bch_alloc_data_type_derived(a, ptr_type);
+	/*
+	 * 1.38+: an empty bucket waits for a discard when its stored type
+	 * says so; the NEED_DISCARD flag is still written but no longer read
+	 * (upstream v1.39.2 fs/alloc/background.h, alloc_data_type)
+	 */
+	if (c->geom.version >= BCH_VERSION_1_38)
+		t.flags = (t.flags & ~BCH_ALLOC_V4_FLAG_NEED_DISCARD) |
+			  (t.data_type == BCH_DATA_need_discard ? BCH_ALLOC_V4_FLAG_NEED_DISCARD : 0);
+	return a->data_type == bch_alloc_data_type_derived(&t, ptr_type);
 }
 
 /* one valid alloc key (as stored, or as corrected): its backpointers, sums, LRU wants */
@@ -586,7 +596,7 @@ static int check_bucket(struct bch_check *c, unsigned dev, uint64_t bucket,
 
 	if (checked) {
 		ret = bucket_compare(c, dev, bucket, &a, bb, sums,
-				     !a.stripe && !alloc_type_agrees(&a, bp_types));
+				     !a.stripe && !alloc_type_agrees(c, &a, bp_types));
 		if (ret)
 			return ret;
 	}
@@ -596,7 +606,7 @@ static int check_bucket(struct bch_check *c, unsigned dev, uint64_t bucket,
 	uint64_t frag = bch_alloc_lru_idx_fragmentation(&a, d->bucket_size);
 	uint64_t read = bch_alloc_lru_idx_read(&a);
 
-	ret = (frag ? want_lru(c, BCH_LRU_FRAGMENTATION, frag, dev, bucket) : 0) ?:
+	ret = (frag ? want_lru(c, bch_lru_frag_id(c->geom.version, dev), frag, dev, bucket) : 0) ?:
 	      (read ? want_lru(c, dev, read, dev, bucket) : 0);
 	return ret;
 }
@@ -846,11 +856,26 @@ static int lru_entry(struct bch_check *c, const struct bkey *k,
 		.dev = dev, .bucket = bucket,
 	};
 	struct bch_lru_want *w;
+	bool per_dev = c->geom.version >= BCH_VERSION_1_39;
+	enum bch_lru_type type = bch_lru_id_type(lru_id);
+	/* the fragmentation LRU copygc walks: per device from 1.39 */
+	bool copygc_lru = per_dev ? type == BCH_LRU_fragmentation && lru_id != BCH_LRU_FRAGMENTATION
+				  : lru_id == BCH_LRU_FRAGMENTATION;
 
 	if (lru_id == BCH_LRU_STRIPES)
 		return 0;	/* targets stripes, not buckets */
+	/*
+	 * 1.39: the fs-wide fragmentation LRU is obsolete; upstream's
+	 * check_lrus deletes its entries (silently while the upgrade to 1.39
+	 * is incomplete, as lru_entry_bad after: v1.39.2 fs/alloc/lru.c,
+	 * bch2_check_lru_key)
+	 */
+	if (per_dev && lru_id == BCH_LRU_FRAGMENTATION) {
+		f.kind = BCH_F_lru_obsolete;
+		return report(c, &f);
+	}
 	if (!bch_geom_bucket_valid(&c->geom, dev, bucket)) {
-		if (lru_id == BCH_LRU_FRAGMENTATION && dev < 256 && c->geom.dev[dev].exists &&
+		if (copygc_lru && dev < 256 && c->geom.dev[dev].exists &&
 		    bucket >= c->geom.dev[dev].nbuckets) {
 			struct bch_bad_lru *b = PUSH(c, oob_frag_lru);
 
@@ -860,6 +885,20 @@ static int lru_entry(struct bch_check *c, const struct bkey *k,
 		}
 		f.kind = BCH_F_lru_invalid_bucket;
 		return report(c, &f);
+	}
+	/*
+	 * 1.39: a read or fragmentation entry must be in the LRU of its
+	 * bucket's device (bch2_check_lru_key as above); ids nothing uses
+	 * count as read LRU ids there
+	 */
+	if (per_dev) {
+		unsigned want_id = type == BCH_LRU_fragmentation ? bch_lru_dev_frag_id(dev) : dev;
+
+		if (lru_id != want_id) {
+			f.kind = BCH_F_lru_wrong_dev;
+			f.want_lru_id = want_id;
+			return report(c, &f);
+		}
 	}
 	w = want_by_pos(c, k->p);
 	if (w) {
@@ -1505,8 +1544,8 @@ static int check_index_key(struct bch_check *c, unsigned btree_id, const struct 
 	}
 	if (btree_id == BTREE_ID_need_discard) {
 		f.kind = BCH_F_need_discard_invalid_bucket;
-		f.bucket = k->p.offset;
-		if (!bch_geom_bucket_valid(&c->geom, dev, k->p.offset))
+		bch_need_discard_key_bucket(c->geom.version, k->p, &f.dev, &f.bucket);
+		if (!bch_geom_bucket_valid(&c->geom, f.dev, f.bucket))
 			return report(c, &f);
 		return 0;
 	}
@@ -1557,10 +1596,16 @@ struct index_run {
 };
 
 /* the run a key covers: an extent of freespace offsets, or one need_discard bucket */
-static struct index_run key_run(unsigned btree_id, const struct bkey *k)
+static struct index_run key_run(const struct bch_check *c, unsigned btree_id,
+				const struct bkey *k)
 {
-	if (btree_id == BTREE_ID_need_discard)
-		return (struct index_run){ k->p.inode, k->p.offset, k->p.offset + 1 };
+	if (btree_id == BTREE_ID_need_discard) {
+		unsigned dev;
+		uint64_t b;
+
+		bch_need_discard_key_bucket(c->geom.version, k->p, &dev, &b);
+		return (struct index_run){ dev, b, b + 1 };
+	}
 	return (struct index_run){ k->p.inode,
 				   k->p.offset >= k->size ? k->p.offset - k->size : 0,
 				   k->p.offset };
@@ -1584,6 +1629,7 @@ struct run_stream {
 	struct bch_key_src		*src;
 	struct index_run		next;
 	bool				has_next, done;
+	struct bpos			pos;	/* of the last key stream_key() gave */
 };
 
 static int stream_key(struct run_stream *s, const struct bch_check *c, const bool *indexed,
@@ -1608,7 +1654,8 @@ static int stream_key(struct run_stream *s, const struct bch_check *c, const boo
 		}
 		if (k.type != KEY_TYPE_set)
 			continue;
-		*r = key_run(s->btree_id, &k);
+		*r = key_run(c, s->btree_id, &k);
+		s->pos = k.p;
 		if (r->end > r->start && run_in_device(c, r, indexed))
 			return 1;
 	}
@@ -1663,6 +1710,18 @@ static int report_run(struct bch_check *c, unsigned btree_id, uint64_t dev, uint
 	return report(c, &f);
 }
 
+/* 1.38+: one need_discard key at p (bucket r->start) missing, or there for nothing */
+static int report_key(struct bch_check *c, struct bpos p, const struct index_run *r, bool missing)
+{
+	struct bch_finding f = {
+		.kind = BCH_F_need_discard_wrong, .btree_id = BTREE_ID_need_discard,
+		.dev = (unsigned)r->dev, .pos = p, .bucket = r->start, .key_size = 1,
+		.time = missing, .rebuildable = true, .one_key = true,
+	};
+
+	return report(c, &f);
+}
+
 /* runs a and b of one device: report [from, to) where only one of them covers */
 static int diff_runs(struct bch_check *c, unsigned btree_id, const struct index_run *w,
 		     const struct index_run *h)
@@ -1694,6 +1753,35 @@ static int run_cmp(const struct index_run *a, const struct index_run *b)
 	return 0;	/* they overlap */
 }
 
+/*
+ * 1.38+: need_discard keys are ordered by journal sequence number, not by
+ * bucket, so they are compared key by key: a key where the alloc key
+ * wants none (or at another sequence number) and the other way round
+ */
+static int discard_keys_agree(struct bch_check *c, const bool *indexed,
+			      struct run_stream *ws, struct run_stream *hs, struct bch_error *err)
+{
+	struct index_run w, h;
+	int wr, hr, ret = 0;
+
+	wr = stream_key(ws, c, indexed, &w, err);
+	hr = wr < 0 ? 0 : stream_key(hs, c, indexed, &h, err);
+	while (!ret && wr >= 0 && hr >= 0 && (wr > 0 || hr > 0)) {
+		int cmp = wr <= 0 ? 1 : hr <= 0 ? -1 : bpos_cmp(ws->pos, hs->pos);
+
+		if (cmp)
+			ret = cmp < 0 ? report_key(c, ws->pos, &w, true)
+				      : report_key(c, hs->pos, &h, false);
+		if (!ret && cmp <= 0)
+			wr = stream_key(ws, c, indexed, &w, err);
+		if (!ret && cmp >= 0)
+			hr = stream_key(hs, c, indexed, &h, err);
+	}
+	if (!ret)
+		ret = wr < 0 ? wr : hr < 0 ? hr : 0;
+	return ret;
+}
+
 int bch_check_index_agrees(struct bch_check *c, unsigned btree_id, const bool *indexed,
 			   const struct bch_key_updates *want, struct bch_key_src *have,
 			   struct bch_error *err)
@@ -1702,6 +1790,9 @@ int bch_check_index_agrees(struct bch_check *c, unsigned btree_id, const bool *i
 	struct run_stream hs = { .src = have, .btree_id = btree_id };
 	struct index_run w, h;
 	int wr, hr, ret = 0;
+
+	if (btree_id == BTREE_ID_need_discard && c->geom.version >= BCH_VERSION_1_38)
+		return discard_keys_agree(c, indexed, &ws, &hs, err);
 
 	wr = stream_next(&ws, c, indexed, &w, err);
 	hr = wr < 0 ? 0 : stream_next(&hs, c, indexed, &h, err);

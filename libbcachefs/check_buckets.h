@@ -97,6 +97,8 @@ enum bch_finding_kind {
 	BCH_F_bucket_gens_wrong,
 	BCH_F_alloc_data_type_wrong,
 	BCH_F_alloc_gen_wrong,
+	BCH_F_lru_obsolete,		/* 1.39: entry of the old fs-wide fragmentation LRU */
+	BCH_F_lru_wrong_dev,		/* 1.39: entry in another device's LRU */
 	BCH_F_NR,
 };
 /* their names and messages: the problem table of c_src/fsck_problems.c */
@@ -117,6 +119,8 @@ struct bch_finding {
 	uint64_t		time;
 	uint64_t		expected_time;
 	struct bpos		want_pos;	/* lru_missing: the entry that should exist */
+	unsigned		want_lru_id;	/* lru_wrong_dev: the id it belongs under */
+	bool			one_key;	/* need_discard_wrong (1.38+): the key at pos */
 
 	/* bucket sums: [dirty, cached, stripe] */
 	uint64_t		bp_sectors[BCH_CTR_NR];
@@ -415,6 +419,8 @@ int bch_check_report_orphans_unverified(struct bch_check *c);
  * bucket, key_size = its length, time 1 if the entries are missing, 0 if
  * they are there for buckets that are not free (or not waiting for a
  * discard). Keys outside their device are left to the range check.
+ * need_discard from 1.38, keyed by journal_seq_empty (buckets.h): one
+ * finding per key that differs, one_key set, pos the key's, key_size 1.
  */
 int bch_check_index_agrees(struct bch_check *c, unsigned btree_id, const bool *indexed,
 			   const struct bch_key_updates *want, struct bch_key_src *have,

@@ -40,6 +40,16 @@ static inline unsigned bch_lru_dev_frag_id(unsigned dev)
 }
 
 /*
+ * The id of device dev's fragmentation LRU on a filesystem of metadata
+ * version sb_version: per device from 1.39, the one fs-wide id before
+ * (upstream v1.39.2 fs/alloc/background.c, bch2_trigger_alloc).
+ */
+static inline unsigned bch_lru_frag_id(unsigned sb_version, unsigned dev)
+{
+	return sb_version >= BCH_VERSION_1_39 ? bch_lru_dev_frag_id(dev) : BCH_LRU_FRAGMENTATION;
+}
+
+/*
  * The device a per-device LRU id belongs to: true and *dev set for a
  * read LRU id or a 1.39 fragmentation LRU id; false for the stripe LRU,
  * the fs-wide fragmentation LRU and ids nothing uses.

@@ -325,14 +325,16 @@ static int alloc_key(void *ctx, unsigned dev, uint64_t b, const struct bch_alloc
 		uint64_t read = bch_alloc_lru_idx_read(a);
 
 		if (frag)
-			ret = set_key(c, bch_lru_pos(BCH_LRU_FRAGMENTATION, frag, dev, b), 0);
+			ret = set_key(c, bch_lru_pos(bch_lru_frag_id(c->fs->sb->version, dev),
+						     frag, dev, b), 0);
 		if (!ret && read)
 			ret = set_key(c, bch_lru_pos(dev, read, dev, b), 0);
 		return ret;
 	}
 	case BTREE_ID_need_discard:
 		return a->data_type == BCH_DATA_need_discard && c->m_indexed ?
-			set_key(c, bch_need_discard_pos(dev, b), 0) : 0;
+			set_key(c, bch_need_discard_key_pos(c->fs->sb->version, dev, b,
+							    a->journal_seq_empty), 0) : 0;
 	case BTREE_ID_bucket_gens: {
 		struct bpos p = BPOS(dev, b >> 8, 0);
 

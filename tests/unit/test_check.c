@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "buckets.h"
 #include "check_buckets.h"
 #include "lru.h"
 
@@ -402,9 +403,140 @@ static void test_accounting(void **state)
 	free(n);
 }
 
+/* run_walk on a filesystem of metadata version version */
+static void run_walk_version(struct bch_check *c, struct found *fd, struct stream *a,
+			     struct stream *b, unsigned version)
+{
+	struct bch_check_geom g;
+	struct bch_key_src as = { stream_next, a }, bs = { stream_next, b };
+	struct bch_error err = { 0 };
+
+	geom(&g);
+	g.version = version;
+	memset(fd, 0, sizeof(*fd));
+	assert_int_equal(bch_check_init(c, &g, on_finding, fd), 0);
+	assert_int_equal(bch_check_alloc_backpointers(c, &as, &bs, &err), 0);
+}
+
+/* 1.39: fragmentation LRU 8192 + dev, the fs-wide id obsolete, ids checked against devices */
+static void test_lru_per_dev_v139(void **state)
+{
+	struct stream *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct stream *l = calloc(1, sizeof(*l));
+	struct bch_key_src ls = { stream_next, l };
+	struct bch_error err = { 0 };
+	uint64_t t114 = 384ULL << 31 >> 9, t9 = 1ULL << 30;
+	struct bch_check c;
+	struct found fd;
+	bool any;
+
+	(void)state;
+	add_alloc(a, 0, 60, 0, BCH_DATA_user, 512, 0);		/* empty: mismatch */
+	add_alloc(a, 0, 114, 0, BCH_DATA_user, 384, 0);
+	add_bp(b, 0, 114 * 512, 0, 0, 384, 7);
+	add_alloc(a, 1, 9, 0, BCH_DATA_user, 512, 0);
+	add_bp(b, 1, 9 * 1024, 0, 0, 512, 8);
+	run_walk_version(&c, &fd, a, b, BCH_VERSION_1_39);
+
+	add_lru(l, 8192, t114, 0, 114);				/* right */
+	add_lru(l, 8192, t9, 1, 9);				/* device 0's LRU, bucket of 1 */
+	add_lru(l, BCH_LRU_FRAGMENTATION, t114, 0, 114);	/* obsolete id */
+	add_lru(l, BCH_LRU_FRAGMENTATION, 1000, 0, 256);	/* obsolete, past the end too */
+	add_lru(l, 8192, 1000, 0, 256);				/* past the end of dev 0 */
+	qsort(l->k, l->nr, sizeof(l->k[0]), cmp_key_pos);
+	assert_int_equal(bch_check_lru(&c, &ls, &err), 0);
+	assert_int_equal(fd.n[BCH_F_lru_wrong_dev], 1);
+	assert_int_equal(fd.last[BCH_F_lru_wrong_dev].want_lru_id, 8193);
+	assert_int_equal(fd.n[BCH_F_lru_obsolete], 2);
+	assert_int_equal(fd.n[BCH_F_lru_invalid_bucket], 1);
+	assert_int_equal(fd.n[BCH_F_lru_wrong_time], 0);
+	/* 1:9's entry belongs in LRU 8193 */
+	assert_int_equal(fd.n[BCH_F_lru_missing], 1);
+	assert_true(bpos_eq(fd.last[BCH_F_lru_missing].want_pos, bch_lru_pos(8193, t9, 1, 9)));
+	/* the verdict counts the per-device entry past the end, not the obsolete one */
+	assert_int_equal(c.nr_oob_frag_lru, 1);
+	assert_true(bch_check_copygc_would_fault(&c, &any));
+	bch_check_exit(&c);
+
+	/* before 1.39 the same alloc keys want entries in LRU 65535 */
+	a->pos = b->pos = 0;
+	run_walk_version(&c, &fd, a, b, BCH_VERSION_1_36);
+	l->nr = l->pos = 0;
+	add_lru(l, 8192, t114, 0, 114);
+	assert_int_equal(bch_check_lru(&c, &ls, &err), 0);
+	assert_int_equal(fd.n[BCH_F_lru_wrong_dev] + fd.n[BCH_F_lru_obsolete], 0);
+	assert_int_equal(fd.n[BCH_F_lru_wrong_time], 1);
+	assert_int_equal(fd.n[BCH_F_lru_missing], 2);
+	assert_int_equal(c.nr_oob_frag_lru, 0);
+	bch_check_exit(&c);
+	free(a);
+	free(b);
+	free(l);
+}
+
+static void add_set(struct stream *s, struct bpos p)
+{
+	s->k[s->nr++] = (struct bkey){ .p = p, .type = KEY_TYPE_set, .format = 1 };
+}
+
+/* 1.38+: need_discard keys at journal_seq_empty:(dev << 48 | bucket) */
+static void test_need_discard_by_seq(void **state)
+{
+	struct stream *h = calloc(1, sizeof(*h)), *r = calloc(1, sizeof(*r));
+	struct bch_key_src hs = { stream_next, h }, rs = { stream_next, r };
+	struct bch_key_updates want = { 0 };
+	struct bch_error err = { 0 };
+	struct bch_check_geom g;
+	bool indexed[256] = { true, true };
+	struct bch_check c;
+	struct found fd = { 0 };
+	struct bkey k = { .type = KEY_TYPE_set };
+
+	(void)state;
+	assert_true(bpos_eq(bch_need_discard_key_pos(BCH_VERSION_1_38, 1, 3, 5),
+			    BPOS(5, 1ULL << 48 | 3, 0)));
+	assert_true(bpos_eq(bch_need_discard_key_pos(BCH_VERSION_1_36, 1, 3, 5), BPOS(1, 3, 0)));
+	geom(&g);
+	g.version = BCH_VERSION_1_39;
+	assert_int_equal(bch_check_init(&c, &g, on_finding, &fd), 0);
+
+	/* in range: 20:0:81 is bucket 0:81, not device 20's */
+	add_set(r, bch_need_discard_key_pos(g.version, 0, 81, 20));
+	add_set(r, bch_need_discard_key_pos(g.version, 0, 999, 7));	/* past dev 0's end */
+	assert_int_equal(bch_check_bucket_index(&c, BTREE_ID_need_discard, &rs, &err), 0);
+	assert_int_equal(fd.n[BCH_F_need_discard_invalid_bucket], 1);
+	assert_int_equal(fd.last[BCH_F_need_discard_invalid_bucket].dev, 0);
+	assert_true(fd.last[BCH_F_need_discard_invalid_bucket].bucket == 999);
+
+	k.p = bch_need_discard_key_pos(g.version, 1, 3, 5);
+	assert_int_equal(bch_key_updates_add(&want, BTREE_ID_need_discard, 0, &k), 0);
+	k.p = bch_need_discard_key_pos(g.version, 0, 81, 20);
+	assert_int_equal(bch_key_updates_add(&want, BTREE_ID_need_discard, 0, &k), 0);
+	k.p = bch_need_discard_key_pos(g.version, 0, 89, 22);
+	assert_int_equal(bch_key_updates_add(&want, BTREE_ID_need_discard, 0, &k), 0);
+	bch_key_updates_finish(&want);
+	add_set(h, bch_need_discard_key_pos(g.version, 1, 3, 5));
+	add_set(h, bch_need_discard_key_pos(g.version, 0, 999, 7));	/* left to the range check */
+	add_set(h, bch_need_discard_key_pos(g.version, 0, 81, 20));
+	add_set(h, bch_need_discard_key_pos(g.version, 0, 89, 21));	/* another seq */
+	assert_int_equal(bch_check_index_agrees(&c, BTREE_ID_need_discard, indexed, &want, &hs,
+						&err), 0);
+	/* 0:89 at 21 is there for nothing, at 22 missing */
+	assert_int_equal(fd.n[BCH_F_need_discard_wrong], 2);
+	assert_true(fd.last[BCH_F_need_discard_wrong].one_key);
+	assert_true(bpos_eq(fd.last[BCH_F_need_discard_wrong].pos, BPOS(22, 89, 0)));
+	assert_true(fd.last[BCH_F_need_discard_wrong].time == 1);
+	bch_key_updates_free(&want);
+	bch_check_exit(&c);
+	free(h);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lru_per_dev_v139),
+		cmocka_unit_test(test_need_discard_by_seq),
 		cmocka_unit_test(test_consistent),
 		cmocka_unit_test(test_mismatch_empty_and_gaps),
 		cmocka_unit_test(test_stale_gen_and_excess),
