@@ -134,6 +134,9 @@ $(BUILD)/bench/readfloor: bench/readfloor.c
 # make campaign: the corruption campaign (tests/campaign/campaign.mk)
 include tests/campaign/campaign.mk
 
+# make fuzz: the libFuzzer targets (tests/fuzz/fuzz.mk, tests/fuzz/README.md)
+include tests/fuzz/fuzz.mk
+
 # install: the command, fsck.bcachefs (a relative symlink to it), the
 # bcachefs-repair script, the manual pages and the bash completion (one
 # file; bash-completion loads completions by command name, so the other two

@@ -282,6 +282,28 @@ static int count_after(struct bch_fs *fs, const struct fsck_opts *o, uint64_t *n
 	return ret;
 }
 
+/*
+ * Open the repaired filesystem again, read-only, as recovery would see it;
+ * without paths (nr_devs 0: devices in memory, the fuzz targets) the
+ * devices already open are read again in place (bch_fs_reload).
+ */
+static int reopen(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
+		  struct bch_error *err)
+{
+	int status;
+
+	if (!nr_devs) {
+		c->fs->skip_unreadable = 0;
+		return bch_fs_reload(c->fs, err);
+	}
+	bch_fs_close(c->fs);
+	c->fs = open_fs(devs, nr_devs, c->o->passphrase_file, c->o->io_flags & BCH_IO_SHARED,
+			&status, NULL);
+	if (!c->fs)
+		return bch_err(err, BCH_ERR_IO, "cannot reopen the filesystem after repair");
+	return 0;
+}
+
 int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 		     struct bch_error *err)
 {
@@ -295,7 +317,7 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 	char undo_buf[512];
 	const char *undo = NULL;
 	uint64_t after = 0;
-	int ret = 0, status;
+	int ret = 0;
 
 	fsck_repair_init(&r);
 	/* --rebuild: asked for, whatever the findings */
@@ -411,13 +433,9 @@ int fsck_do_repair(struct fsck_ctx *c, char * const *devs, unsigned nr_devs,
 		after = c->nr_findings;
 	/* read it back as recovery would: what is left? */
 	if (r.info.nr_writes) {
-		bch_fs_close(c->fs);
-		c->fs = open_fs(devs, nr_devs, c->o->passphrase_file, c->o->io_flags & BCH_IO_SHARED,
-				&status, NULL);
-		if (!c->fs) {
-			ret = bch_err(err, BCH_ERR_IO, "cannot reopen the filesystem after repair");
+		ret = reopen(c, devs, nr_devs, err);
+		if (ret)
 			goto out;
-		}
 		ret = count_after(c->fs, c->o, &after, err);
 		if (ret)
 			goto out;

@@ -468,12 +468,12 @@ static int acct_add_delta(struct book *bk, struct bpos pos, unsigned nr, const i
 
 /*
  * A node of node_size sectors at level with these pointers, added (sign 1)
- * or freed (-1). From 1.31 (btree_node_accounting) the per-btree key also
+ * or freed (-1); sign -n: n such nodes freed. From 1.31 (btree_node_accounting) the per-btree key also
  * counts nodes and interior nodes (upstream buckets.c, the btree pointer
  * trigger).
  */
 static int node_acct(struct book *bk, unsigned btree_id, unsigned level, unsigned nr_devs,
-		     const uint8_t *devs, int sign)
+		     const uint8_t *devs, int64_t sign)
 {
 	int64_t s = sign * (int64_t)bk->fs->btree_node_size;
 	uint8_t sorted[BCH_BTREE_PTR_MAX_PTRS];
@@ -976,8 +976,9 @@ int bch_btree_bookkeeping(struct bch_lookup_cache *lc, const struct bch_key_upda
 
 		ret = (o->nodes ? bucket_add(&bk, o->dev, o->bucket, -(int64_t)o->nodes) : 0) ?:
 		      orphan_bps(&bk, o, err);
-		for (uint32_t n = 0; n < o->acct_nodes && !ret; n++)
-			ret = node_acct(&bk, o->btree_id, 0, 1, &o->dev, -1);
+		/* acct_nodes leaves at once: a damaged alloc key may claim millions */
+		if (o->acct_nodes && !ret)
+			ret = node_acct(&bk, o->btree_id, 0, 1, &o->dev, -(int64_t)o->acct_nodes);
 	}
 	if (!ret && bk.nr_b)
 		qsort(bk.b, bk.nr_b, sizeof(*bk.b), cmp_bucket_delta);

@@ -1111,7 +1111,8 @@ static int check_ptr(struct bch_check *c, const struct bch_extent_ptr *p, struct
 		return ptr_other_gen(c, b, p, bucket, want);
 	count_ptr(b->ptr, &b->ptr_types, want);
 
-	have = find_bp(c->bps + b->bp_first, b->bp_nr, bp_pos);
+	/* c->bps is NULL while no backpointer was kept: no offset from it */
+	have = b->bp_nr ? find_bp(c->bps + b->bp_first, b->bp_nr, bp_pos) : NULL;
 	if (have && bp_fields_equal(c, &have->bp, want)) {
 		have->matched = true;
 		return 0;

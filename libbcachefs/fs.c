@@ -203,47 +203,58 @@ void bch_fs_close(struct bch_fs *fs)
 	free(fs);
 }
 
-static int open_one(struct bch_fs *fs, const char *path, const struct bch_fs_opts *o,
-		    struct bch_error *err)
+/* read the superblock of an open device and give it its member slot; takes io */
+static int attach_io(struct bch_fs *fs, struct bch_io *io, struct bch_error *err)
 {
 	struct bch_dev *d = calloc(1, sizeof(*d));
 	int ret;
 
-	if (!d)
+	if (!d) {
+		bch_io_close(io);
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-	ret = bch_io_open_unix(path, (o->write ? BCH_IO_WRITE : 0) | (o->shared ? BCH_IO_SHARED : 0),
-			       &d->io, err);
-	if (!ret)
-		ret = bch_sb_read(d->io, &fs->msgs, &d->sb, err);
-	if (ret == -BCH_ERR_NOT_BCACHEFS) {
-		char buf[64];
-		const char *type = blkid_type_of(path, buf, sizeof(buf));
-
-		if (type && strcmp(type, "bcachefs"))
-			bch_err_prefix(err, "libblkid identifies %s as %s", path, type);
 	}
+	d->io = io;
+	ret = bch_sb_read(d->io, &fs->msgs, &d->sb, err);
 	if (ret) {
 		dev_free(d);
 		return ret;
 	}
-	if (!ret) {
-		char buf[64];
-		const char *type = blkid_type_of(path, buf, sizeof(buf));
-
-		/* libblkid's view: a second signature means someone wrote over us */
-		if (type && strcmp(type, "bcachefs"))
-			bch_msg(&fs->msgs, BCH_MSG_WARN,
-				"%s: libblkid also finds a %s signature on this device", path, type);
-	}
 	d->idx = d->sb.dev_idx;
 	if (fs->devs[d->idx]) {
 		bch_err(err, BCH_ERR_DEVICES, "%s and %s both claim to be member %u",
-			fs->devs[d->idx]->io->path, path, d->idx);
+			fs->devs[d->idx]->io->path, io->path, d->idx);
 		dev_free(d);
 		return -BCH_ERR_DEVICES;
 	}
 	fs->devs[d->idx] = d;
 	fs->nr_opened++;
+	return 0;
+}
+
+static int open_one(struct bch_fs *fs, const char *path, const struct bch_fs_opts *o,
+		    struct bch_error *err)
+{
+	struct bch_io *io;
+	char buf[64];
+	const char *type;
+	int ret;
+
+	ret = bch_io_open_unix(path, (o->write ? BCH_IO_WRITE : 0) | (o->shared ? BCH_IO_SHARED : 0),
+			       &io, err);
+	if (!ret)
+		ret = attach_io(fs, io, err);
+	if (ret == -BCH_ERR_NOT_BCACHEFS) {
+		type = blkid_type_of(path, buf, sizeof(buf));
+		if (type && strcmp(type, "bcachefs"))
+			bch_err_prefix(err, "libblkid identifies %s as %s", path, type);
+	}
+	if (ret)
+		return ret;
+	/* libblkid's view: a second signature means someone wrote over us */
+	type = blkid_type_of(path, buf, sizeof(buf));
+	if (type && strcmp(type, "bcachefs"))
+		bch_msg(&fs->msgs, BCH_MSG_WARN,
+			"%s: libblkid also finds a %s signature on this device", path, type);
 	return 0;
 }
 
@@ -351,6 +362,24 @@ int bch_fs_reload(struct bch_fs *fs, struct bch_error *err)
 	return bch_journal_read(fs, err);
 }
 
+/* the devices are attached (ret 0): check them, unlock, read the journal */
+static int open_finish(struct bch_fs *fs, const struct bch_fs_opts *o, int ret,
+		       struct bch_fs **out, struct bch_error *err)
+{
+	if (!ret)
+		ret = check_members(fs, err);
+	if (!ret) {
+		fs_derive(fs);
+		ret = unlock(fs, o, err) ?: bch_journal_read(fs, err);
+	}
+	if (ret) {
+		bch_fs_close(fs);
+		return ret;
+	}
+	*out = fs;
+	return 0;
+}
+
 int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *o,
 		struct bch_fs **out, struct bch_error *err)
 {
@@ -380,16 +409,29 @@ int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *o,
 			ret = open_one(fs, paths[i], o, err);
 		}
 	}
-	if (!ret)
-		ret = check_members(fs, err);
-	if (!ret) {
-		fs_derive(fs);
-		ret = unlock(fs, o, err) ?: bch_journal_read(fs, err);
+	return open_finish(fs, o, ret, out, err);
+}
+
+int bch_fs_open_io(struct bch_io * const *ios, unsigned nr, const struct bch_fs_opts *o,
+		   struct bch_fs **out, struct bch_error *err)
+{
+	struct bch_fs *fs = calloc(1, sizeof(*fs));
+	int ret = 0;
+	unsigned i;
+
+	*out = NULL;
+	if (!fs) {
+		for (i = 0; i < nr; i++)
+			bch_io_close(ios[i]);
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
 	}
-	if (ret) {
-		bch_fs_close(fs);
-		return ret;
-	}
-	*out = fs;
-	return 0;
+	fs->msgs = o->msgs;
+	if (!nr)
+		ret = bch_err(err, BCH_ERR_INVAL, "no device given");
+	for (i = 0; i < nr && !ret; i++)
+		ret = attach_io(fs, ios[i], err);
+	/* the ones not reached are closed too */
+	for (; i < nr; i++)
+		bch_io_close(ios[i]);
+	return open_finish(fs, o, ret, out, err);
 }

@@ -94,6 +94,12 @@ int bch_uuid_parse(const char *s, uint8_t out[16]);
 
 int bch_fs_open(char * const *paths, unsigned nr, const struct bch_fs_opts *opts,
 		struct bch_fs **out, struct bch_error *err);
+/*
+ * The same on devices already open (in-memory images: tests, fuzzing); no
+ * search, no libblkid. The filesystem takes the ios over, also on error.
+ */
+int bch_fs_open_io(struct bch_io * const *ios, unsigned nr, const struct bch_fs_opts *opts,
+		   struct bch_fs **out, struct bch_error *err);
 void bch_fs_close(struct bch_fs *fs);
 /*
  * Read every opened member's superblock and the journal again, as a new

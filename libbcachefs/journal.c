@@ -557,6 +557,45 @@ static int pick_range(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 		       "filesystem was not cleanly unmounted and no valid journal entry was found");
 }
 
+/* seq, or past the blacklisted run it starts */
+static uint64_t skip_blacklisted(const struct bch_fs *fs, uint64_t seq)
+{
+	const struct bch_journal *j = &fs->journal;
+	bool moved = true;
+
+	while (moved) {
+		moved = false;
+		for (unsigned i = 0; i < fs->sb->nr_blacklist; i++)
+			if (seq >= fs->sb->blacklist[i].start && seq < fs->sb->blacklist[i].end) {
+				seq = fs->sb->blacklist[i].end;
+				moved = true;
+			}
+		for (size_t i = 0; i < j->nr_blacklist; i++)
+			if (seq >= j->blacklist[i].start && seq < j->blacklist[i].end) {
+				seq = j->blacklist[i].end;
+				moved = true;
+			}
+	}
+	return seq;
+}
+
+/*
+ * the entries in [from, to) that are not blacklisted are missing: say so,
+ * the first few one by one (a hostile last_seq may leave 2^64 of them)
+ */
+static void warn_missing(struct bch_fs *fs, uint64_t from, uint64_t to)
+{
+	for (unsigned n = 0; (from = skip_blacklisted(fs, from)) < to; n++, from++) {
+		if (n == 16) {
+			bch_msg(&fs->msgs, BCH_MSG_WARN, "journal entries %llu to %llu are missing",
+				(unsigned long long)from, (unsigned long long)to - 1);
+			return;
+		}
+		bch_msg(&fs->msgs, BCH_MSG_WARN,
+			"journal entry %llu is missing", (unsigned long long)from);
+	}
+}
+
 static int collect(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 {
 	struct bch_journal *j = &fs->journal;
@@ -608,12 +647,7 @@ static int collect(struct bch_fs *fs, struct jread *r, struct bch_error *err)
 		if (!e->csum_ok)
 			return bch_err(err, BCH_ERR_CORRUPT, "%s (byte %llu): checksum error",
 				       what, (unsigned long long)e->sector * 512);
-		while (expect < e->seq) {
-			if (!bch_fs_seq_blacklisted(fs, expect))
-				bch_msg(&fs->msgs, BCH_MSG_WARN,
-					"journal entry %llu is missing", (unsigned long long)expect);
-			expect++;
-		}
+		warn_missing(fs, expect, e->seq);
 		expect = e->seq + 1;
 		c.what = what;
 		c.entry = e;

@@ -9,6 +9,12 @@
 #include "checksum.h"
 #include "super.h"
 
+/*
+ * the most buckets a member may have (bcachefs-format.md §2.8.2); the
+ * check sizes per-bucket bitmaps by it
+ */
+#define BCH_MEMBER_MAX_BUCKETS	((1ULL << 31) - 65)
+
 /* incompatible feature bits known up to 1.36: 0..23 */
 #define BCH_FEATURES0_KNOWN	((1ULL << 24) - 1)
 
@@ -161,7 +167,7 @@ static int parse_members(struct bch_sb *sb, const char *where, struct bch_error 
 			return bch_err(err, BCH_ERR_CORRUPT,
 				       "%s: member %u: bucket size %u smaller than block size %u",
 				       where, i, m->bucket_size, sb->block_size);
-		if (m->nbuckets > (1ULL << 48) || m->first_bucket > m->nbuckets)
+		if (m->nbuckets > BCH_MEMBER_MAX_BUCKETS || m->first_bucket > m->nbuckets)
 			return bch_err(err, BCH_ERR_CORRUPT,
 				       "%s: member %u: invalid nbuckets %llu / first_bucket %u",
 				       where, i, (unsigned long long)m->nbuckets, m->first_bucket);
@@ -319,7 +325,9 @@ static int validate_header(struct bch_sb *sb, const char *where, struct bch_erro
 	if (BCH_SB_BIG_ENDIAN(sb))
 		return bch_err(err, BCH_ERR_UNSUPPORTED,
 			       "%s: written by a big-endian machine, which this tool does not read", where);
-	max_bytes = 512ULL << sb->layout.sb_max_size_bits;
+	/* bits past 16 are layout_validate's to report, below */
+	max_bytes = sb->layout.sb_max_size_bits <= 16 ? 512ULL << sb->layout.sb_max_size_bits :
+		    UINT64_MAX;
 	if (sb->len > max_bytes)
 		return bch_err(err, BCH_ERR_CORRUPT,
 			       "%s: superblock size %zu larger than the layout allows (%llu)",

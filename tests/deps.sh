@@ -4,7 +4,9 @@
 # that -n opens devices read-only, time is for bench/; util-linux has setpriv
 # for the unprivileged read-only test; tests/t_install.sh builds the Debian
 # package (debhelper, dpkg-dev, fakeroot, lintian), renders the manual pages
-# (groff-base) and drives the bash completion (bash-completion, shellcheck)).
+# (groff-base) and drives the bash completion (bash-completion, shellcheck);
+# tests/t_fuzz.sh and `make fuzz` build the libFuzzer targets with clang and
+# its runtime (clang, libclang-rt-14-dev)).
 # Installs the missing ones when run as root; otherwise prints the command to
 # run and exits 1.
 set -u
@@ -12,7 +14,8 @@ set -u
 PKGS="build-essential pkg-config libblkid-dev libaio-dev liburcu-dev
 libsodium-dev libzstd-dev libxxhash-dev libisal-dev libcmocka-dev
 libjson-c-dev liburing-dev zstd strace time util-linux
-debhelper dpkg-dev fakeroot lintian groff-base bash-completion shellcheck"
+debhelper dpkg-dev fakeroot lintian groff-base bash-completion shellcheck
+clang libclang-rt-14-dev"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# shellcheck disable=SC2086 # the list, one line
