@@ -83,7 +83,7 @@ void bch_check_exit(struct bch_check *c)
 	free(c->bps);
 	free(c->orphans);
 	free(c->strays);
-	free(c->lru_wants);
+	bch_lru_wants_free(&c->lru_wants);
 	free(c->oob_frag_lru);
 	memset(c, 0, sizeof(*c));
 }
@@ -303,20 +303,9 @@ static bool bp_gen_wrong(const struct bch_check *c, const struct bch_backpointer
 static int want_lru(struct bch_check *c, unsigned lru_id, uint64_t time,
 		    unsigned dev, uint64_t bucket)
 {
-	struct bch_lru_want *w = PUSH(c, lru_wants);
-
-	if (!w)
-		return -BCH_ERR_NOMEM;
-	*w = (struct bch_lru_want){
-		.inode = bch_lru_pos(lru_id, time, dev, bucket).inode,
-		.dev = (uint8_t)dev, .bucket = bucket,
-	};
-	return 0;
-}
-
-static struct bpos want_pos(const struct bch_lru_want *w)
-{
-	return BPOS(w->inode, bch_bucket_to_u64(w->dev, w->bucket), 0);
+	return bch_lru_wants_add(&c->lru_wants, lru_id, time, dev, bucket,
+				 bch_lru_frag_id(c->geom.version, dev),
+				 dev < 256 ? c->geom.dev[dev].bucket_size : 0);
 }
 
 /* a bucket remembered for the pointer scan (its backpointers with it) */
@@ -793,69 +782,79 @@ int bch_check_alloc_backpointers(struct bch_check *c, struct bch_key_src *alloc,
 
 /* ---- pass 2: LRU ---- */
 
-static int cmp_want_pos(const void *a, const void *b)
+/*
+ * An LRU entry no alloc key calls for, and, for a bucket entry, the time
+ * the alloc key of its bucket calls for in that LRU (0: none)
+ */
+struct lru_bad {
+	struct bpos	pos;
+	uint64_t	expected_time;
+};
+
+struct lru_walk {
+	struct lru_bad	*bad;		/* in LRU order */
+	size_t		nr_bad, bad_size;
+	uint64_t	*found;		/* a bit per want, by ordinal */
+};
+
+/* order by (lru id, target) for "what time should this bucket have" */
+static int cmp_bad_target(const void *a, const void *b)
 {
-	const struct bch_lru_want *x = a, *y = b;
-
-	return bpos_cmp(want_pos(x), want_pos(y));
-}
-
-/* order by (lru id, device, bucket) for "what time should this bucket have" */
-static int cmp_want_bucket(const void *a, const void *b)
-{
-	const struct bch_lru_want *x = *(const struct bch_lru_want * const *)a;
-	const struct bch_lru_want *y = *(const struct bch_lru_want * const *)b;
-
-	unsigned xid = bch_lru_pos_id(want_pos(x)), yid = bch_lru_pos_id(want_pos(y));
+	const struct lru_bad *x = *(const struct lru_bad * const *)a;
+	const struct lru_bad *y = *(const struct lru_bad * const *)b;
+	unsigned xid = bch_lru_pos_id(x->pos), yid = bch_lru_pos_id(y->pos);
 
 	if (xid != yid)
 		return xid < yid ? -1 : 1;
-	return cmp_dev_bucket(x->dev, x->bucket, y->dev, y->bucket);
+	return x->pos.offset < y->pos.offset ? -1 : x->pos.offset > y->pos.offset;
 }
 
-static struct bch_lru_want *want_by_pos(struct bch_check *c, struct bpos p)
+/*
+ * Each bad entry's expected time: the wants read once more, each looked up
+ * among the bad entries by (lru id, target)
+ */
+static int lru_expected_times(struct bch_check *c, struct lru_walk *lw)
 {
-	size_t lo = 0, hi = c->nr_lru_wants;
+	struct lru_bad **idx = malloc(lw->nr_bad * sizeof(*idx));
+	struct bch_lru_wants_iter it;
+	struct bpos p;
+	size_t ord;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = bpos_cmp(want_pos(&c->lru_wants[mid]), p);
+	if (!idx)
+		return -BCH_ERR_NOMEM;
+	for (size_t i = 0; i < lw->nr_bad; i++)
+		idx[i] = &lw->bad[i];
+	qsort(idx, lw->nr_bad, sizeof(*idx), cmp_bad_target);
 
-		if (!cmp)
-			return &c->lru_wants[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	bch_lru_wants_iter_init(&it, &c->lru_wants);
+	while (bch_lru_wants_next(&it, &p, &ord)) {
+		struct lru_bad key = { .pos = p }, *kp = &key, **r;
+
+		r = bsearch(&kp, idx, lw->nr_bad, sizeof(*idx), cmp_bad_target);
+		if (!r)
+			continue;
+		/* every bad entry of that (id, target), they differ in time only */
+		while (r > idx && !cmp_bad_target(r - 1, &kp))
+			r--;
+		for (; r < idx + lw->nr_bad && !cmp_bad_target(r, &kp); r++)
+			(*r)->expected_time = bch_lru_pos_time(p);
 	}
-	return NULL;
+	free(idx);
+	return 0;
 }
 
-static struct bch_lru_want *want_by_bucket(struct bch_lru_want **idx, size_t nr,
-					   unsigned lru_id, unsigned dev, uint64_t bucket)
+/* an entry no alloc key calls for: what is wrong with it */
+static int lru_entry_bad(struct bch_check *c, const struct lru_bad *b)
 {
-	struct bch_lru_want key = {
-		.inode = bch_lru_pos(lru_id, 0, dev, bucket).inode,
-		.dev = (uint8_t)dev, .bucket = bucket,
-	};
-	struct bch_lru_want *kp = &key, **r;
-
-	r = bsearch(&kp, idx, nr, sizeof(*idx), cmp_want_bucket);
-	return r ? *r : NULL;
-}
-
-static int lru_entry(struct bch_check *c, const struct bkey *k,
-		     struct bch_lru_want **idx)
-{
-	unsigned lru_id = bch_lru_pos_id(k->p);
-	uint64_t time = bch_lru_pos_time(k->p);
-	unsigned dev = bch_lru_pos_dev(k->p);
-	uint64_t bucket = bch_lru_pos_bucket(k->p);
+	struct bpos pos = b->pos;
+	unsigned lru_id = bch_lru_pos_id(pos);
+	uint64_t time = bch_lru_pos_time(pos);
+	unsigned dev = bch_lru_pos_dev(pos);
+	uint64_t bucket = bch_lru_pos_bucket(pos);
 	struct bch_finding f = {
-		.btree_id = BTREE_ID_lru, .pos = k->p, .lru_id = lru_id, .time = time,
+		.btree_id = BTREE_ID_lru, .pos = pos, .lru_id = lru_id, .time = time,
 		.dev = dev, .bucket = bucket,
 	};
-	struct bch_lru_want *w;
 	bool per_dev = c->geom.version >= BCH_VERSION_1_39;
 	enum bch_lru_type type = bch_lru_id_type(lru_id);
 	/* the fragmentation LRU copygc walks: per device from 1.39 */
@@ -877,11 +876,11 @@ static int lru_entry(struct bch_check *c, const struct bkey *k,
 	if (!bch_geom_bucket_valid(&c->geom, dev, bucket)) {
 		if (copygc_lru && dev < 256 && c->geom.dev[dev].exists &&
 		    bucket >= c->geom.dev[dev].nbuckets) {
-			struct bch_bad_lru *b = PUSH(c, oob_frag_lru);
+			struct bch_bad_lru *o = PUSH(c, oob_frag_lru);
 
-			if (!b)
+			if (!o)
 				return -BCH_ERR_NOMEM;
-			*b = (struct bch_bad_lru){ .pos = k->p, .dev = dev, .bucket = bucket };
+			*o = (struct bch_bad_lru){ .pos = pos, .dev = dev, .bucket = bucket };
 		}
 		f.kind = BCH_F_lru_invalid_bucket;
 		return report(c, &f);
@@ -900,51 +899,85 @@ static int lru_entry(struct bch_check *c, const struct bkey *k,
 			return report(c, &f);
 		}
 	}
-	w = want_by_pos(c, k->p);
-	if (w) {
-		w->found = true;
-		return 0;
-	}
-	w = want_by_bucket(idx, c->nr_lru_wants, lru_id, dev, bucket);
 	f.kind = BCH_F_lru_wrong_time;
-	f.expected_time = w ? bch_lru_pos_time(want_pos(w)) : 0;
+	f.expected_time = b->expected_time;
 	return report(c, &f);
 }
 
+/* every want the walk did not find, in LRU order */
+static int lru_report_missing(struct bch_check *c, const uint64_t *found)
+{
+	struct bch_lru_wants_iter it;
+	struct bpos p;
+	size_t ord;
+	int ret = 0;
+
+	bch_lru_wants_iter_init(&it, &c->lru_wants);
+	while (!ret && bch_lru_wants_next(&it, &p, &ord)) {
+		unsigned dev = bch_lru_pos_dev(p);
+		uint64_t bucket = bch_lru_pos_bucket(p);
+		struct bch_finding f = {
+			.kind = BCH_F_lru_missing, .btree_id = BTREE_ID_alloc,
+			.pos = BPOS(dev, bucket, 0), .dev = dev, .bucket = bucket,
+			.lru_id = bch_lru_pos_id(p), .time = bch_lru_pos_time(p),
+			.want_pos = p,
+		};
+
+		if (!(found[ord / 64] & (1ULL << (ord % 64))))
+			ret = report(c, &f);
+	}
+	return ret;
+}
+
+/*
+ * The LRU btree against what the alloc keys call for: both are in LRU
+ * position order, so one merge; the entries nobody calls for are judged
+ * after it, once their buckets' expected times are known, and reported
+ * in LRU order, then the wants with no entry.
+ */
 int bch_check_lru(struct bch_check *c, struct bch_key_src *lru, struct bch_error *err)
 {
-	struct bch_lru_want **idx = NULL;
+	struct lru_walk lw = { 0 };
+	struct bch_lru_wants_iter it;
+	struct bpos want;
+	size_t ord = 0;
+	bool have;
 	struct bkey k;
 	int ret;
 
-	if (c->nr_lru_wants)	/* lru_wants is NULL when no alloc key wants an entry */
-		qsort(c->lru_wants, c->nr_lru_wants, sizeof(*c->lru_wants), cmp_want_pos);
-	idx = malloc((c->nr_lru_wants ? c->nr_lru_wants : 1) * sizeof(*idx));
-	if (!idx)
+	lw.found = calloc(c->lru_wants.nr / 64 + 1, sizeof(*lw.found));
+	if (!lw.found)
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < c->nr_lru_wants; i++)
-		idx[i] = &c->lru_wants[i];
-	qsort(idx, c->nr_lru_wants, sizeof(*idx), cmp_want_bucket);
+	bch_lru_wants_iter_init(&it, &c->lru_wants);
+	have = bch_lru_wants_next(&it, &want, &ord);
 
 	while ((ret = lru->next(lru->ctx, &k, err)) > 0) {
-		c->stats.lru_keys++;
-		ret = lru_entry(c, &k, idx);
-		if (ret)
-			break;
-	}
-	for (size_t i = 0; !ret && i < c->nr_lru_wants; i++) {
-		const struct bch_lru_want *w = &c->lru_wants[i];
-		struct bch_finding f = {
-			.kind = BCH_F_lru_missing, .btree_id = BTREE_ID_alloc,
-			.pos = BPOS(w->dev, w->bucket, 0), .dev = w->dev, .bucket = w->bucket,
-			.lru_id = bch_lru_pos_id(want_pos(w)), .time = bch_lru_pos_time(want_pos(w)),
-			.want_pos = want_pos(w),
-		};
+		int cmp = -1;
 
-		if (!w->found)
-			ret = report(c, &f);
+		c->stats.lru_keys++;
+		while (have && (cmp = bpos_cmp(want, k.p)) < 0)
+			have = bch_lru_wants_next(&it, &want, &ord);
+		if (have && !cmp) {
+			lw.found[ord / 64] |= 1ULL << (ord % 64);
+			have = bch_lru_wants_next(&it, &want, &ord);
+			continue;
+		}
+		struct lru_bad *b = BCH_VEC_PUSH(lw.bad, lw.nr_bad, lw.bad_size);
+
+		if (!b) {
+			ret = -BCH_ERR_NOMEM;
+			break;
+		}
+		*b = (struct lru_bad){ .pos = k.p };
 	}
-	free(idx);
+	if (!ret && lw.nr_bad)
+		ret = lru_expected_times(c, &lw);
+	for (size_t i = 0; !ret && i < lw.nr_bad; i++)
+		ret = lru_entry_bad(c, &lw.bad[i]);
+	if (!ret)
+		ret = lru_report_missing(c, lw.found);
+	free(lw.bad);
+	free(lw.found);
 	if (ret == -BCH_ERR_NOMEM)
 		bch_err(err, BCH_ERR_NOMEM, "out of memory in the LRU check");
 	return ret < 0 ? ret : 0;

@@ -27,6 +27,7 @@
 #include "errors.h"
 #include "key_updates.h"
 #include "extents.h"
+#include "lru_wants.h"
 
 struct bch_sb;
 
@@ -204,18 +205,6 @@ struct bch_check_bp {
 	uint64_t		bucket;		/* BCH_BP_NO_ALLOC */
 };
 
-/*
- * An LRU entry an alloc key calls for, in 24 bytes (there is one per
- * fragmented or cached bucket): its position's inode word (the LRU id and
- * the time, lru.h), and the bucket it names
- */
-struct bch_lru_want {
-	uint64_t	inode;
-	uint64_t	bucket;
-	uint8_t		dev;
-	bool		found;
-};
-
 struct bch_bad_lru {
 	struct bpos	pos;
 	unsigned	dev;
@@ -273,8 +262,7 @@ struct bch_check {
 		struct bch_backpointer	want;
 	}			*strays;
 	size_t			nr_strays, strays_size;
-	struct bch_lru_want	*lru_wants;
-	size_t			nr_lru_wants, lru_wants_size;
+	struct bch_lru_wants	lru_wants;	/* the LRU entries alloc keys call for */
 	struct bch_bad_lru	*oob_frag_lru;	/* fragmentation entries past a device end */
 	size_t			nr_oob_frag_lru, oob_frag_lru_size;
 
