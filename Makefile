@@ -11,7 +11,7 @@ CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
 		   -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -MMD -MP -Ilibbcachefs
 PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags blkid libisal libxxhash libsodium libzstd json-c 2>/dev/null)
-LDLIBS		+= $(shell $(PKG_CONFIG) --libs blkid libisal libxxhash libsodium libzstd json-c 2>/dev/null) -laio -lurcu -lpthread
+LDLIBS		+= $(shell $(PKG_CONFIG) --libs blkid libisal libxxhash libsodium libzstd json-c 2>/dev/null) -laio -luring -lurcu -lpthread
 
 LIB_SRCS	:= $(sort $(wildcard libbcachefs/*.c))
 CMD_SRCS	:= $(sort $(wildcard c_src/*.c))

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Build and test dependencies (Debian packages; liburing-dev is for
-# bench/readfloor's io_uring floor; strace proves in the tests
+# Build and test dependencies (Debian packages; liburing-dev for the
+# batched reads, libaio-dev for where io_uring is off; strace proves in the tests
 # that -n opens devices read-only, time is for bench/; util-linux has setpriv
 # for the unprivileged read-only test; tests/t_install.sh builds the Debian
 # package (debhelper, dpkg-dev, fakeroot, lintian), renders the manual pages

@@ -129,6 +129,39 @@ else
 	failed=1
 fi
 
+# Cold reads: what the page cache does not hold is read through io_uring,
+# or through libaio where io_uring_setup fails (strace makes it fail);
+# both give the findings of a warm run (medium: some of its nodes are
+# read in batches).
+drop_cache() {
+	sync "$1" && dd if="$1" iflag=nocache count=0 status=none
+}
+cold="$work/medium.img"
+zstd -q -d --sparse "$IMAGES/medium.img.zst" -o "$cold"
+"$BCACHEFS" fsck -n --findings "$cold" > "$work/warm.f" 2>/dev/null
+if [ $have_strace = 0 ]; then
+	echo "SKIP cold reads: no strace"
+else
+	for q in io_uring libaio; do
+		inj=
+		[ $q = libaio ] && inj="-e inject=io_uring_setup:error=ENOSYS"
+		drop_cache "$cold"
+		# shellcheck disable=SC2086
+		strace -f -o "$work/q.trace" -e trace=io_uring_setup,io_setup $inj \
+			"$BCACHEFS" fsck -n --findings --stats "$cold" > "$work/cold.f" 2> "$work/cold.err"
+		dev=$(sed -n 's/.*device_bytes=\([0-9]*\).*/\1/p' "$work/cold.err")
+		if [ $q = io_uring ]; then used=$(grep -c '^[0-9]* *io_uring_setup(.*= [0-9]' "$work/q.trace")
+		else used=$(grep -c '^[0-9]* *io_setup(.*= 0' "$work/q.trace"); fi
+		if [ "${dev:-0}" -gt 0 ] && [ "$used" -ge 1 ] && cmp -s "$work/warm.f" "$work/cold.f"; then
+			echo "PASS cold reads through $q ($dev bytes from the device, findings as warm)"
+		else
+			echo "FAIL cold reads through $q: device_bytes=${dev:-none} setup calls=$used $(diff "$work/warm.f" "$work/cold.f" | head -3 | tr '\n' '|')"
+			failed=1
+		fi
+	done
+fi
+rm -f "$cold"
+
 # --pass and --list-passes
 if "$BCACHEFS" fsck --list-passes | grep -q '^alloc_backpointers' &&
    "$BCACHEFS" fsck -n --pass=lru --findings "$img" | grep -q '^lru_invalid_bucket' &&
