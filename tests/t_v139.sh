@@ -13,7 +13,11 @@
 #      (an entry in the other device's fragmentation LRU, one in the
 #      obsolete fs-wide LRU 65535, a need_discard key at the wrong journal
 #      sequence number, one naming a missing device) is found by its
-#      kinds, repaired, and a second check is clean.
+#      kinds, repaired, and a second check is clean;
+#   4. where upstream v1.39.2's fsck is at ORACLE/v139/bcachefs-fsck (built
+#      outside the repository, ORACLE by default /opt/oracle), its fsck -n
+#      on a copy of each image repaired in 2 and 3 exits 0, and ours finds
+#      upstream's fsck -y of each corrupted image clean.
 # The images: IMAGES139, by default $IMAGES/../images-v139 (as tests/run.sh
 # finds them); without them every test is skipped, saying so.
 # Environment: BCACHEFS, BCACHEFS_SAN, BUILD, IMAGES, TMPDIR (see tests/run.sh).
@@ -28,6 +32,7 @@ if [ ! -r "$IMAGES139/index.tsv" ]; then
 	exit 0
 fi
 INJ=$BUILD/tools/bch_inject
+UP=${ORACLE:-/opt/oracle}/v139/bcachefs-fsck
 work=$(mktemp -d "$TMPDIR/v139.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 
@@ -41,6 +46,59 @@ decompress() {
 	done
 	[ -n "$_d" ] || return 1
 	echo "$_d"
+}
+
+# oracle_clean WHAT FILES...: upstream's fsck -n on a copy of the files
+# (it writes in memory only, but a copy keeps that a fact) exits 0
+oracle_clean() {
+	_what=$1
+	shift
+	if [ ! -x "$UP" ]; then
+		echo "SKIP v139 upstream $_what: no upstream v1.39.2 fsck at $UP"
+		return
+	fi
+	mkdir -p "$work/up"
+	_c=
+	for _f in "$@"; do
+		cp --sparse=always "$_f" "$work/up/" || { fail "v139 upstream $_what" "copy"; return; }
+		_c="$_c $work/up/${_f##*/}"
+	done
+	# shellcheck disable=SC2086
+	timeout -k 5 300 "$UP" -n $_c < /dev/null > "$work/up.out" 2>&1
+	_st=$?
+	if [ "$_st" -eq 0 ]; then
+		pass "v139 upstream $_what: v1.39.2's fsck -n clean"
+	else
+		fail "v139 upstream $_what" "v1.39.2's fsck -n exits $_st: $(grep -v '\.\.\. done' "$work/up.out" | head -n 8 | tr '\n' '|')"
+	fi
+	rm -rf "$work/up"
+}
+
+# upstream_repair_clean NAME FILES...: upstream's fsck -y on a copy, then
+# ours finds nothing
+upstream_repair_clean() {
+	_what=$1
+	shift
+	[ -x "$UP" ] || return 0
+	mkdir -p "$work/upy"
+	_c=
+	for _f in "$@"; do
+		cp --sparse=always "$_f" "$work/upy/" || { fail "v139 upstream -y $_what" "copy"; return; }
+		_c="$_c $work/upy/${_f##*/}"
+	done
+	# shellcheck disable=SC2086
+	timeout -k 5 300 "$UP" -y $_c < /dev/null > "$work/upy.out" 2>&1
+	_ust=$?
+	# shellcheck disable=SC2086
+	"$BCACHEFS" fsck -n --findings $_c > "$work/upy.ours" 2>&1
+	_st=$?
+	# upstream's exit: 1 (fixed), with 8 for its shutdown_with_errors_fixed
+	if [ $((_ust & 6)) -ne 0 ] || [ "$_st" -ne 0 ] || [ -s "$work/upy.ours" ]; then
+		fail "v139 upstream -y $_what" "v1.39.2's fsck -y exits $_ust, then ours exits $_st: $(head -n 3 "$work/upy.ours" | tr '\n' '|')"
+	else
+		pass "v139 upstream -y $_what: ours finds v1.39.2's repair clean"
+	fi
+	rm -rf "$work/upy"
 }
 
 # findings_match WANT GOT: every line of GOT matches one line of WANT, one
@@ -132,6 +190,8 @@ tail -n +2 "$IMAGES139/index.tsv" | while IFS='	' read -r name devs _ kind _; do
 	# 2. repair a corrupted image, then it checks clean
 	if [ "$kind" = corrupted ]; then
 		# shellcheck disable=SC2086
+		upstream_repair_clean "$name" $files
+		# shellcheck disable=SC2086
 		(cd "$work" && "$BCACHEFS" fsck -y --no-undo $files > "$work/fix" 2>&1)
 		st=$?
 		# shellcheck disable=SC2086
@@ -142,6 +202,8 @@ tail -n +2 "$IMAGES139/index.tsv" | while IFS='	' read -r name devs _ kind _; do
 		else
 			pass "v139 repair $name"
 		fi
+		# shellcheck disable=SC2086
+		oracle_clean "$name repaired" $files
 	fi
 	# shellcheck disable=SC2086
 	rm -f $files
@@ -206,6 +268,8 @@ else
 		else
 			pass "v139 injected repair"
 		fi
+		# shellcheck disable=SC2086
+		oracle_clean "injected repaired" $files
 	fi
 fi
 exit $((nfail > 0))
