@@ -4,6 +4,8 @@
 PREFIX		?= /usr/local
 DESTDIR		?=
 IMAGES		?= ../shared/images
+# the format 1.37-1.39 images (tests/run.sh, t_v139.sh, t_format.sh)
+IMAGES139	?= $(IMAGES)/../images-v139
 CC		?= cc
 PKG_CONFIG	?= pkg-config
 
@@ -92,7 +94,7 @@ unit: $(UNIT_BINS) $(SAN_UNIT_BINS)
 
 check: deps
 	@$(MAKE) --no-print-directory bcachefs fsck.bcachefs $(BUILD)/san/bcachefs $(BUILD)/test/bcachefs $(UNIT_BINS) $(SAN_UNIT_BINS) $(TOOL_BINS) $(BUILD)/bench/mkimage
-	@sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
+	@IMAGES139="$(IMAGES139)" sh tests/run.sh --images "$(IMAGES)" --build "$(BUILD)"
 
 # demo: needs nothing outside the repository (format --source, bch_inject)
 demo: deps

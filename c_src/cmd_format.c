@@ -28,7 +28,8 @@ static void format_usage(FILE *f)
 	      "Make a new, empty bcachefs filesystem on DEV... (image files or block devices).\n"
 	      "\n"
 	      "Filesystem options:\n"
-	      "      --version=1.28|1.36     metadata version (default 1.28, see bcachefs(8))\n"
+	      "      --version=1.28|1.36|1.39\n"
+	      "                              metadata version (default 1.28, see bcachefs(8))\n"
 	      "      --block_size=SIZE       default: the devices' largest logical block size\n"
 	      "      --btree_node_size=SIZE  default: the smallest bucket size, at most 256k\n"
 	      "      --metadata_checksum=none|crc32c|crc64|xxhash   (default crc32c)\n"
@@ -204,8 +205,10 @@ static int parse_opt(struct format_args *a, struct dev_opts *d, int c, const cha
 			o->version = BCH_VERSION_1_28;
 		else if (!strcmp(arg, "1.36"))
 			o->version = BCH_VERSION_1_36;
+		else if (!strcmp(arg, "1.39"))
+			o->version = BCH_VERSION_1_39;
 		else
-			return bad("--version (1.28 or 1.36)", arg);
+			return bad("--version (1.28, 1.36 or 1.39)", arg);
 		return 0;
 	case O_BLOCK_SIZE:
 	case O_NODE_SIZE:
@@ -375,7 +378,7 @@ static int check_source(const struct format_args *a)
 		return EXIT_USAGE;
 	}
 	if (a->o.version >= BCH_VERSION_1_29 && a->o.data_replicas > a->nr) {
-		die_msg("--source with data_replicas %u on %u device%s: on 1.36 such data needs "
+		die_msg("--source with data_replicas %u on %u device%s: from 1.36 such data needs "
 			"reconcile work, which is not implemented", a->o.data_replicas, a->nr,
 			a->nr == 1 ? "" : "s");
 		return EXIT_USAGE;

@@ -130,6 +130,15 @@ struct bpos bch_acct_btree_pos(unsigned btree_id)
 	return bch_acct_pos(s);
 }
 
+struct bpos bch_acct_snapshot_pos(uint32_t snapshot, unsigned btree_id)
+{
+	uint8_t s[20] = { 5 };
+
+	put_le32(s + 1, snapshot);
+	put_le32(s + 5, btree_id);
+	return bch_acct_pos(s);
+}
+
 /* ---- looking keys up as the commit leaves them ---- */
 
 /* index of the update at (btree, level 0, p), or -1 */

@@ -75,5 +75,11 @@ uint64_t bch_fs_io_clock(struct bch_fs *fs, unsigned rw);
 struct bpos bch_acct_pos(const uint8_t s[20]);
 struct bpos bch_acct_replicas_pos(unsigned data_type, unsigned nr_devs, const uint8_t *devs);
 struct bpos bch_acct_btree_pos(unsigned btree_id);
+/*
+ * snapshot accounting: before 1.39 one counter (sectors) per snapshot id,
+ * btree_id 0; from 1.39 three per (snapshot id, btree): keys, their
+ * bytes unpacked, sectors (v1.39.2 alloc/accounting_format.h)
+ */
+struct bpos bch_acct_snapshot_pos(uint32_t snapshot, unsigned btree_id);
 
 #endif

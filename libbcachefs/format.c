@@ -172,9 +172,10 @@ int bch_format_geometry(struct bch_format_opts *o, struct bch_format_dev *devs, 
 	if (!nr || nr > BCH_FORMAT_MAX_DEVICES)
 		return bch_err(err, BCH_ERR_INVAL, "format takes 1 to %u devices, not %u",
 			       BCH_FORMAT_MAX_DEVICES, nr);
-	if (o->version != BCH_VERSION_1_28 && o->version != BCH_VERSION_1_36)
+	if (o->version != BCH_VERSION_1_28 && o->version != BCH_VERSION_1_36 &&
+	    o->version != BCH_VERSION_1_39)
 		return bch_err(err, BCH_ERR_INVAL,
-			       "format writes metadata version 1.28 or 1.36, not %u.%u",
+			       "format writes metadata version 1.28, 1.36 or 1.39, not %u.%u",
 			       BCH_VERSION_MAJOR(o->version), BCH_VERSION_MINOR(o->version));
 	if (!o->block_size)
 		for (unsigned i = 0; i < nr; i++) {
@@ -344,6 +345,18 @@ static unsigned sb_csum_type(unsigned opt)
 }
 
 /*
+ * The incompatible version a new filesystem has in use: v1.36.1 records
+ * 1.33 (reconcile); v1.39.2 asks for 1.36 (no_sb_user_data_replicas)
+ * when it first opens the filesystem (init/fs.c), nothing newer.
+ */
+static uint16_t format_incompat(uint16_t version)
+{
+	if (version >= BCH_VERSION_1_39)
+		return BCH_VERSION_1_36;
+	return version >= BCH_VERSION_1_29 ? BCH_VERSION(1, 33) : 0;
+}
+
+/*
  * flags[0..6] as upstream's format leaves them: its defaults for every
  * option (libbcachefs/opts.h) with what the command line set, the
  * filesystem initialised and clean (bcachefs-format.md §2.4, §36.2).
@@ -387,8 +400,7 @@ static void sb_flags(const struct bch_format_opts *o, unsigned nr_devs, uint64_t
 
 	set_bits(&f[5], 0, 16, o->version);			/* version_upgrade_complete */
 	set_bits(&f[5], 16, 32, 30);				/* allocator_stuck_timeout */
-	/* v1.36.1's new filesystems record 1.33 (reconcile) as the incompat version in use */
-	set_bits(&f[5], 32, 48, v129 ? BCH_VERSION(1, 33) : 0);
+	set_bits(&f[5], 32, 48, format_incompat(o->version));
 	set_bits(&f[5], 48, 64, o->version);			/* incompat allowed */
 
 	set_bits(&f[6], 4, 14, 30);				/* write_error_timeout */
@@ -397,7 +409,7 @@ static void sb_flags(const struct bch_format_opts *o, unsigned nr_devs, uint64_t
 		set_bits(&f[6], 40, 48, 16);			/* extent backpointer shift */
 }
 
-/* feature and compat bits of a new, clean filesystem (as upstream leaves them) */
+/* feature and compat bits of a new, clean filesystem (as upstream leaves them; 1.39 as 1.36) */
 #define FEATURES_1_28	((1ULL << 7) | (1ULL << 9) | (1ULL << 11) | (1ULL << 15) | \
 			 (1ULL << 16) | (1ULL << 17) | (1ULL << 18) | (1ULL << 19))
 #define FEATURES_1_36	(FEATURES_1_28 | (1ULL << 12) | (1ULL << 13))
@@ -408,11 +420,21 @@ static void sb_flags(const struct bch_format_opts *o, unsigned nr_devs, uint64_t
 /* counters upstream's superblock has room for */
 #define NR_COUNTERS_1_28	92u
 #define NR_COUNTERS_1_36	130u
+#define NR_COUNTERS_1_39	136u	/* stable ids 0-135 (v1.39.2 sb/counters_format.h) */
+
+static unsigned nr_counters(uint16_t version)
+{
+	if (version >= BCH_VERSION_1_39)
+		return NR_COUNTERS_1_39;
+	return version >= BCH_VERSION_1_29 ? NR_COUNTERS_1_36 : NR_COUNTERS_1_28;
+}
 
 /*
  * The downgrade table: for each version, the recovery passes (stable ids)
  * and errors a downgrade below it must run and silence. As upstream's
- * sb/downgrade.c writes it for a filesystem of these versions.
+ * sb/downgrade.c writes it for a filesystem of these versions; v1.39.2
+ * leaves out the entries older than the incompatible version in use
+ * (1.36 on a new filesystem), v1.36.1 kept them all.
  */
 struct downgrade_entry {
 	uint16_t	version;
@@ -423,6 +445,7 @@ struct downgrade_entry {
 
 #define PASS_check_allocations		(1ULL << 5)
 #define PASS_check_alloc_info		(1ULL << 10)
+#define PASS_check_lrus			(1ULL << 11)
 #define PASS_check_extents_to_bps	(1ULL << 14)
 #define PASS_check_alloc_to_lru_refs	(1ULL << 15)
 
@@ -436,17 +459,23 @@ static const struct downgrade_entry downgrades[] = {
 	{ BCH_VERSION(1, 15), PASS_check_allocations, 3, { 272, 278, 277 } },
 	{ BCH_VERSION(1, 31), PASS_check_allocations, 2, { 272, 307 } },
 	{ BCH_VERSION(1, 35), PASS_check_alloc_info | PASS_check_alloc_to_lru_refs, 0, { 0 } },
+	/* need_discard_freespace_key_bad, need_discard_key_wrong, ..._to_invalid_dev_bucket */
+	{ BCH_VERSION_1_38, PASS_check_alloc_info, 3, { 124, 114, 123 } },
+	/* lru_entry_bad, alloc_key_to_missing_lru_entry, accounting_mismatch */
+	{ BCH_VERSION_1_39, PASS_check_allocations | PASS_check_lrus | PASS_check_alloc_to_lru_refs,
+	  3, { 131, 105, 272 } },
 };
 
 static int add_downgrade(struct bch_sb_image *s, uint16_t version, struct bch_error *err)
 {
+	uint16_t oldest = version >= BCH_VERSION_1_39 ? format_incompat(version) : 0;
 	uint8_t buf[512];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(downgrades) / sizeof(downgrades[0]); i++) {
 		const struct downgrade_entry *e = &downgrades[i];
 
-		if (e->version > version)
+		if (e->version > version || e->version < oldest)
 			continue;
 		put_le16(buf + n, e->version);
 		put_le64(buf + n + 2, e->passes);
@@ -473,8 +502,11 @@ struct format_ctx {
 	uint16_t		*group;		/* disk group + 1 of each device, 0 none */
 };
 
+/* a member entry: 144 bytes before 1.29, 224 on 1.36, 328 on 1.39 (sb/members_format.h) */
 static size_t member_bytes(uint16_t version)
 {
+	if (version >= BCH_VERSION_1_39)
+		return BCH_MEMBER_BYTES_1_39;
 	return version >= BCH_VERSION_1_29 ? BCH_MEMBER_BYTES_MAX : 144;
 }
 
@@ -647,6 +679,28 @@ static int add_clean(struct bch_sb_image *s, struct bch_error *err)
 	return bch_sb_image_add_field(s, BCH_SB_FIELD_clean, body, n, NULL, err);
 }
 
+/*
+ * ext: recovery passes required, errors silenced and btrees that lost
+ * data, all zero; v1.39.2 adds flags0 (the options kept there, at their
+ * defaults), btrees_lost_data_ever and btrees_clean (bcachefs_format.h,
+ * opts.h): 112 bytes, 88 before.
+ */
+static int add_ext(struct bch_sb_image *s, uint16_t version, struct bch_error *err)
+{
+	uint8_t ext[112] = { 0 };
+	uint64_t flags0 = 0;
+
+	if (version < BCH_VERSION_1_39)
+		return bch_sb_image_add_field(s, BCH_SB_FIELD_ext, ext, 88, NULL, err);
+	set_bits(&flags0, 0, 20, (2u << 20) >> 9);		/* dev_readahead, sectors */
+	set_bits(&flags0, 20, 26, 5);				/* ec_stripe_buf_limit */
+	set_bits(&flags0, 26, 38, 10);				/* scrub_journal_max_rewind_secs */
+	set_bits(&flags0, 38, 42, 4);				/* journal_rewind_discard_buffer_percent */
+	set_bits(&flags0, 42, 49, 2);				/* btree_cache_shrinker_seeks */
+	put_le64(ext + 88, flags0);
+	return bch_sb_image_add_field(s, BCH_SB_FIELD_ext, ext, sizeof(ext), NULL, err);
+}
+
 /* extent entry sizes in u64s, by entry type (1.29+, §36.2) */
 static int add_extent_type_u64s(struct bch_sb_image *s, struct bch_error *err)
 {
@@ -660,8 +714,7 @@ static int sb_build(struct format_ctx *c, unsigned dev, struct bch_sb_image *s,
 		    struct bch_error *err)
 {
 	const struct bch_format_opts *o = c->o;
-	uint64_t flags[7], zero[NR_COUNTERS_1_36] = { 0 };
-	uint8_t ext[88] = { 0 };
+	uint64_t flags[7], zero[NR_COUNTERS_1_39] = { 0 };
 	uint8_t *b;
 	int ret;
 
@@ -695,12 +748,13 @@ static int sb_build(struct format_ctx *c, unsigned dev, struct bch_sb_image *s,
 	      add_members(c, s, err) ?:
 	      (c->crypt_bytes ? bch_sb_image_add_field(s, BCH_SB_FIELD_crypt, c->crypt,
 						       c->crypt_bytes, NULL, err) : 0) ?:
-	      bch_sb_image_add_field(s, BCH_SB_FIELD_counters, zero,
-				     8 * (o->version >= BCH_VERSION_1_29 ? NR_COUNTERS_1_36
-									 : NR_COUNTERS_1_28),
+	      bch_sb_image_add_field(s, BCH_SB_FIELD_counters, zero, 8 * nr_counters(o->version),
 				     NULL, err) ?:
-	      bch_sb_image_add_field(s, BCH_SB_FIELD_errors, NULL, 0, NULL, err) ?:
-	      bch_sb_image_add_field(s, BCH_SB_FIELD_ext, ext, sizeof(ext), NULL, err) ?:
+	      /* v1.39.2 keeps error counts in errors_v2 only (sb/errors.c) */
+	      bch_sb_image_add_field(s, o->version >= BCH_VERSION_1_39 ? BCH_SB_FIELD_errors_v2
+								     : BCH_SB_FIELD_errors,
+				     NULL, 0, NULL, err) ?:
+	      add_ext(s, o->version, err) ?:
 	      add_journal(c, dev, s, err) ?:
 	      add_downgrade(s, o->version, err) ?:
 	      add_replicas(c, s, err) ?:

@@ -44,7 +44,7 @@ struct bch_format_dev {
 };
 
 struct bch_format_opts {
-	uint16_t	version;		/* BCH_VERSION_1_28 or BCH_VERSION_1_36 */
+	uint16_t	version;		/* BCH_VERSION_1_28, _1_36 or _1_39 */
 	uint32_t	block_size;		/* bytes; 0: the devices' largest block size */
 	uint32_t	btree_node_size;	/* bytes; 0: chosen */
 	bool		uuid_set;

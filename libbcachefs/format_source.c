@@ -215,7 +215,6 @@ static int del_key(struct src_ctx *c, unsigned btree, struct bpos p, uint32_t si
 
 /* disk_accounting types (upstream disk_accounting_format.h) */
 #define ACCT_nr_inodes	0u
-#define ACCT_snapshot	5u
 #define ACCT_inum	8u
 
 static int add_acct(struct src_ctx *c, struct bpos p, unsigned nr, const int64_t *v)
@@ -646,6 +645,7 @@ static int add_alloc(struct src_ctx *c, unsigned dev, uint64_t b, const struct b
  */
 static int discard_one(struct src_ctx *c, unsigned dev, uint64_t b)
 {
+	unsigned version = c->fs->sb->version;
 	struct bch_alloc_v4 old, a;
 	int ret = bucket_alloc_get(c, dev, b, &old);
 
@@ -653,9 +653,13 @@ static int discard_one(struct src_ctx *c, unsigned dev, uint64_t b)
 		return ret;
 	a = old;
 	a.flags &= ~BCH_ALLOC_V4_FLAG_NEED_DISCARD;
+	/* v1.39.2's discard forgets both journal sequence numbers (alloc/discard.c) */
+	if (version >= BCH_VERSION_1_38)
+		a.journal_seq_nonempty = a.journal_seq_empty = 0;
 	a.data_type = (uint8_t)bch_alloc_data_type_derived(&a, BCH_DATA_free);
 	ret = add_alloc(c, dev, b, &a) ?:
-	      del_key(c, BTREE_ID_need_discard, bch_need_discard_pos(dev, b), 0);
+	      del_key(c, BTREE_ID_need_discard,
+		      bch_need_discard_key_pos(version, dev, b, old.journal_seq_empty), 0);
 	if (!ret && a.data_type == BCH_DATA_free)
 		ret = add_key(c, BTREE_ID_freespace,
 			      BPOS(dev, bch_freespace_offset(b, a.gen, a.oldest_gen) + 1, 0),
@@ -684,9 +688,15 @@ static int discard_freed(struct src_ctx *c)
 		*p = k.p;
 	}
 	bch_btree_iter_exit(&it);
-	for (size_t i = 0; i < nr && ret >= 0; i++)
-		if (v[i].inode < c->fs->nr_devs && member(c, (unsigned)v[i].inode))
-			ret = discard_one(c, (unsigned)v[i].inode, v[i].offset);
+	for (size_t i = 0; i < nr && ret >= 0; i++) {
+		unsigned dev;
+		uint64_t b;
+
+		/* dev:bucket, or from 1.38 journal_seq_empty:(dev << 48 | bucket) */
+		bch_need_discard_key_bucket(c->fs->sb->version, v[i], &dev, &b);
+		if (dev < c->fs->nr_devs && member(c, dev))
+			ret = discard_one(c, dev, b);
+	}
 	free(v);
 	return ret < 0 ? ret : 0;
 }
@@ -715,16 +725,18 @@ static int emit_buckets(struct src_ctx *c)
 	for (size_t i = 0; i < c->nr_touched && !ret; i++) {
 		const struct touched *t = &c->touched[i];
 		unsigned bs = member(c, t->dev)->bucket_size;
+		/* the device's own fragmentation LRU from 1.39 */
+		unsigned frag_id = bch_lru_frag_id(c->fs->sb->version, t->dev);
 		uint64_t lru_old = bch_alloc_lru_idx_fragmentation(&t->old, bs);
 		uint64_t lru_new = bch_alloc_lru_idx_fragmentation(&t->now, bs);
 
 		ret = add_alloc(c, t->dev, t->bucket, &t->now);
 		if (!ret && lru_old != lru_new && lru_old)
 			ret = del_key(c, BTREE_ID_lru,
-				      bch_lru_pos(BCH_LRU_FRAGMENTATION, lru_old, t->dev, t->bucket), 0);
+				      bch_lru_pos(frag_id, lru_old, t->dev, t->bucket), 0);
 		if (!ret && lru_old != lru_new && lru_new)
 			ret = add_key(c, BTREE_ID_lru,
-				      bch_lru_pos(BCH_LRU_FRAGMENTATION, lru_new, t->dev, t->bucket),
+				      bch_lru_pos(frag_id, lru_new, t->dev, t->bucket),
 				      KEY_TYPE_set, 0, NULL, 0);
 		acct_bucket_delta(c, t->dev, &t->old, &t->now);
 	}
@@ -776,11 +788,70 @@ static int emit_runs(struct src_ctx *c)
 	return ret;
 }
 
+/* the key's bytes as upstream's accounting counts them: unpacked header and value */
+static int64_t key_acct_bytes(size_t val_bytes)
+{
+	return 40 + (int64_t)((val_bytes + 7) & ~(size_t)7);
+}
+
+static bool key_counted(unsigned type)
+{
+	return type != KEY_TYPE_deleted && type != KEY_TYPE_whiteout &&
+	       type != KEY_TYPE_extent_whiteout;
+}
+
+/*
+ * From 1.39 the accounting counts the keys of each snapshot btree per
+ * snapshot: how many, their bytes and, for extents, their sectors (v1.39.2
+ * alloc/buckets.c, bch2_trigger_snapshot_nr_keys and the extent trigger).
+ * The batch's updates of those btrees against what the tree holds; the
+ * extents are all new. Everything the copy writes is in the root snapshot.
+ */
+static int emit_snapshot_acct(struct src_ctx *c)
+{
+	static const unsigned btrees[] = { BTREE_ID_extents, BTREE_ID_inodes, BTREE_ID_dirents,
+					   BTREE_ID_xattrs };
+	int64_t v[4][3] = { { 0 } };
+	int ret = 0;
+
+	bch_key_updates_finish(&c->u);
+	for (size_t i = 0; i < c->u.nr && ret >= 0; i++) {
+		const struct bch_key_update *k = &c->u.v[i];
+		struct bpos p = bch_key_update_pos(k);
+		struct bkey old;
+		unsigned b = 0;
+
+		while (b < 4 && btrees[b] != k->btree_id)
+			b++;
+		if (b == 4 || k->level || p.snapshot != BCH_ROOT_SNAPSHOT)
+			continue;
+		if (key_counted(k->bytes[2])) {
+			v[b][0]++;
+			v[b][1] += (int64_t)bch_key_update_bytes(k);
+		}
+		if (k->btree_id == BTREE_ID_extents)
+			continue;
+		ret = bch_lookup_next(&c->lc, k->btree_id, p, p, &old, c->err);
+		if (ret > 0 && key_counted(old.type)) {
+			v[b][0]--;
+			v[b][1] -= key_acct_bytes(old.val_bytes);
+		}
+	}
+	v[0][2] = c->snap_sectors;
+	for (unsigned b = 0; b < 4 && ret >= 0; b++)
+		ret = add_acct(c, bch_acct_snapshot_pos(BCH_ROOT_SNAPSHOT, btrees[b]), 3, v[b]);
+	return ret < 0 ? ret : 0;
+}
+
 static int emit_acct(struct src_ctx *c)
 {
-	uint8_t s[20] = { ACCT_snapshot, 0xff, 0xff, 0xff, 0xff };
-	int ret = add_acct(c, BPOS(0, 0, 0), 1, &c->nr_inodes) ?:
-		  add_acct(c, bch_acct_pos(s), 1, &c->snap_sectors);
+	int ret = add_acct(c, BPOS(0, 0, 0), 1, &c->nr_inodes);
+
+	/* before 1.39 the extents' sectors per snapshot, one counter */
+	if (!ret && c->fs->sb->version < BCH_VERSION_1_39)
+		ret = add_acct(c, bch_acct_snapshot_pos(BCH_ROOT_SNAPSHOT, 0), 1, &c->snap_sectors);
+	else if (!ret)
+		ret = emit_snapshot_acct(c);
 
 	for (size_t i = 0; i < c->nr_repl && !ret; i++)
 		ret = add_acct(c, c->repl[i].pos, 1, &c->repl[i].v);
@@ -820,9 +891,14 @@ static int flush_devices(struct src_ctx *c)
  * The superblock lists every replicas set of user data (1.36 as well),
  * and upstream marks a set there before data of it is committed
  * (alloc/replicas.c, replicas marking): a commit then keeps what it says.
+ * Not once no_sb_user_data_replicas (1.36) is an incompatible feature in
+ * use, as on a new 1.39 filesystem: then only btree and journal sets are
+ * kept there.
  */
 static int mark_sb_replicas(struct src_ctx *c)
 {
+	if (bits64(c->fs->sb->flags[5], 32, 48) >= BCH_VERSION_1_36)
+		return 0;
 	for (size_t i = 0; i < c->nr_repl; i++) {
 		uint8_t e[3 + BCH_NODE_MAX_REPLICAS] = { BCH_DATA_user, c->repl[i].nr, 1 };
 		int ret;
@@ -846,8 +922,8 @@ static int batch_commit(struct src_ctx *c)
 
 	put_le64(c->cursor + 8, c->next_inum);
 	ret = emit_cur(c) ?: emit_buckets(c) ?: emit_runs(c) ?: emit_acct(c) ?:
-	      add_key(c, BTREE_ID_logged_ops, BPOS(1, 0, 0), KEY_TYPE_inode_alloc_cursor, 0,
-		      c->cursor, sizeof(c->cursor));
+	      add_key(c, BTREE_ID_logged_ops, bch_format_inode_cursor_pos(c->fs),
+		      KEY_TYPE_inode_alloc_cursor, 0, c->cursor, sizeof(c->cursor));
 	bch_lookup_cache_exit(&c->lc);
 	c->lc_live = false;
 	ret = ret ?: flush_devices(c) ?: mark_sb_replicas(c) ?:
@@ -1548,7 +1624,8 @@ static int walk(struct src_ctx *c)
 
 static int read_fs_state(struct src_ctx *c, struct bch_inode_unpacked *root)
 {
-	struct bpos rp = BPOS(0, BCH_ROOT_INO, BCH_ROOT_SNAPSHOT), cp = BPOS(1, 0, 0);
+	struct bpos rp = BPOS(0, BCH_ROOT_INO, BCH_ROOT_SNAPSHOT);
+	struct bpos cp = bch_format_inode_cursor_pos(c->fs);
 	struct bkey k;
 	int ret = bch_lookup_next(&c->lc, BTREE_ID_inodes, rp, rp, &k, c->err);
 

@@ -463,8 +463,8 @@ for script in tests/t_*.sh; do
 	rm -rf "$dir"
 	mkdir -p "$dir/tmp"
 	timed /dev/null "$SCRIPT_TIMEOUT" env BCACHEFS="$BIN" BCACHEFS_SAN="$SAN_BIN" \
-		IMAGES="$IMAGES" NO_IMAGES="$NO_IMAGES" BUILD="$BUILD" TMPDIR="$dir/tmp" \
-		sh "$script" >"$dir/log" 2>&1
+		IMAGES="$IMAGES" NO_IMAGES="$NO_IMAGES" IMAGES139="$IMAGES139" BUILD="$BUILD" \
+		TMPDIR="$dir/tmp" sh "$script" >"$dir/log" 2>&1
 	rc=$?
 	p=$(grep -cE '^PASS( |$)' "$dir/log")
 	f=$(grep -cE '^FAIL( |$)' "$dir/log")

@@ -11,7 +11,7 @@
 #      report of a clean filesystem (exit status 0, 0 findings), or, when
 #      the script has "left" lines, report just those kinds (exit 4);
 #   4. for a formatted case repaired whole, runs upstream's fsck -n (the
-#      oracle /opt/oracle/{fixed,v136}/bcachefs-fsck for format 1.28/1.36,
+#      oracle /opt/oracle/{fixed,v136,v139}/bcachefs-fsck for format 1.28/1.36/1.39,
 #      when present) on a copy of the repaired devices: it must exit 0.
 #
 # Script lines, in order (the source and passphrase lines before format):
@@ -375,6 +375,7 @@ run_fsck() {
 upstream() {
 	case $(awk '$1 == "format" { print }' "$2/script") in
 	*--version=1.36*) _o=$ORACLE/v136/bcachefs-fsck ;;
+	*--version=1.39*) _o=$ORACLE/v139/bcachefs-fsck ;;
 	*) _o=$ORACLE/fixed/bcachefs-fsck ;;
 	esac
 	[ -x "$_o" ] || return 125

@@ -2,7 +2,7 @@
 # `bcachefs format --source=DIR`: a small tree (files of several sizes,
 # one over many buckets and one empty, a sparse file, a symlink, a hard
 # link, a user xattr, nested directories, a fifo and, as root, a device
-# node) copied on 1.28 and 1.36, on one device and on two of different
+# node) copied on 1.28, 1.36 and 1.39, on one device and on two of different
 # sizes, with each data checksum type, and in many small commits. Each
 # copy: our fsck -n exits 0, upstream's fsck -n (the oracles of
 # /opt/oracle, on a copy) exits 0, one file's extents listed with
@@ -52,6 +52,7 @@ big_size=3145728
 oracle() {
 	case $1 in
 	1.36) o=$ORACLE_DIR/v136/bcachefs-fsck ;;
+	1.39) o=$ORACLE_DIR/v139/bcachefs-fsck ;;
 	*) o=$ORACLE_DIR/fixed/bcachefs-fsck ;;
 	esac
 	[ -x "$o" ] && echo "$o"
@@ -161,6 +162,11 @@ variant v136-xxhash 1.36 64M --data_checksum=xxhash
 # node buckets each frees reused by the next
 variant batches 1.28 16M --bucket_size=64k --btree_node_size=16k --source-batch=10
 variant v136-batches 1.36 64M --source-batch=10
+# 1.39: per-device fragmentation LRUs, need_discard keyed by journal
+# sequence number, keys counted per snapshot btree in the accounting
+variant v139 1.39 64M
+DEV1_OPTS="--bucket_size=64k" variant v139-two-dev-r2 1.39 128M:64M --replicas=2 --btree_node_size=64k --bucket_size=128k
+variant v139-batches 1.39 64M --source-batch=10 --data_checksum=xxhash
 
 # ---- what is refused before anything is written ----
 refused() {
