@@ -219,8 +219,8 @@ static int drop_key(struct fsck_repair *r, struct bch_lookup_cache *lc,
 	ret = bch_extent_drop_ptrs(&k, drop_this, (void *)set, &n, val, sizeof(val), &nr, err);
 	if (ret || !nr)
 		return ret ?: 1;
-	ret = bch_extent_accounting(btree, &k, -1, &r->u) ?:
-	      bch_extent_accounting(btree, &n, 1, &r->u);
+	ret = bch_extent_accounting(lc->fs->sb->version, btree, &k, -1, &r->u) ?:
+	      bch_extent_accounting(lc->fs->sb->version, btree, &n, 1, &r->u);
 	if (ret)
 		return ret == -BCH_ERR_INVAL ? 1 : ret;
 	ret = degraded_scan(r, lc, &k, &n, err);

@@ -26,10 +26,16 @@
  * cached pointer's under that device's cached entry; its compressed
  * pointers under their compression type. Added to out as deltas, times
  * sign (1: the key is written, -1: it goes). Other key types count
- * nothing. -BCH_ERR_INVAL for a key with an erasure-coded pointer (its
+ * nothing before 1.39. The snapshot's entry depends on the metadata version: before
+ * 1.39 one counter per snapshot id (the dirty sectors, when there are
+ * any); from 1.39 three per (snapshot id, btree): the key, its bytes
+ * unpacked and the dirty sectors, pointers or not (v1.39.2
+ * fs/alloc/buckets.c, the extent trigger), and there any other key of a
+ * snapshot btree but a whiteout counts as a key and its bytes (an error
+ * key, say). -BCH_ERR_INVAL for a key with an erasure-coded pointer (its
  * stripe's accounting is not modelled), -BCH_ERR_NOMEM.
  */
-int bch_extent_accounting(unsigned btree_id, const struct bkey *k, int sign,
-			  struct bch_key_updates *out);
+int bch_extent_accounting(uint16_t version, unsigned btree_id, const struct bkey *k,
+			  int sign, struct bch_key_updates *out);
 
 #endif

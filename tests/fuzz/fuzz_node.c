@@ -53,7 +53,7 @@ static void key_decode(const struct bch_btree_node *n, const struct bkey *k)
 	case KEY_TYPE_extent:
 	case KEY_TYPE_reflink_v:
 		bch_extent_drop_ptrs(k, drop_odd, NULL, &out, val, sizeof(val), &dropped, &err);
-		if (!bch_extent_accounting(n->btree_id, k, 1, &u))
+		if (!bch_extent_accounting(BCH_VERSION_1_39, n->btree_id, k, 1, &u))
 			bch_key_updates_finish(&u);
 		bch_key_updates_free(&u);
 		break;
