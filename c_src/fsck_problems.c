@@ -138,6 +138,12 @@ static const struct fsck_problem problems[BCH_F_NR] = {
 		.fix = "delete the freespace entry",
 		.action = FIX_DELETE_KEY, .btree = BTREE_ID_freespace, .flags = PR_PREEN,
 	},
+	[BCH_F_freespace_key_bad] = {
+		.name = "freespace_key_bad", .upstream = "bkey_extent_size_zero",
+		.msg = "freespace entry of size 0, or larger than its position",
+		.fix = "delete the freespace entry",
+		.action = FIX_DELETE_KEY, .btree = BTREE_ID_freespace, .flags = PR_PREEN,
+	},
 	[BCH_F_need_discard_invalid_bucket] = {
 		.name = "need_discard_invalid_bucket", .upstream = "need_discard_freespace_key_to_invalid_dev_bucket",
 		.msg = "need_discard entry for a bucket outside a device",
@@ -221,6 +227,8 @@ const char *fsck_finding_error_name(const struct bch_finding *f)
 {
 	if (f->kind == BCH_F_node_unreadable && f->root)
 		return "btree_root_read_error";
+	if (f->kind == BCH_F_freespace_key_bad && f->key_size)
+		return "bkey_extent_size_greater_than_offset";
 	/* freespace entries where the buckets are not free */
 	if (f->kind == BCH_F_freespace_wrong && !f->time)
 		return "freespace_key_wrong";
@@ -419,6 +427,11 @@ static void finding_details(struct printbuf *out, const struct bch_finding *f,
 		pb_printf(out, " dev=%u bucket=%" PRIu64 " gen=%" PRIu64 " alloc_gen=%" PRIu64
 			  " (%u entries wrong)", f->dev, f->bucket, f->time, f->expected_time,
 			  f->key_size);
+		break;
+	case BCH_F_freespace_key_bad:
+		pb_puts(out, "freespace:");
+		pb_bpos(out, f->pos);
+		pb_printf(out, " size=%u", f->key_size);
 		break;
 	case BCH_F_accounting_dev_data_type_wrong:
 		pb_printf(out, "dev=%u data_type=%s want=[%" PRId64 ", %" PRId64 ", %" PRId64

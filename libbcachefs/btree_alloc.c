@@ -578,9 +578,14 @@ static int gens_set(struct book *bk, unsigned dev, uint64_t b, uint8_t gen,
 static int carve_out(struct book *bk, unsigned dev, uint64_t off, struct bch_error *err)
 {
 	struct bkey k;
-	int ret = next_key_after(bk->lc, bk->u0, BTREE_ID_freespace, BPOS(dev, off + 1, 0),
-				 BPOS(dev, UINT64_MAX, UINT32_MAX), &k, err);
+	struct bpos from = BPOS(dev, off + 1, 0);
+	int ret;
 
+	/* past keys of no buckets (invalid, the check deletes them): they hold nothing */
+	while ((ret = next_key_after(bk->lc, bk->u0, BTREE_ID_freespace, from,
+				     BPOS(dev, UINT64_MAX, UINT32_MAX), &k, err)) > 0 &&
+	       !k.size && k.p.offset < UINT64_MAX)
+		from = BPOS(dev, k.p.offset + 1, 0);
 	if (ret <= 0)
 		return ret;
 	if (k.p.offset - k.size > off || k.p.offset <= off)

@@ -1570,6 +1570,16 @@ static int check_index_key(struct bch_check *c, unsigned btree_id, const struct 
 		uint64_t start = k->size <= k->p.offset ?
 			bch_freespace_offset_bucket(k->p.offset - k->size) : 0;
 
+		/*
+		 * an extent of no buckets, or of more than its position: a key
+		 * upstream's validation refuses (btree/bkey_methods.c), which
+		 * would otherwise hide inside a run of free buckets
+		 */
+		if (!k->size || k->size > k->p.offset) {
+			f.kind = BCH_F_freespace_key_bad;
+			f.bucket = end;
+			return report(c, &f);
+		}
 		f.kind = BCH_F_freespace_invalid_bucket;
 		f.bucket = start;
 		if (!d || !d->exists || start < d->first_bucket || end > d->nbuckets)

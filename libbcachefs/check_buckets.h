@@ -100,6 +100,7 @@ enum bch_finding_kind {
 	BCH_F_alloc_gen_wrong,
 	BCH_F_lru_obsolete,		/* 1.39: entry of the old fs-wide fragmentation LRU */
 	BCH_F_lru_wrong_dev,		/* 1.39: entry in another device's LRU */
+	BCH_F_freespace_key_bad,	/* freespace key of size 0 or past its position */
 	BCH_F_NR,
 };
 /* their names and messages: the problem table of c_src/fsck_problems.c */

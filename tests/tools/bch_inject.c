@@ -5,7 +5,7 @@
  * included, that the corruption tool cannot edit in place.
  *
  *   bch_inject [--passphrase-file FILE] DEV... -- OP...
- *   OP: insert BTREE INODE:OFFSET[:SNAPSHOT] TYPE HEX|-
+ *   OP: insert BTREE INODE:OFFSET[:SNAPSHOT][/SIZE] TYPE HEX|-
  *       delete BTREE INODE:OFFSET[:SNAPSHOT]
  *       truncate BTREE	(every key of BTREE gone: written into the btrees
  *			through the btree writer, not the journal; the
@@ -81,9 +81,19 @@ static int add_op(struct bch_key_updates *u, bool *truncate, char **argv, int ar
 		*i += 2;
 		return 0;
 	}
-	if (*i + 2 >= argc + 0 || (btree = bch_btree_id_parse(argv[*i + 1])) < 0 ||
-	    bch_bpos_parse(argv[*i + 2], &pos))
+	char posbuf[96], *size_at;
+
+	/* POS/SIZE: an inserted key of that size (freespace entries are extents) */
+	if (*i + 2 >= argc + 0 || strlen(argv[*i + 2]) >= sizeof(posbuf))
 		return -1;
+	strcpy(posbuf, argv[*i + 2]);
+	size_at = strchr(posbuf, '/');
+	if (size_at)
+		*size_at = '\0';
+	if ((btree = bch_btree_id_parse(argv[*i + 1])) < 0 || bch_bpos_parse(posbuf, &pos))
+		return -1;
+	if (size_at)
+		size_at = argv[*i + 2] + (size_at - posbuf);
 	if (!strcmp(argv[*i], "delete")) {
 		*i += 3;
 		return bch_key_updates_delete(u, (unsigned)btree, 0, pos, 0);
@@ -95,6 +105,8 @@ static int add_op(struct bch_key_updates *u, bool *truncate, char **argv, int ar
 	struct bkey k = {
 		.p = pos, .type = (uint8_t)type, .val_bytes = (uint16_t)len, .val = val,
 	};
+	if (size_at)
+		k.size = (uint32_t)strtoul(size_at + 1, NULL, 0);
 
 	*i += 5;
 	return bch_key_updates_add(u, (unsigned)btree, 0, &k);
