@@ -5,7 +5,9 @@
  * disk order, on an O_DIRECT descriptor when the file allows it and the
  * request is aligned, buffered otherwise. So an image read a moment ago
  * is not read from the disk again, and one that is not cached is read at
- * the disk's speed.
+ * the disk's speed. Where the cache holds most of what was read so far
+ * and only a few blocks were evicted, those few are read through the
+ * cache instead, so the next run (a repair after a check) finds them.
  *
  * The queue is io_uring where the kernel offers it, libaio where it does
  * not (io_uring disabled by sysctl or a seccomp filter). Both read as
@@ -45,6 +47,13 @@
 /* the mapped window mincore looks through, and the most one call covers */
 #define MAP_WINDOW	(1ULL << 30)
 #define MINCORE_MAX	(64ULL << 20)
+/*
+ * Misses are read through the page cache when the cache has served at
+ * least this many times the bytes the device has (unix_read_batch)
+ */
+#define MOSTLY_CACHED	4u
+/* requests at most this far apart share a mincore call */
+#define RESIDENT_GAP	(64ULL << 10)
 
 struct unix_priv {
 	int		fd;
@@ -94,9 +103,15 @@ static bool req_aligned(const struct bch_read_req *r)
 	       !((uintptr_t)r->buf % DIRECT_ALIGN);
 }
 
+/* O_DIRECT where the request allows it, unless the read is to go through the cache */
+static int read_fd(const struct unix_priv *p, const struct bch_read_req *r, bool buffered)
+{
+	return !buffered && p->direct_fd >= 0 && req_aligned(r) ? p->direct_fd : p->fd;
+}
+
 /* one round of up to AIO_DEPTH requests */
 static int unix_aio_round(struct bch_io *io, struct bch_read_req *reqs,
-			  unsigned nr)
+			  unsigned nr, bool buffered)
 {
 	struct unix_priv *p = io->priv;
 	struct iocb cbs[AIO_DEPTH], *cbp[AIO_DEPTH];
@@ -105,7 +120,7 @@ static int unix_aio_round(struct bch_io *io, struct bch_read_req *reqs,
 	int ret;
 
 	for (i = 0; i < nr; i++) {
-		int fd = p->direct_fd >= 0 && req_aligned(&reqs[i]) ? p->direct_fd : p->fd;
+		int fd = read_fd(p, &reqs[i], buffered);
 
 		io_prep_pread(&cbs[i], fd, reqs[i].buf, reqs[i].len, (long long)reqs[i].offset);
 		cbs[i].data = &reqs[i];
@@ -141,7 +156,7 @@ static int unix_aio_round(struct bch_io *io, struct bch_read_req *reqs,
  * its caller has moved on); the caller retries the round with pread.
  */
 static int unix_uring_round(struct bch_io *io, struct bch_read_req *reqs,
-			    unsigned nr)
+			    unsigned nr, bool buffered)
 {
 	struct unix_priv *p = io->priv;
 	unsigned i, submitted = 0, got = 0;
@@ -149,7 +164,7 @@ static int unix_uring_round(struct bch_io *io, struct bch_read_req *reqs,
 
 	for (i = 0; i < nr; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&p->ring);
-		int fd = p->direct_fd >= 0 && req_aligned(&reqs[i]) ? p->direct_fd : p->fd;
+		int fd = read_fd(p, &reqs[i], buffered);
 
 		reqs[i].result = -BCH_ERR_IO;
 		if (!sqe) {
@@ -204,15 +219,15 @@ static void unix_queue_init(struct unix_priv *p)
 }
 
 static int unix_queue_round(struct bch_io *io, struct bch_read_req *reqs,
-			    unsigned nr)
+			    unsigned nr, bool buffered)
 {
 	struct unix_priv *p = io->priv;
 
 	unix_queue_init(p);
 	if (p->queue == QUEUE_URING)
-		return unix_uring_round(io, reqs, nr);
+		return unix_uring_round(io, reqs, nr, buffered);
 	if (p->queue == QUEUE_AIO)
-		return unix_aio_round(io, reqs, nr);
+		return unix_aio_round(io, reqs, nr, buffered);
 	return -1;
 }
 
@@ -270,35 +285,54 @@ static int unix_resident(struct bch_io *io, uint64_t off, uint64_t len)
 }
 
 /*
- * Residency of a whole batch with one mincore call when its requests lie
- * within MINCORE_MAX of each other (nodes read together mostly do):
- * in[i] set for the requests all of whose pages are cached. false: not
- * asked that way (the requests are then asked one by one).
+ * Residency of a batch, its requests ord[0, nr) sorted by offset: in[i]
+ * set when all pages of ord[i] are cached. Requests close together (gaps
+ * up to RESIDENT_GAP) are asked in one mincore call; a call costs about
+ * what a lookup of a few pages does, and mincore looks up every page of
+ * its range, so the span between nodes far apart is not asked. false:
+ * mincore cannot be used (the requests are then asked one by one).
  */
-static bool batch_resident(struct bch_io *io, const struct bch_read_req *reqs,
+static bool batch_resident(struct bch_io *io, struct bch_read_req *const *ord,
 			   unsigned nr, bool *in)
 {
 	struct unix_priv *p = io->priv;
-	uint64_t lo = UINT64_MAX, hi = 0;
+	unsigned i = 0;
 
-	for (unsigned i = 0; i < nr; i++) {
-		lo = reqs[i].offset < lo ? reqs[i].offset : lo;
-		hi = reqs[i].offset + reqs[i].len > hi ? reqs[i].offset + reqs[i].len : hi;
-	}
-	lo &= ~(uint64_t)(p->page - 1);
-	if (!nr || !p->use_mincore || hi - lo > MINCORE_MAX || !map_window(io, lo, hi - lo))
+	if (!p->use_mincore)
 		return false;
-	if (mincore(p->map + (lo - p->map_off), hi - lo, p->vec)) {
-		p->use_mincore = false;
-		return false;
-	}
-	for (unsigned i = 0; i < nr; i++) {
-		size_t first = (size_t)((reqs[i].offset - lo) / p->page);
-		size_t last = (size_t)((reqs[i].offset + reqs[i].len - 1 - lo) / p->page);
+	while (i < nr) {
+		uint64_t lo = ord[i]->offset & ~(uint64_t)(p->page - 1);
+		uint64_t hi = ord[i]->offset + ord[i]->len;
+		unsigned j = i + 1;
 
-		in[i] = true;
-		for (size_t pg = first; pg <= last && in[i]; pg++)
-			in[i] = p->vec[pg] & 1;
+		for (; j < nr && ord[j]->offset <= hi + RESIDENT_GAP; j++) {
+			uint64_t e = ord[j]->offset + ord[j]->len;
+
+			if ((e > hi ? e : hi) - lo > MINCORE_MAX)
+				break;
+			hi = e > hi ? e : hi;
+		}
+		if (hi - lo > MINCORE_MAX) {	/* one request larger than a call covers */
+			int res = unix_resident(io, ord[i]->offset, ord[i]->len);
+
+			if (res < 0)
+				return false;
+			in[i++] = res;
+			continue;
+		}
+		if (!map_window(io, lo, hi - lo) ||
+		    mincore(p->map + (lo - p->map_off), hi - lo, p->vec)) {
+			p->use_mincore = false;
+			return false;
+		}
+		for (; i < j; i++) {
+			size_t first = (size_t)((ord[i]->offset - lo) / p->page);
+			size_t last = (size_t)((ord[i]->offset + ord[i]->len - 1 - lo) / p->page);
+
+			in[i] = true;
+			for (size_t pg = first; pg <= last && in[i]; pg++)
+				in[i] = p->vec[pg] & 1;
+		}
 	}
 	return true;
 }
@@ -358,40 +392,52 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 			   unsigned nr, struct bch_error *err)
 {
 	struct unix_priv *p = io->priv;
-	struct bch_read_req **miss = malloc((nr ? nr : 1) * sizeof(*miss));
+	struct bch_read_req **ord = malloc((nr ? nr : 1) * sizeof(*ord));
 	bool *in = malloc(nr ? nr : 1);
 	struct bch_read_req round[AIO_DEPTH];
 	unsigned nr_miss = 0;
-	bool known;
+	uint64_t miss_bytes = 0;
+	bool known, buffered;
 	int ret = 0;
 
-	if (!miss || !in) {
-		free(miss);
+	if (!ord || !in) {
+		free(ord);
 		free(in);
 		return bch_err(err, BCH_ERR_NOMEM, "out of memory reading %s", io->path);
 	}
-	known = batch_resident(io, reqs, nr, in);
+	/* in disk order: the cache is asked by neighbourhoods, the disk reads in order */
+	for (unsigned i = 0; i < nr; i++)
+		ord[i] = &reqs[i];
+	qsort(ord, nr, sizeof(*ord), cmp_req_offset);
+	known = batch_resident(io, ord, nr, in);
 	for (unsigned i = 0; i < nr; i++) {
-		if (known ? in[i] && unix_copy_cached(p, &reqs[i]) :
-			    unix_read_cached(io, &reqs[i])) {
-			reqs[i].result = 0;
-			io->stats.cached_bytes += reqs[i].len;
+		if (known ? in[i] && unix_copy_cached(p, ord[i]) : unix_read_cached(io, ord[i])) {
+			ord[i]->result = 0;
+			io->stats.cached_bytes += ord[i]->len;
 			continue;
 		}
-		miss[nr_miss++] = &reqs[i];
+		ord[nr_miss++] = ord[i];	/* the misses, still in order */
 	}
-	/* the disk reads in disk order */
-	qsort(miss, nr_miss, sizeof(*miss), cmp_req_offset);
+	for (unsigned i = 0; i < nr_miss; i++)
+		miss_bytes += ord[i]->len;
+	/*
+	 * A device whose reads so far were mostly found in the page cache
+	 * is one the kernel evicted a little of: its misses are read
+	 * through the cache, so that they are cached for the next run (a
+	 * repair after a check) instead of read from the disk every time.
+	 * Otherwise (a cold device) O_DIRECT, which leaves the cache alone.
+	 */
+	buffered = io->stats.cached_bytes >= MOSTLY_CACHED * (io->stats.batch_bytes + miss_bytes);
 	for (unsigned start = 0; start < nr_miss; start += AIO_DEPTH) {
 		unsigned n = nr_miss - start < AIO_DEPTH ? nr_miss - start : AIO_DEPTH;
 
 		for (unsigned i = 0; i < n; i++)
-			round[i] = *miss[start + i];
-		if (unix_queue_round(io, round, n))
+			round[i] = *ord[start + i];
+		if (unix_queue_round(io, round, n, buffered))
 			for (unsigned i = 0; i < n; i++)
 				round[i].result = -BCH_ERR_IO;
 		for (unsigned i = 0; i < n; i++) {
-			struct bch_read_req *r = miss[start + i];
+			struct bch_read_req *r = ord[start + i];
 
 			r->result = round[i].result;
 			if (!r->result) {
@@ -404,7 +450,7 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 				ret = r->result;
 		}
 	}
-	free(miss);
+	free(ord);
 	free(in);
 	return ret;
 }
