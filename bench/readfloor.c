@@ -4,10 +4,11 @@
  *
  *   readfloor [--cold] [--uring[=direct]] [--depth=N] NODE_BYTES DEV0 [DEV1...] < NODES
  *
- * NODES: lines "DEV:SECTOR" (as `bcachefs list --format=nodes` prints a
- * node's first pointer), each a node of NODE_BYTES bytes at that 512-byte
- * sector of device DEV (an index into the DEV arguments). Duplicates are
- * read once.
+ * NODES: lines "DEV:SECTOR[:WRITTEN]" (as `bcachefs list --format=nodes`
+ * prints a node's first pointer and its pointer's sectors_written), each a
+ * node of NODE_BYTES bytes at that 512-byte sector of device DEV (an index
+ * into the DEV arguments), of which WRITTEN sectors (rounded up to 4 KiB;
+ * absent or 0: all) are read, as fsck reads them. Duplicates are read once.
  *
  * Warm (the default): each node with pread, one after the other, as a
  * reader that finds the image in the page cache would. --cold: the
@@ -39,6 +40,7 @@
 struct node {
 	unsigned	dev;
 	uint64_t	sector;
+	size_t		bytes;		/* what is read of it */
 };
 
 static int cmp_node(const void *a, const void *b)
@@ -58,14 +60,24 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int read_nodes(struct node **out, size_t *nr)
+static int read_nodes(struct node **out, size_t *nr, size_t node_bytes)
 {
 	struct node *v = NULL;
 	size_t n = 0, size = 0;
-	unsigned dev;
+	unsigned dev, written;
 	unsigned long long sector;
+	char line[128];
 
-	while (scanf(" %u:%llu", &dev, &sector) == 2) {
+	while (fgets(line, sizeof(line), stdin)) {
+		int got = sscanf(line, "%u:%llu:%u", &dev, &sector, &written);
+
+		if (got < 2) {
+			fprintf(stderr, "readfloor: bad node line on stdin: %s", line);
+			free(v);
+			return -1;
+		}
+		if (got < 3)
+			written = 0;
 		if (n == size) {
 			size = size ? size * 2 : 1024;
 			v = realloc(v, size * sizeof(*v));
@@ -74,12 +86,10 @@ static int read_nodes(struct node **out, size_t *nr)
 		}
 		v[n].dev = dev;
 		v[n].sector = sector;
+		v[n].bytes = ((size_t)written * 512 + 4095) / 4096 * 4096;
+		if (!v[n].bytes || v[n].bytes > node_bytes)
+			v[n].bytes = node_bytes;
 		n++;
-	}
-	if (!feof(stdin)) {
-		fprintf(stderr, "readfloor: bad node line on stdin\n");
-		free(v);
-		return -1;
 	}
 	qsort(v, n, sizeof(*v), cmp_node);
 	/* one read per node */
@@ -93,12 +103,12 @@ static int read_nodes(struct node **out, size_t *nr)
 	return 0;
 }
 
-static int read_warm(int *fds, const struct node *v, size_t nr, size_t bytes, char *buf)
+static int read_warm(int *fds, const struct node *v, size_t nr, char *buf)
 {
 	for (size_t i = 0; i < nr; i++) {
-		ssize_t r = pread(fds[v[i].dev], buf, bytes, (off_t)(v[i].sector * 512));
+		ssize_t r = pread(fds[v[i].dev], buf, v[i].bytes, (off_t)(v[i].sector * 512));
 
-		if (r != (ssize_t)bytes) {
+		if (r != (ssize_t)v[i].bytes) {
 			fprintf(stderr, "readfloor: read at device %u sector %llu failed\n",
 				v[i].dev, (unsigned long long)v[i].sector);
 			return -1;
@@ -127,8 +137,8 @@ static int read_cold(int *fds, const struct node *v, size_t nr, size_t bytes,
 		for (unsigned s = 0; s < depth && next < nr; s++) {
 			if (cbs[s].data)
 				continue;
-			io_prep_pread(&cbs[s], fds[v[next].dev], bufs + (size_t)s * bytes, bytes,
-				      (long long)(v[next].sector * 512));
+			io_prep_pread(&cbs[s], fds[v[next].dev], bufs + (size_t)s * bytes,
+				      v[next].bytes, (long long)(v[next].sector * 512));
 			cbs[s].data = &cbs[s];
 			cbp[n++] = &cbs[s];
 			next++;
@@ -147,7 +157,7 @@ static int read_cold(int *fds, const struct node *v, size_t nr, size_t bytes,
 		for (int i = 0; i < got; i++) {
 			struct iocb *cb = ev[i].obj;
 
-			if (ev[i].res != bytes) {
+			if (ev[i].res != cb->u.c.nbytes) {
 				fprintf(stderr, "readfloor: direct read failed\n");
 				goto out;
 			}
@@ -173,10 +183,14 @@ static int read_uring(int *fds, const struct node *v, size_t nr, size_t bytes,
 	size_t next = 0, done = 0;
 	unsigned inflight = 0;
 	int ret;
+	unsigned *want = malloc(depth * sizeof(*want));	/* bytes asked, by slot */
 
+	if (!want)
+		return -1;
 	ret = io_uring_queue_init(depth, &ring, 0);
 	if (ret) {
 		fprintf(stderr, "readfloor: io_uring_queue_init: %s\n", strerror(-ret));
+		free(want);
 		return -1;
 	}
 	/* slot s of bufs is free when no request in flight uses it: a free list */
@@ -192,8 +206,9 @@ static int read_uring(int *fds, const struct node *v, size_t nr, size_t bytes,
 			if (!sqe)
 				break;
 			slot = free_slots[--nr_free];
+			want[slot] = (unsigned)v[next].bytes;
 			io_uring_prep_read(sqe, fds[v[next].dev], bufs + (size_t)slot * bytes,
-					   (unsigned)bytes, (uint64_t)v[next].sector * 512);
+					   want[slot], (uint64_t)v[next].sector * 512);
 			io_uring_sqe_set_data64(sqe, slot);
 			next++;
 			inflight++;
@@ -203,7 +218,7 @@ static int read_uring(int *fds, const struct node *v, size_t nr, size_t bytes,
 		struct io_uring_cqe *cqe;
 
 		ret = io_uring_wait_cqe(&ring, &cqe);
-		if (ret || cqe->res != (int)bytes) {
+		if (ret || cqe->res != (int)want[io_uring_cqe_get_data64(cqe)]) {
 			fprintf(stderr, "readfloor: io_uring read failed\n");
 			ret = -1;
 			break;
@@ -214,6 +229,7 @@ static int read_uring(int *fds, const struct node *v, size_t nr, size_t bytes,
 		done++;
 	}
 	free(free_slots);
+	free(want);
 	io_uring_queue_exit(&ring);
 	return done == nr ? 0 : -1;
 }
@@ -267,7 +283,7 @@ int main(int argc, char **argv)
 		}
 		nr_devs++;
 	}
-	if (read_nodes(&v, &nr))
+	if (read_nodes(&v, &nr, bytes))
 		return 1;
 	for (size_t k = 0; k < nr; k++)
 		if (v[k].dev >= nr_devs) {
@@ -281,10 +297,14 @@ int main(int argc, char **argv)
 	}
 	t0 = now();
 	ret = uring ? read_uring(fds, v, nr, bytes, depth, buf) :
-	      cold ? read_cold(fds, v, nr, bytes, depth, buf) : read_warm(fds, v, nr, bytes, buf);
+	      cold ? read_cold(fds, v, nr, bytes, depth, buf) : read_warm(fds, v, nr, buf);
 	if (ret)
 		return 1;
-	printf("floor: nodes=%zu bytes=%zu wall_s=%.4f\n", nr, nr * bytes, now() - t0);
+	t0 = now() - t0;
+	bytes = 0;
+	for (size_t k = 0; k < nr; k++)
+		bytes += v[k].bytes;
+	printf("floor: nodes=%zu bytes=%zu wall_s=%.4f\n", nr, bytes, t0);
 	free(buf);
 	free(v);
 	return 0;

@@ -61,7 +61,9 @@ word() {
 	sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" "$TMP/stats" | tail -n 1
 }
 
-# nodes DATA DEVS...: "dev:sector" of every node the run reads, to stdin of readfloor
+# nodes DATA DEVS...: "dev:sector:written" of every node the run reads (its
+# first pointer, and the sectors the pointer says were written: what fsck
+# reads of it), to stdin of readfloor
 nodes() {
 	_data=$1
 	shift
@@ -69,7 +71,7 @@ nodes() {
 		BEGIN { split("alloc backpointers lru freespace need_discard bucket_gens accounting", w, " ")
 			for (i in w) whole[w[i]] = 1 }
 		{ split($(NF - 2), p, ","); }
-		whole[$1] || $2 > 0 || (data && ($1 == "extents" || $1 == "reflink" || $1 == "stripes")) { print p[1] }'
+		whole[$1] || $2 > 0 || (data && ($1 == "extents" || $1 == "reflink" || $1 == "stripes")) { print p[1] ":" $(NF - 1) }'
 }
 
 # one LABEL CACHE DATA MODE DEVS...: a timed fsck run and its floor; a CSV row and a table row

@@ -485,6 +485,23 @@ static void node_read_notify(struct bch_fs *fs, const struct bch_node_expect *x)
 		fs->on_node_read(fs->on_node_read_ctx, x);
 }
 
+/*
+ * The bytes of a node worth reading: with a v2 pointer that records how
+ * many sectors were written, those (rounded up to 4 KiB for O_DIRECT),
+ * since nothing past them is looked at (bch_btree_node_parse stops
+ * there); nodes are on average about half written, so this halves what
+ * is read. Otherwise, or if the pointer claims more, the whole node.
+ */
+static size_t node_read_bytes(const struct bch_fs *fs, const struct bch_node_expect *x)
+{
+	size_t whole = (size_t)fs->btree_node_size * 512, bytes;
+
+	if (!x->ptr.v2 || !x->ptr.h.sectors_written)
+		return whole;
+	bytes = ROUND_UP((size_t)x->ptr.h.sectors_written * 512, (size_t)4096);
+	return bytes < whole ? bytes : whole;
+}
+
 /* every replica in turn until one reads and decodes; any thread */
 static int node_read_replicas(struct bch_fs *fs, const struct bch_node_expect *x,
 			      struct bch_btree_node *n, struct bch_error *err)
@@ -503,7 +520,7 @@ static int node_read_replicas(struct bch_fs *fs, const struct bch_node_expect *x
 		ret = ptr_in_device(fs, x, p, &e);
 		if (!ret) {
 			ret = bch_io_read(fs->devs[p->dev]->io, p->offset * 512, buf,
-					  (size_t)fs->btree_node_size * 512, &e);
+					  node_read_bytes(fs, x), &e);
 			if (ret) {
 				const char *name = bch_btree_id_name(x->btree_id, fs->sb->version);
 
@@ -585,7 +602,7 @@ static int nodes_read_batch(struct bch_fs *fs, const struct bch_node_expect *x,
 			goto out;
 		}
 		reqs[i].offset = p->offset * 512;
-		reqs[i].len = (size_t)fs->btree_node_size * 512;
+		reqs[i].len = node_read_bytes(fs, &x[i]);
 		devs[i] = p->dev;
 	}
 	/* one batch per device */

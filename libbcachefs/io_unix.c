@@ -396,7 +396,6 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 	bool *in = malloc(nr ? nr : 1);
 	struct bch_read_req round[AIO_DEPTH];
 	unsigned nr_miss = 0;
-	uint64_t miss_bytes = 0;
 	bool known, buffered;
 	int ret = 0;
 
@@ -418,16 +417,16 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 		}
 		ord[nr_miss++] = ord[i];	/* the misses, still in order */
 	}
-	for (unsigned i = 0; i < nr_miss; i++)
-		miss_bytes += ord[i]->len;
 	/*
 	 * A device whose reads so far were mostly found in the page cache
 	 * is one the kernel evicted a little of: its misses are read
 	 * through the cache, so that they are cached for the next run (a
 	 * repair after a check) instead of read from the disk every time.
 	 * Otherwise (a cold device) O_DIRECT, which leaves the cache alone.
+	 * The first misses, with nothing to go by (a root or two), go
+	 * through the cache.
 	 */
-	buffered = io->stats.cached_bytes >= MOSTLY_CACHED * (io->stats.batch_bytes + miss_bytes);
+	buffered = io->stats.cached_bytes >= MOSTLY_CACHED * io->stats.batch_bytes;
 	for (unsigned start = 0; start < nr_miss; start += AIO_DEPTH) {
 		unsigned n = nr_miss - start < AIO_DEPTH ? nr_miss - start : AIO_DEPTH;
 
