@@ -223,19 +223,20 @@ static int batch_expect(struct bch_btree_iter *it, struct bch_iter_level *p, siz
 }
 
 /*
- * With worker threads: start reading the batch of leaves after the one
- * just taken, so it is decoded while this one is walked. It is the batch
- * read_child would read next (the same children, the same errors): not
- * started when a child of it has an unusable pointer (read_child meets
- * that in turn), nor past the iterator's end.
+ * Start reading the batch of leaves after the one just taken, so it is
+ * read (and, with worker threads, decoded) while this one is walked. It
+ * is the batch read_child would read next (the same children, the same
+ * errors): not started when a child of it has an unusable pointer
+ * (read_child meets that in turn), nor past the iterator's end, nor
+ * where reading ahead does not pay (bch_btree_readahead_pays).
  */
 static void start_next_batch(struct bch_btree_iter *it, struct bch_iter_level *p, size_t idx)
 {
 	struct bch_node_expect x[BCH_ITER_READAHEAD];
 	unsigned nr;
 
-	if (!it->fs->workers || p->node.level != 1 || idx >= p->nr_kids || !idx ||
-	    bpos_cmp(p->kids[idx - 1].p, it->end) >= 0)
+	if (p->node.level != 1 || idx >= p->nr_kids || !idx ||
+	    bpos_cmp(p->kids[idx - 1].p, it->end) >= 0 || !bch_btree_readahead_pays(it->fs))
 		return;
 	if (batch_expect(it, p, idx, x, &nr, NULL) || !(p->next = malloc(sizeof(*p->next))))
 		return;

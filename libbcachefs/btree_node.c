@@ -562,8 +562,161 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/*
+ * A batch of node reads on its way: the requests by node (len 0: the
+ * node has no usable pointer, it goes the slow way), and one started
+ * read per device, over a copy of that device's requests.
+ */
+struct bch_nodes_io {
+	unsigned		nr;
+	struct bch_read_req	*reqs;
+	void			**allocs;
+	unsigned		*devs;		/* UINT32_MAX: not read in the batch */
+	unsigned		nr_groups;
+	struct nodes_group {
+		unsigned		dev;
+		unsigned		nr;
+		struct bch_read_req	*reqs;
+		struct bch_read_async	a;
+	}			*groups;
+};
+
+/* a device whose cache has served this many times what its disk has is "cached" */
+#define READAHEAD_CACHED	4u
+
+static void nodes_io_free(struct bch_nodes_io *io)
+{
+	for (unsigned i = 0; i < io->nr_groups; i++)
+		free(io->groups[i].reqs);
+	for (unsigned i = 0; i < io->nr && io->allocs; i++)
+		free(io->allocs[i]);
+	free(io->groups);
+	free(io->reqs);
+	free(io->allocs);
+	free(io->devs);
+	memset(io, 0, sizeof(*io));
+}
+
+/* buffers and requests for the nodes x, and their reads started */
+static int nodes_start(struct bch_fs *fs, const struct bch_node_expect *x, unsigned nr,
+		       struct bch_nodes_io *io, struct bch_error *err)
+{
+	unsigned n = nr ? nr : 1;
+
+	memset(io, 0, sizeof(*io));
+	io->nr = nr;
+	io->reqs = calloc(n, sizeof(*io->reqs));
+	io->allocs = calloc(n, sizeof(*io->allocs));
+	io->devs = calloc(n, sizeof(*io->devs));
+	io->groups = calloc(n, sizeof(*io->groups));
+	if (!io->reqs || !io->allocs || !io->devs || !io->groups)
+		goto nomem;
+	for (unsigned i = 0; i < nr; i++) {
+		unsigned idx;
+		const struct bch_extent_ptr *p = usable_ptr(fs, &x[i], 0, &idx);
+
+		io->devs[i] = UINT32_MAX;
+		if (!p || ptr_in_device(fs, &x[i], p, NULL))
+			continue;
+		io->reqs[i].buf = bch_btree_node_buf_alloc(fs, &io->allocs[i]);
+		if (!io->reqs[i].buf)
+			goto nomem;
+		io->reqs[i].offset = p->offset * 512;
+		io->reqs[i].len = node_read_bytes(fs, &x[i]);
+		io->devs[i] = p->dev;
+	}
+	/* one read per device, in the order the devices first appear */
+	for (unsigned i = 0; i < nr; i++) {
+		struct nodes_group *g = NULL;
+
+		if (io->devs[i] == UINT32_MAX)
+			continue;
+		for (unsigned k = 0; k < io->nr_groups && !g; k++)
+			if (io->groups[k].dev == io->devs[i])
+				g = &io->groups[k];
+		if (g)
+			continue;
+		g = &io->groups[io->nr_groups++];
+		g->dev = io->devs[i];
+		g->reqs = calloc(n, sizeof(*g->reqs));
+		if (!g->reqs)
+			goto nomem;
+		for (unsigned j = i; j < nr; j++)
+			if (io->devs[j] == g->dev)
+				g->reqs[g->nr++] = io->reqs[j];
+	}
+	for (unsigned k = 0; k < io->nr_groups; k++) {
+		struct nodes_group *g = &io->groups[k];
+
+		bch_io_read_start(fs->devs[g->dev]->io, g->reqs, g->nr, &g->a);
+	}
+	return 0;
+nomem:
+	nodes_io_free(io);
+	return bch_err(err, BCH_ERR_NOMEM, "out of memory");
+}
+
+/* every read of the batch done, its result by node */
+static void nodes_wait(struct bch_nodes_io *io)
+{
+	for (unsigned k = 0; k < io->nr_groups; k++) {
+		struct nodes_group *g = &io->groups[k];
+
+		bch_io_read_wait(&g->a);
+		for (unsigned i = 0, j = 0; i < io->nr; i++)
+			if (io->devs[i] == g->dev)
+				io->reqs[i].result = g->reqs[j++].result;
+	}
+}
+
+/* decode what was read (after nodes_wait); a node that failed goes the slow way */
+static int nodes_finish(struct bch_fs *fs, const struct bch_node_expect *x,
+			struct bch_nodes_io *io, struct bch_btree_node *n, struct bch_error *err)
+{
+	unsigned nr = io->nr;
+	int ret = 0;
+
+	for (unsigned i = 0; i < nr; i++)
+		memset(&n[i], 0, sizeof(n[i]));
+	for (unsigned i = 0; i < nr && !ret; i++) {
+		struct bch_read_req *r = &io->reqs[i];
+		struct bch_error e = { 0 };
+
+		if (io->devs[i] != UINT32_MAX && !r->result &&
+		    !bch_btree_node_parse(fs, &x[i], io->allocs[i], r->buf, io->devs[i],
+					  r->offset / 512, &n[i], &e)) {
+			io->allocs[i] = NULL;
+			continue;
+		}
+		if (io->devs[i] != UINT32_MAX && !r->result)
+			bch_btree_node_free(&n[i]);	/* parse took the buffer */
+		else
+			free(io->allocs[i]);
+		io->allocs[i] = NULL;
+		/* slow path: every replica in turn, with a precise error */
+		ret = node_read_replicas(fs, &x[i], &n[i], err);
+	}
+	if (ret)
+		for (unsigned i = 0; i < nr; i++)
+			bch_btree_node_free(&n[i]);
+	nodes_io_free(io);
+	return ret;
+}
+
 static int nodes_read_batch(struct bch_fs *fs, const struct bch_node_expect *x,
-			    unsigned nr, struct bch_btree_node *n, struct bch_error *err);
+			    unsigned nr, struct bch_btree_node *n, struct bch_error *err)
+{
+	struct bch_nodes_io io;
+	int ret = nodes_start(fs, x, nr, &io, err);
+
+	if (ret) {
+		for (unsigned i = 0; i < nr; i++)
+			memset(&n[i], 0, sizeof(n[i]));
+		return ret;
+	}
+	nodes_wait(&io);
+	return nodes_finish(fs, x, &io, n, err);
+}
 
 /* the batch read and decode, without notifying; any thread; its CPU time counted */
 static int nodes_read_body(struct bch_fs *fs, const struct bch_node_expect *x,
@@ -573,87 +726,6 @@ static int nodes_read_body(struct bch_fs *fs, const struct bch_node_expect *x,
 	int ret = nodes_read_batch(fs, x, nr, n, err);
 
 	__atomic_fetch_add(&fs->node_cpu_ns, thread_cpu_ns() - t0, __ATOMIC_RELAXED);
-	return ret;
-}
-
-static int nodes_read_batch(struct bch_fs *fs, const struct bch_node_expect *x,
-			    unsigned nr, struct bch_btree_node *n, struct bch_error *err)
-{
-	struct bch_read_req *reqs = calloc(nr ? nr : 1, sizeof(*reqs));
-	void **allocs = calloc(nr ? nr : 1, sizeof(*allocs));
-	unsigned *devs = calloc(nr ? nr : 1, sizeof(*devs));
-	int ret = 0;
-
-	if (!reqs || !allocs || !devs) {
-		ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (unsigned i = 0; i < nr; i++) {
-		unsigned idx;
-		const struct bch_extent_ptr *p = usable_ptr(fs, &x[i], 0, &idx);
-
-		memset(&n[i], 0, sizeof(n[i]));
-		devs[i] = UINT32_MAX;
-		if (!p || ptr_in_device(fs, &x[i], p, NULL))
-			continue;
-		reqs[i].buf = bch_btree_node_buf_alloc(fs, &allocs[i]);
-		if (!reqs[i].buf) {
-			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		reqs[i].offset = p->offset * 512;
-		reqs[i].len = node_read_bytes(fs, &x[i]);
-		devs[i] = p->dev;
-	}
-	/* one batch per device */
-	for (unsigned d = 0; d < BCH_SB_MAX_DEVICES; d++) {
-		struct bch_read_req *batch;
-		unsigned cnt = 0, j = 0;
-
-		for (unsigned i = 0; i < nr; i++)
-			cnt += devs[i] == d;
-		if (!cnt)
-			continue;
-		batch = calloc(cnt, sizeof(*batch));
-		if (!batch) {
-			ret = bch_err(err, BCH_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		for (unsigned i = 0; i < nr; i++)
-			if (devs[i] == d)
-				batch[j++] = reqs[i];
-		bch_io_read_batch(fs->devs[d]->io, batch, cnt, NULL);
-		for (unsigned i = 0, k = 0; i < nr; i++)
-			if (devs[i] == d)
-				reqs[i].result = batch[k++].result;
-		free(batch);
-	}
-	for (unsigned i = 0; i < nr && !ret; i++) {
-		struct bch_error e = { 0 };
-
-		if (devs[i] != UINT32_MAX && !reqs[i].result &&
-		    !bch_btree_node_parse(fs, &x[i], allocs[i], reqs[i].buf, devs[i],
-					  reqs[i].offset / 512, &n[i], &e)) {
-			allocs[i] = NULL;
-			continue;
-		}
-		if (devs[i] != UINT32_MAX && !reqs[i].result)
-			bch_btree_node_free(&n[i]);	/* parse took the buffer */
-		else
-			free(allocs[i]);
-		allocs[i] = NULL;
-		/* slow path: every replica in turn, with a precise error */
-		ret = node_read_replicas(fs, &x[i], &n[i], err);
-	}
-out:
-	if (ret)
-		for (unsigned i = 0; i < nr; i++)
-			bch_btree_node_free(&n[i]);
-	for (unsigned i = 0; i < nr && allocs; i++)
-		free(allocs[i]);
-	free(reqs);
-	free(allocs);
-	free(devs);
 	return ret;
 }
 
@@ -672,6 +744,26 @@ static void nodes_job_run(struct bch_work *w)
 	j->ret = nodes_read_body(j->fs, j->x, j->nr, j->n, &j->err);
 }
 
+bool bch_btree_readahead_pays(const struct bch_fs *fs)
+{
+	if (fs->workers)
+		return true;
+	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++) {
+		const struct bch_io *io = fs->devs[i] ? fs->devs[i]->io : NULL;
+
+		if (io && io->stats.batch_bytes &&
+		    io->stats.cached_bytes < READAHEAD_CACHED * io->stats.batch_bytes)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * With worker threads, a worker reads and decodes the batch. Without,
+ * the reads are started here (what the page cache holds is copied now,
+ * the rest queued to the disk) and decoded at the finish: the disk reads
+ * while the caller walks what it has.
+ */
 void bch_btree_nodes_read_start(struct bch_fs *fs, const struct bch_node_expect *x,
 				unsigned nr, struct bch_nodes_job *j)
 {
@@ -682,14 +774,42 @@ void bch_btree_nodes_read_start(struct bch_fs *fs, const struct bch_node_expect 
 		j->x[i] = x[i];
 		node_read_notify(fs, &x[i]);
 	}
+	if (!fs->workers) {
+		uint64_t t0 = thread_cpu_ns();
+
+		j->io = malloc(sizeof(*j->io));
+		j->ret = !j->io ? bch_err(&j->err, BCH_ERR_NOMEM, "out of memory") :
+				  nodes_start(fs, j->x, j->nr, j->io, &j->err);
+		if (j->ret) {
+			free(j->io);
+			j->io = NULL;
+		}
+		__atomic_fetch_add(&fs->node_cpu_ns, thread_cpu_ns() - t0, __ATOMIC_RELAXED);
+		return;
+	}
 	j->work.fn = nodes_job_run;
 	bch_work_queue(fs->workers, &j->work);
+}
+
+/* without workers: the started reads waited for and decoded */
+static void nodes_job_finish_here(struct bch_nodes_job *j)
+{
+	uint64_t t0 = thread_cpu_ns();
+
+	nodes_wait(j->io);
+	j->ret = nodes_finish(j->fs, j->x, j->io, j->n, &j->err);
+	free(j->io);
+	j->io = NULL;
+	__atomic_fetch_add(&j->fs->node_cpu_ns, thread_cpu_ns() - t0, __ATOMIC_RELAXED);
 }
 
 int bch_btree_nodes_read_finish(struct bch_nodes_job *j, struct bch_btree_node *n,
 				struct bch_error *err)
 {
-	bch_work_wait(j->fs->workers, &j->work);
+	if (j->io)
+		nodes_job_finish_here(j);
+	else if (j->fs->workers)
+		bch_work_wait(j->fs->workers, &j->work);
 	if (j->ret) {
 		if (err)
 			*err = j->err;
@@ -701,7 +821,16 @@ int bch_btree_nodes_read_finish(struct bch_nodes_job *j, struct bch_btree_node *
 
 void bch_btree_nodes_read_discard(struct bch_nodes_job *j)
 {
-	bch_work_wait(j->fs->workers, &j->work);
+	if (j->io) {
+		/* the buffers stay until the disk is done with them */
+		nodes_wait(j->io);
+		nodes_io_free(j->io);
+		free(j->io);
+		j->io = NULL;
+		return;
+	}
+	if (j->fs->workers)
+		bch_work_wait(j->fs->workers, &j->work);
 	if (!j->ret)
 		for (unsigned i = 0; i < j->nr; i++)
 			bch_btree_node_free(&j->n[i]);

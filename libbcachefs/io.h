@@ -16,12 +16,27 @@
 #include "errors.h"
 
 struct bch_io;
+struct bch_read_async;
 
 struct bch_read_req {
 	uint64_t	offset;		/* bytes from the start of the device */
 	size_t		len;
 	void		*buf;
 	int		result;		/* 0 or -enum bch_errcode, set by the back end */
+	/* the started batch it is queued for (back end's use) */
+	struct bch_read_async	*async;
+};
+
+/*
+ * A batch read started now and waited for later (bch_io_read_start,
+ * bch_io_read_wait), so that the disk reads while the caller decodes
+ * what it already has. The requests must stay put until the wait.
+ */
+struct bch_read_async {
+	struct bch_io		*io;
+	struct bch_read_req	*reqs;
+	unsigned		nr;
+	unsigned		pending;	/* queued, not yet completed */
 };
 
 struct bch_io_ops {
@@ -31,6 +46,14 @@ struct bch_io_ops {
 	/* every request gets a result; returns 0 if all succeeded */
 	int	(*read_batch)(struct bch_io *io, struct bch_read_req *reqs,
 			      unsigned nr, struct bch_error *err);
+	/*
+	 * Optional. read_start: start a->reqs, 0 (what could not be read at
+	 * once is queued, a->pending of them), or -1 if it cannot (then
+	 * read_batch reads them now). read_wait: until a->pending is 0,
+	 * every request with its result.
+	 */
+	int	(*read_start)(struct bch_io *io, struct bch_read_async *a);
+	void	(*read_wait)(struct bch_io *io, struct bch_read_async *a);
 	int	(*write)(struct bch_io *io, uint64_t off, const void *buf,
 			 size_t len, struct bch_error *err);
 	int	(*flush)(struct bch_io *io, struct bch_error *err);
@@ -98,6 +121,15 @@ int bch_io_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
 		struct bch_error *err);
 int bch_io_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 		      unsigned nr, struct bch_error *err);
+/*
+ * Start reading reqs; every request has its result once bch_io_read_wait
+ * returns (which must be called, also when the results are not wanted,
+ * before the buffers go). Back ends that cannot start reads read them
+ * in bch_io_read_start.
+ */
+void bch_io_read_start(struct bch_io *io, struct bch_read_req *reqs, unsigned nr,
+		       struct bch_read_async *a);
+void bch_io_read_wait(struct bch_read_async *a);
 int bch_io_write(struct bch_io *io, uint64_t off, const void *buf, size_t len,
 		 struct bch_error *err);
 

@@ -66,6 +66,7 @@ struct unix_priv {
 		QUEUE_BROKEN,	/* a ring that failed: torn down at close */
 	}		queue;
 	bool		no_nowait;	/* the kernel refused RWF_NOWAIT once */
+	unsigned	inflight;	/* reads in the ring, of any batch */
 	/* residency by mincore: the window mapped, [map_off, map_off + map_len) */
 	bool		use_mincore;
 	uint8_t		*map;
@@ -151,52 +152,91 @@ static int unix_aio_round(struct bch_io *io, struct bch_read_req *reqs,
 }
 
 /*
- * The same round through io_uring. A ring that fails mid-round is given
- * up (what it took is reaped first, so no read lands in a buffer after
- * its caller has moved on); the caller retries the round with pread.
+ * Wait for one completion of the ring and give its request its result:
+ * a request of a started batch (bch_io_read_start) counts down that
+ * batch. NULL: the ring failed.
  */
-static int unix_uring_round(struct bch_io *io, struct bch_read_req *reqs,
-			    unsigned nr, bool buffered)
+static struct bch_read_req *uring_reap_one(struct unix_priv *p)
 {
-	struct unix_priv *p = io->priv;
-	unsigned i, submitted = 0, got = 0;
-	int ret = 0;
+	struct io_uring_cqe *cqe;
+	struct bch_read_req *r;
+	int w;
+
+	do
+		w = io_uring_wait_cqe(&p->ring, &cqe);
+	while (w == -EINTR);
+	if (w < 0)
+		return NULL;
+	r = io_uring_cqe_get_data(cqe);
+	r->result = cqe->res == (int)r->len ? 0 : -BCH_ERR_IO;
+	io_uring_cqe_seen(&p->ring, cqe);
+	p->inflight--;
+	if (r->async)
+		r->async->pending--;
+	return r;
+}
+
+/*
+ * Queue nr reads and submit them: how many the kernel took (the rest are
+ * not in the ring). Room is made first by reaping earlier reads: the
+ * ring holds at most AIO_DEPTH at a time.
+ */
+static unsigned uring_submit(struct unix_priv *p, struct bch_read_req **reqs, unsigned nr,
+			     bool buffered)
+{
+	unsigned i, submitted = 0;
 
 	for (i = 0; i < nr; i++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&p->ring);
-		int fd = read_fd(p, &reqs[i], buffered);
+		struct io_uring_sqe *sqe;
 
-		reqs[i].result = -BCH_ERR_IO;
-		if (!sqe) {
-			nr = i;		/* not with a ring of AIO_DEPTH entries */
-			break;
-		}
-		io_uring_prep_read(sqe, fd, reqs[i].buf, (unsigned)reqs[i].len, reqs[i].offset);
-		io_uring_sqe_set_data(sqe, &reqs[i]);
+		while (p->inflight + i >= AIO_DEPTH && p->inflight && uring_reap_one(p))
+			;
+		sqe = io_uring_get_sqe(&p->ring);
+		if (!sqe)
+			break;		/* not with a ring of AIO_DEPTH entries */
+		io_uring_prep_read(sqe, read_fd(p, reqs[i], buffered), reqs[i]->buf,
+				   (unsigned)reqs[i]->len, reqs[i]->offset);
+		io_uring_sqe_set_data(sqe, reqs[i]);
 	}
+	nr = i;
 	while (submitted < nr) {
-		ret = io_uring_submit(&p->ring);
+		int ret = io_uring_submit(&p->ring);
+
 		if (ret == -EINTR || ret == -EAGAIN)
 			continue;
 		if (ret <= 0)
 			break;
 		submitted += (unsigned)ret;
 	}
-	while (got < submitted) {
-		struct io_uring_cqe *cqe;
-		struct bch_read_req *r;
-		int w = io_uring_wait_cqe(&p->ring, &cqe);
+	p->inflight += submitted;
+	return submitted;
+}
 
-		if (w == -EINTR)
-			continue;
-		if (w < 0) {
-			ret = w;
+/*
+ * The same round through io_uring. A ring that fails mid-round is given
+ * up (what it took is reaped first, so no read lands in a buffer after
+ * its caller has moved on); the caller retries the round with pread.
+ * Completions of started batches met on the way are theirs.
+ */
+static int unix_uring_round(struct bch_io *io, struct bch_read_req *reqs,
+			    unsigned nr, bool buffered)
+{
+	struct unix_priv *p = io->priv;
+	struct bch_read_req *v[AIO_DEPTH];
+	unsigned i, submitted, got = 0;
+
+	for (i = 0; i < nr; i++) {
+		reqs[i].result = -BCH_ERR_IO;
+		reqs[i].async = NULL;
+		v[i] = &reqs[i];
+	}
+	submitted = uring_submit(p, v, nr, buffered);
+	while (got < submitted) {
+		struct bch_read_req *r = uring_reap_one(p);
+
+		if (!r)
 			break;
-		}
-		r = io_uring_cqe_get_data(cqe);
-		r->result = cqe->res == (int)r->len ? 0 : -BCH_ERR_IO;
-		io_uring_cqe_seen(&p->ring, cqe);
-		got++;
+		got += !r->async;
 	}
 	if (got < submitted || submitted < nr) {
 		p->queue = QUEUE_BROKEN;
@@ -388,28 +428,25 @@ static int cmp_req_offset(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
-			   unsigned nr, struct bch_error *err)
+/*
+ * Copy what the page cache holds of reqs: ord[0, return) are then the
+ * misses, in disk order (ord and in have room for nr). *buffered: read
+ * the misses through the cache.
+ */
+static unsigned take_cached(struct bch_io *io, struct bch_read_req *reqs, unsigned nr,
+			    struct bch_read_req **ord, bool *in, bool *buffered)
 {
 	struct unix_priv *p = io->priv;
-	struct bch_read_req **ord = malloc((nr ? nr : 1) * sizeof(*ord));
-	bool *in = malloc(nr ? nr : 1);
-	struct bch_read_req round[AIO_DEPTH];
 	unsigned nr_miss = 0;
-	bool known, buffered;
-	int ret = 0;
+	bool known;
 
-	if (!ord || !in) {
-		free(ord);
-		free(in);
-		return bch_err(err, BCH_ERR_NOMEM, "out of memory reading %s", io->path);
-	}
 	/* in disk order: the cache is asked by neighbourhoods, the disk reads in order */
 	for (unsigned i = 0; i < nr; i++)
 		ord[i] = &reqs[i];
 	qsort(ord, nr, sizeof(*ord), cmp_req_offset);
 	known = batch_resident(io, ord, nr, in);
 	for (unsigned i = 0; i < nr; i++) {
+		ord[i]->async = NULL;
 		if (known ? in[i] && unix_copy_cached(p, ord[i]) : unix_read_cached(io, ord[i])) {
 			ord[i]->result = 0;
 			io->stats.cached_bytes += ord[i]->len;
@@ -426,7 +463,37 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 	 * The first misses, with nothing to go by (a root or two), go
 	 * through the cache.
 	 */
-	buffered = io->stats.cached_bytes >= MOSTLY_CACHED * io->stats.batch_bytes;
+	*buffered = io->stats.cached_bytes >= MOSTLY_CACHED * io->stats.batch_bytes;
+	return nr_miss;
+}
+
+/* a request the queue read, or, if it could not, read again with pread for a clear error */
+static int finish_req(struct bch_io *io, struct bch_read_req *r, struct bch_error *err)
+{
+	if (!r->result) {
+		io->stats.batch_bytes += r->len;
+		return 0;
+	}
+	r->result = unix_read(io, r->offset, r->buf, r->len, err);
+	return r->result;
+}
+
+static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
+			   unsigned nr, struct bch_error *err)
+{
+	struct bch_read_req **ord = malloc((nr ? nr : 1) * sizeof(*ord));
+	bool *in = malloc(nr ? nr : 1);
+	struct bch_read_req round[AIO_DEPTH];
+	unsigned nr_miss;
+	bool buffered;
+	int ret = 0;
+
+	if (!ord || !in) {
+		free(ord);
+		free(in);
+		return bch_err(err, BCH_ERR_NOMEM, "out of memory reading %s", io->path);
+	}
+	nr_miss = take_cached(io, reqs, nr, ord, in, &buffered);
 	for (unsigned start = 0; start < nr_miss; start += AIO_DEPTH) {
 		unsigned n = nr_miss - start < AIO_DEPTH ? nr_miss - start : AIO_DEPTH;
 
@@ -439,19 +506,75 @@ static int unix_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 			struct bch_read_req *r = ord[start + i];
 
 			r->result = round[i].result;
-			if (!r->result) {
-				io->stats.batch_bytes += r->len;
-				continue;
-			}
-			/* anything the queue could not read is retried with pread for a clear error */
-			r->result = unix_read(io, r->offset, r->buf, r->len, err);
-			if (r->result)
+			if (finish_req(io, r, err))
 				ret = r->result;
 		}
 	}
 	free(ord);
 	free(in);
 	return ret;
+}
+
+/*
+ * Start a batch: what the cache holds is copied now, the rest queued on
+ * the ring (io_uring only: a libaio context would have to be reaped the
+ * same way, and it is only the fallback).
+ */
+static int unix_read_start(struct bch_io *io, struct bch_read_async *a)
+{
+	struct unix_priv *p = io->priv;
+	struct bch_read_req **ord;
+	unsigned nr_miss, submitted;
+	bool *in, buffered;
+
+	unix_queue_init(p);
+	if (p->queue != QUEUE_URING)
+		return -1;
+	ord = malloc((a->nr ? a->nr : 1) * sizeof(*ord));
+	in = malloc(a->nr ? a->nr : 1);
+	if (!ord || !in) {
+		free(ord);
+		free(in);
+		return -1;
+	}
+	nr_miss = take_cached(io, a->reqs, a->nr, ord, in, &buffered);
+	for (unsigned i = 0; i < nr_miss; i++) {
+		ord[i]->result = -BCH_ERR_IO;
+		ord[i]->async = a;
+	}
+	submitted = uring_submit(p, ord, nr_miss, buffered);
+	a->pending = submitted;
+	/* what the ring did not take is read at the wait, with pread */
+	for (unsigned i = submitted; i < nr_miss; i++)
+		ord[i]->async = NULL;
+	if (submitted < nr_miss)
+		p->queue = QUEUE_BROKEN;
+	free(ord);
+	free(in);
+	return 0;
+}
+
+static void unix_read_wait(struct bch_io *io, struct bch_read_async *a)
+{
+	struct unix_priv *p = io->priv;
+
+	while (a->pending && uring_reap_one(p))
+		;
+	if (a->pending) {
+		/* the ring failed: given up, as in a round */
+		p->queue = QUEUE_BROKEN;
+		a->pending = 0;
+	}
+	for (unsigned i = 0; i < a->nr; i++) {
+		struct bch_read_req *r = &a->reqs[i];
+
+		if (r->async) {
+			r->async = NULL;
+			finish_req(io, r, NULL);
+		} else if (r->result) {
+			finish_req(io, r, NULL);	/* not taken by the ring */
+		}
+	}
 }
 
 static int unix_write(struct bch_io *io, uint64_t off, const void *buf,
@@ -524,6 +647,8 @@ static const struct bch_io_ops bch_io_unix_ops = {
 	.name		= "unix",
 	.read		= unix_read,
 	.read_batch	= unix_read_batch,
+	.read_start	= unix_read_start,
+	.read_wait	= unix_read_wait,
 	.write		= unix_write,
 	.flush		= unix_flush,
 	.close		= unix_close,
@@ -638,6 +763,39 @@ int bch_io_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 	ret = io->ops->read_batch(io, reqs, nr, err);
 	pthread_mutex_unlock(&io->lock);
 	return ret;
+}
+
+void bch_io_read_start(struct bch_io *io, struct bch_read_req *reqs, unsigned nr,
+		       struct bch_read_async *a)
+{
+	*a = (struct bch_read_async){ .io = io, .reqs = reqs, .nr = nr };
+	for (unsigned i = 0; i < nr; i++) {
+		reqs[i].async = NULL;
+		if (check_range(io, reqs[i].offset, reqs[i].len, NULL)) {
+			/* out-of-range requests are not passed down, nor the rest */
+			for (unsigned j = 0; j < nr; j++)
+				reqs[j].result = -BCH_ERR_IO;
+			a->io = NULL;
+			return;
+		}
+	}
+	pthread_mutex_lock(&io->lock);
+	if (!io->ops->read_start || io->ops->read_start(io, a)) {
+		io->ops->read_batch(io, reqs, nr, NULL);
+		a->io = NULL;	/* done: nothing to wait for */
+	}
+	pthread_mutex_unlock(&io->lock);
+}
+
+void bch_io_read_wait(struct bch_read_async *a)
+{
+	if (!a->io)
+		return;
+	pthread_mutex_lock(&a->io->lock);
+	if (a->io->ops->read_wait)
+		a->io->ops->read_wait(a->io, a);
+	pthread_mutex_unlock(&a->io->lock);
+	a->io = NULL;
 }
 
 int bch_io_write(struct bch_io *io, uint64_t off, const void *buf, size_t len,
