@@ -65,6 +65,28 @@ static void test_fault_after_writes(void **state)
 }
 
 /*
+ * A temporary file (path: a mkstemp template) of size bytes of a pattern
+ * (mul, see below), also returned in memory, and dropped from the page
+ * cache where the file system allows, so that reads take the disk path
+ */
+static uint8_t *cold_file(char *path, size_t size, unsigned mul)
+{
+	uint8_t *img = malloc(size);
+	int fd;
+
+	assert_non_null(img);
+	for (size_t i = 0; i < size; i++)
+		img[i] = (uint8_t)(i * mul + i / 4096);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img, size), (ssize_t)size);
+	assert_int_equal(fsync(fd), 0);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	return img;
+}
+
+/*
  * The unix back end's batch: requests in any order, aligned (O_DIRECT
  * when the page cache does not have them) or not, each gets its bytes,
  * and every byte is counted once, as cached or as read from the device.
@@ -73,25 +95,15 @@ static void test_unix_batch(void **state)
 {
 	char path[] = "/tmp/bch-test-io.XXXXXX";
 	const size_t size = 1 << 20, len = 8192;
-	uint8_t *img = malloc(size), *bufs = NULL;
+	uint8_t *img, *bufs = NULL;
 	struct bch_read_req reqs[5];
 	struct bch_error err = { 0 };
 	struct bch_io *io;
 	uint64_t offs[5] = { 65536, 4096, 900000, 8192 * 100, 12345 };
-	int fd;
 
 	(void)state;
-	assert_non_null(img);
 	assert_int_equal(posix_memalign((void **)&bufs, 4096, 5 * len), 0);
-	for (size_t i = 0; i < size; i++)
-		img[i] = (uint8_t)(i * 7 + i / 4096);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, img, size), (ssize_t)size);
-	/* out of the page cache where the file system allows: the disk path is taken */
-	assert_int_equal(fsync(fd), 0);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	close(fd);
+	img = cold_file(path, size, 7);
 	assert_int_equal(bch_io_open_unix(path, 0, &io, &err), 0);
 	for (int pass = 0; pass < 2; pass++) {
 		uint64_t before = io->stats.cached_bytes + io->stats.batch_bytes +
@@ -129,24 +141,15 @@ static void test_unix_started(void **state)
 	char path[] = "/tmp/bch-test-io.XXXXXX";
 	const size_t size = 4 << 20, len = 16384;
 	enum { NR = 12 };
-	uint8_t *img = malloc(size), *bufs = NULL;
+	uint8_t *img, *bufs = NULL;
 	struct bch_read_req a[NR], b[NR], c[NR];
 	struct bch_read_async aa, ab, am;
 	struct bch_error err = { 0 };
 	struct bch_io *io, *mem;
-	int fd;
 
 	(void)state;
-	assert_non_null(img);
 	assert_int_equal(posix_memalign((void **)&bufs, 4096, 3 * NR * len), 0);
-	for (size_t i = 0; i < size; i++)
-		img[i] = (uint8_t)(i * 13 + i / 4096);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, img, size), (ssize_t)size);
-	assert_int_equal(fsync(fd), 0);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	close(fd);
+	img = cold_file(path, size, 13);
 	assert_int_equal(bch_io_open_unix(path, 0, &io, &err), 0);
 	memset(bufs, 0, 3 * NR * len);
 	for (unsigned i = 0; i < NR; i++) {
