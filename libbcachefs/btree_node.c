@@ -581,9 +581,6 @@ struct bch_nodes_io {
 	}			*groups;
 };
 
-/* a device whose cache has served this many times what its disk has is "cached" */
-#define READAHEAD_CACHED	4u
-
 static void nodes_io_free(struct bch_nodes_io *io)
 {
 	for (unsigned i = 0; i < io->nr_groups; i++)
@@ -751,8 +748,7 @@ bool bch_btree_readahead_pays(const struct bch_fs *fs)
 	for (unsigned i = 0; i < BCH_SB_MAX_DEVICES; i++) {
 		const struct bch_io *io = fs->devs[i] ? fs->devs[i]->io : NULL;
 
-		if (io && io->stats.batch_bytes &&
-		    io->stats.cached_bytes < READAHEAD_CACHED * io->stats.batch_bytes)
+		if (io && io->stats.batch_bytes && !bch_io_mostly_cached(io))
 			return true;
 	}
 	return false;

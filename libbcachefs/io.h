@@ -122,6 +122,16 @@ int bch_io_read(struct bch_io *io, uint64_t off, void *buf, size_t len,
 int bch_io_read_batch(struct bch_io *io, struct bch_read_req *reqs,
 		      unsigned nr, struct bch_error *err);
 /*
+ * Has the page cache served at least 4x the bytes the device has, so far
+ * (batches only)? Then the device is warm with a little evicted: its
+ * misses are read through the cache, and reading ahead does not pay.
+ */
+static inline bool bch_io_mostly_cached(const struct bch_io *io)
+{
+	return io->stats.cached_bytes >= 4 * io->stats.batch_bytes;
+}
+
+/*
  * Start reading reqs; every request has its result once bch_io_read_wait
  * returns (which must be called, also when the results are not wanted,
  * before the buffers go). Back ends that cannot start reads read them

@@ -47,11 +47,6 @@
 /* the mapped window mincore looks through, and the most one call covers */
 #define MAP_WINDOW	(1ULL << 30)
 #define MINCORE_MAX	(64ULL << 20)
-/*
- * Misses are read through the page cache when the cache has served at
- * least this many times the bytes the device has (unix_read_batch)
- */
-#define MOSTLY_CACHED	4u
 /* requests at most this far apart share a mincore call */
 #define RESIDENT_GAP	(64ULL << 10)
 
@@ -463,7 +458,7 @@ static unsigned take_cached(struct bch_io *io, struct bch_read_req *reqs, unsign
 	 * The first misses, with nothing to go by (a root or two), go
 	 * through the cache.
 	 */
-	*buffered = io->stats.cached_bytes >= MOSTLY_CACHED * io->stats.batch_bytes;
+	*buffered = bch_io_mostly_cached(io);
 	return nr_miss;
 }
 
